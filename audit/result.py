@@ -1,0 +1,173 @@
+"""What an audit returns: plain data that the report writers format and never recompute.
+
+The field names follow the JSON contract of DESIGN.md; :meth:`AuditResult.to_dict` is
+that contract exactly (plus the additive ``pending`` list and ``sources`` map).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "warn", "fail", "n/a"]
+
+STATUS_ORDER: dict[str, int] = {"n/a": 0, "pass": 1, "warn": 2, "fail": 3}
+
+RULE_IDS: tuple[str, ...] = (
+    "mql_volume",
+    "mql_per_rep",
+    "speed_to_lead",
+    "coverage",
+    "attempts",
+    "recycling",
+    "conversion",
+)
+
+RULE_TITLES: dict[str, str] = {
+    "mql_volume": "MQL volume",
+    "mql_per_rep": "MQLs per rep",
+    "speed_to_lead": "Speed to lead",
+    "coverage": "Coverage",
+    "attempts": "Attempts",
+    "recycling": "Recycling",
+    "conversion": "MQL→SQL conversion",
+}
+
+
+@dataclass
+class RepRow:
+    """One rep's figure for one rule (``rep`` is an email, an owner id, or ``unassigned``)."""
+
+    rep: str
+    rule: str
+    measured: float | None
+    judged: int
+    pending: int = 0
+    violations: int = 0
+
+
+@dataclass
+class Violation:
+    """Evidence for one handoff that broke a rule."""
+
+    rule: str
+    lead: str
+    crm_id: str
+    rep: str
+    handoff_at: str
+    reason: str
+    url: str | None
+    source: str = ""
+    kind: str = ""
+    instants: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class PendingHandoff:
+    """A handoff whose outcome for a rule cannot be known yet as of the audit's as-of."""
+
+    rule: str
+    lead: str
+    crm_id: str
+    rep: str
+    handoff_at: str
+    decided_by: str
+    url: str | None
+
+
+@dataclass
+class RuleResult:
+    id: str
+    status: Status
+    measured: float | None
+    target: float | None
+    judged: int
+    pending: int
+    details: dict[str, Any] = field(default_factory=dict)
+    reps: list[RepRow] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    pending_handoffs: list[PendingHandoff] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "measured": self.measured,
+            "target": self.target,
+            "judged": self.judged,
+            "pending": self.pending,
+            "details": self.details,
+        }
+
+
+@dataclass
+class AuditResult:
+    sla: str
+    period: str
+    as_of: str
+    timezone: str
+    rules: list[RuleResult]
+    data_notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        """The worst rule status (``n/a`` only when every rule is n/a)."""
+        if not self.rules:
+            return "n/a"
+        return max((r.status for r in self.rules), key=lambda s: STATUS_ORDER[s])
+
+    @property
+    def reps(self) -> list[RepRow]:
+        return [row for rule in self.rules for row in rule.reps]
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [v for rule in self.rules for v in rule.violations]
+
+    @property
+    def pending(self) -> list[PendingHandoff]:
+        return [p for rule in self.rules for p in rule.pending_handoffs]
+
+    def rule(self, rule_id: str) -> RuleResult:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def exit_code(self) -> int:
+        """0 when every rule passes or warns, 1 when any fails (DESIGN.md)."""
+        return 1 if self.status == "fail" else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report of DESIGN.md."""
+        return {
+            "sla": self.sla,
+            "period": self.period,
+            "as_of": self.as_of,
+            "status": self.status,
+            "timezone": self.timezone,
+            "rules": [r.to_dict() for r in self.rules],
+            "reps": [
+                {"rep": r.rep, "rule": r.rule, "measured": r.measured, "judged": r.judged}
+                | {"pending": r.pending, "violations": r.violations}
+                for r in self.reps
+            ],
+            "violations": [
+                {
+                    "rule": v.rule,
+                    "lead": v.lead,
+                    "crm_id": v.crm_id,
+                    "rep": v.rep,
+                    "handoff_at": v.handoff_at,
+                    "reason": v.reason,
+                    "url": v.url,
+                    "source": v.source,
+                    "kind": v.kind,
+                    "instants": v.instants,
+                }
+                for v in self.violations
+            ],
+            "pending": [asdict(p) for p in self.pending],
+            "data_notes": list(self.data_notes),
+        }
