@@ -62,6 +62,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ALL_DAY: list[tuple[time, time]] = [(time(0, 0), END_OF_DAY)]
 # Latest local date a table may reach: int64 epoch ns end in April 2262.
 _LAST_TABLE_DAY = date(2262, 1, 1)
+# Largest allowance accepted (~146 years), so start + allowance cannot overflow int64 ns.
+_MAX_DURATION_NS = 2**62
 # Days added around a requested range so that nearby later queries reuse the table.
 _PAD_DAYS = 7
 
@@ -93,7 +95,10 @@ def _seconds_to_ns(seconds: float) -> int:
     """Validate a business duration and turn it into whole nanoseconds."""
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"business duration must be finite and >= 0 seconds, got {seconds!r}")
-    return round(seconds * _NS_PER_S)
+    ns = round(seconds * _NS_PER_S)
+    if ns > _MAX_DURATION_NS:
+        raise OverflowError(f"business duration of {seconds!r} s exceeds the int64 ns range")
+    return ns
 
 
 def _as_ns_array(values: np.ndarray) -> np.ndarray:

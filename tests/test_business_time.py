@@ -242,6 +242,8 @@ def test_negative_allowance_is_rejected() -> None:
     calendar = BusinessCalendar(SAO_PAULO, MON_FRI_9_18)
     with pytest.raises(ValueError, match=">= 0"):
         calendar.add_business(local(SAO_PAULO, 2026, 10, 19, 9), -1)
+    with pytest.raises(OverflowError):
+        calendar.add_business(local(SAO_PAULO, 2026, 10, 19, 9), 1e300)
 
 
 # --------------------------------------------------------------------------------------
