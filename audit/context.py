@@ -1,0 +1,204 @@
+"""Everything the rules need, computed once per audit: one row of facts per handoff.
+
+Rules are pure functions of this context (STYLE.md: soda-core). The facts frame has one
+row per handoff in the cohort with every instant the rules compare, as int64 UTC epoch
+nanoseconds (``NAT`` where the event did not happen by as-of).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from audit.business_time import BusinessCalendar
+from audit.handoffs import (
+    PROGRESS_STAGES,
+    UNASSIGNED,
+    first_event_at_or_after,
+    period_handoffs,
+    responsible_reps,
+    value_at,
+)
+from audit.outreach import (
+    NAT,
+    counted_attempts,
+    counted_before,
+    is_attempt,
+    is_connection,
+    per_handoff_count,
+    per_handoff_first,
+    window_activities,
+)
+from audit.period import Period
+from audit.snapshot_reader import SnapshotReader, stage_conditions, to_ns
+from config.sla import SLA
+from connectors.instants import format_instant
+
+NS_PER_S = 1_000_000_000
+
+
+def td_ns(value: object) -> int:
+    """A timedelta as int64 nanoseconds."""
+    return int(value.total_seconds() * NS_PER_S)  # type: ignore[attr-defined]
+
+
+def ns_text(values: np.ndarray | int) -> list[str | None] | str | None:
+    """int64 ns → snapshot instant text (None for NaT)."""
+    if isinstance(values, int | np.integer):
+        if values == NAT:
+            return None
+        return format_instant(pd.Timestamp(int(values), tz="UTC").to_pydatetime())
+    return [ns_text(int(v)) for v in values]  # type: ignore[misc]
+
+
+@dataclass
+class AuditContext:
+    sla: SLA
+    period: Period
+    as_of: datetime
+    as_of_ns: int
+    calendar: BusinessCalendar
+    facts: pd.DataFrame
+    reps: list[str]
+    deleted_left_out: int
+    sources: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def as_of_text(self) -> str:
+        return format_instant(self.as_of)
+
+    @property
+    def period_complete(self) -> bool:
+        """Whether the whole period lies before as-of (volume targets are then final)."""
+        return self.as_of >= self.period.end
+
+    @property
+    def elapsed_share(self) -> float:
+        """Share of the period's calendar time elapsed by as-of, in [0, 1]."""
+        total = (self.period.end - self.period.start).total_seconds()
+        done = (min(self.as_of, self.period.end) - self.period.start).total_seconds()
+        return max(0.0, min(1.0, done / total))
+
+
+def build_context(
+    conn: sqlite3.Connection,
+    sla: SLA,
+    period: Period,
+    as_of: datetime,
+    calendar: BusinessCalendar,
+) -> AuditContext:
+    """Read the snapshot at as-of and compute the per-handoff facts the rules compare."""
+    sources = sorted(sla.funnel)
+    as_of_text = format_instant(as_of)
+    reader = SnapshotReader(conn, as_of_text, sources)
+    handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
+    reader.load_cohort(handoffs["lead_id"].unique())
+    leads = reader.cohort_leads()
+    facts = handoffs.merge(leads, on="lead_id", how="left")
+
+    owners = reader.owners()
+    owner_names = _owner_names(owners)
+    reason_field = sla.sales.recycle.reason_field
+    history = reader.cohort_history(sorted({"owner", reason_field}))
+    current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
+    facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
+
+    _add_outreach_facts(facts, reader, sla, as_of_text)
+    _add_funnel_facts(facts, reader, sla, history)
+    facts["first_touch_deadline"] = (
+        calendar.add_business_ns(
+            facts["h"].to_numpy(), sla.sales.first_touch.within.total_seconds()
+        )
+        if len(facts)
+        else np.array([], dtype=np.int64)
+    )
+
+    reps = _period_reps(owners, owner_names, facts["rep"])
+    as_of_ns = int(pd.Timestamp(as_of).value)
+    return AuditContext(
+        sla=sla,
+        period=period,
+        as_of=as_of,
+        as_of_ns=as_of_ns,
+        calendar=calendar,
+        facts=facts,
+        reps=reps,
+        deleted_left_out=deleted,
+        sources=sources,
+    )
+
+
+def _owner_names(owners: pd.DataFrame) -> dict[str, str]:
+    """Owner id → how a rep is named: email where the CRM has one, else the owner id."""
+    names: dict[str, str] = {}
+    for owner_id, email in zip(owners["owner_id"], owners["email"], strict=True):
+        names[owner_id] = (
+            email.strip().lower() if isinstance(email, str) and email.strip() else owner_id
+        )
+    return names
+
+
+def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Series) -> list[str]:
+    """Active owners plus everyone responsible for a handoff; ``unassigned`` is no rep."""
+    active = {names[o] for o, a in zip(owners["owner_id"], owners["active"], strict=True) if a}
+    involved = {r for r in responsible.unique() if r != UNASSIGNED}
+    return sorted(active | involved)
+
+
+def _add_outreach_facts(
+    facts: pd.DataFrame, reader: SnapshotReader, sla: SLA, as_of_text: str
+) -> None:
+    attempts_cfg = sla.sales.attempts
+    window_ns = td_ns(attempts_cfg.window)
+    facts["window_end"] = facts["h"] + window_ns
+    if facts.empty:
+        since, until = as_of_text, as_of_text
+    else:
+        since = ns_text(int(facts["h"].min()))
+        until = ns_text(int(facts["window_end"].max()))
+    acts = reader.cohort_activities(since, until)  # type: ignore[arg-type]
+    in_window = window_activities(facts, acts)
+    attempts = in_window[is_attempt(in_window, list(attempts_cfg.channels))]
+    counted = counted_attempts(attempts, td_ns(attempts_cfg.min_gap))
+    connections = in_window[is_connection(in_window, sla.connected_outcomes())]
+    facts["first_attempt"] = per_handoff_first(attempts, facts)
+    facts["attempts"] = per_handoff_count(counted, facts)
+    facts["activity_connected_at"] = per_handoff_first(connections, facts)
+    facts.attrs["counted"] = counted
+    facts.attrs["attempts_in_window"] = attempts
+
+
+def _add_funnel_facts(
+    facts: pd.DataFrame, reader: SnapshotReader, sla: SLA, history: pd.DataFrame
+) -> None:
+    progress = reader.stage_entries(stage_conditions(sla, PROGRESS_STAGES), cohort_only=True)
+    recycled = reader.stage_entries(stage_conditions(sla, ["recycled"]), cohort_only=True)
+    for frame in (progress, recycled):
+        frame["t"] = to_ns(frame["changed_at"])
+    facts["progressed_at"] = first_event_at_or_after(facts, progress, "progressed_at")
+    window_end = facts["window_end"].to_numpy()
+    progressed_in_window = first_event_at_or_after(
+        facts, progress, "p", before=window_end
+    ).to_numpy()
+    activity = facts["activity_connected_at"].to_numpy()
+    facts["connected_at"] = _earliest(activity, progressed_in_window)
+    facts["recycled_at"] = first_event_at_or_after(facts, recycled, "recycled_at")
+    recycled_at = facts["recycled_at"].to_numpy()
+    reason_field = sla.sales.recycle.reason_field
+    facts["recycle_reason"] = value_at(facts, history, reason_field, recycled_at)
+    facts["attempts_before_recycle"] = counted_before(facts.attrs["counted"], facts, recycled_at)
+    facts["recycle_deadline"] = facts["window_end"] + td_ns(sla.sales.recycle.grace)
+
+
+def _earliest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise earliest of two NaT-able int64 ns arrays."""
+    big = np.iinfo(np.int64).max
+    a2 = np.where(a == NAT, big, a)
+    b2 = np.where(b == NAT, big, b)
+    out = np.minimum(a2, b2)
+    return np.where(out == big, NAT, out)

@@ -1,0 +1,109 @@
+"""Run an audit: snapshot + SLA + period + as-of → AuditResult.
+
+The snapshot is opened read-only: an audit never changes what it audits.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from audit.business_time import BusinessCalendar
+from audit.context import AuditContext, build_context
+from audit.period import AuditInputError, Period, parse_period
+from audit.result import AuditResult
+from audit.rules import RULES
+from config.sla import SLA
+from connectors.instants import format_instant, parse_instant
+from connectors.store import SCHEMA_VERSION, SnapshotError
+
+
+def open_snapshot(path: str | Path) -> sqlite3.Connection:
+    """Open a snapshot read-only, with a clear error when it is missing or not one."""
+    file = Path(path)
+    if not file.exists():
+        raise SnapshotError(
+            f"snapshot {file} does not exist: run 'run_audit.py sync' first or pass --db"
+        )
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        row = conn.execute("select value from meta where key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise SnapshotError(
+            f"snapshot {file} is not an sla-audit snapshot ({exc}): check --db"
+        ) from exc
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise SnapshotError(
+            f"snapshot {file} has schema version {version}, newer than this sla-audit "
+            f"understands ({SCHEMA_VERSION}): upgrade sla-audit"
+        )
+    return conn
+
+
+def default_as_of(conn: sqlite3.Connection) -> datetime:
+    """When the snapshot's last successful sync finished (SLA_SEMANTICS.md §1)."""
+    row = conn.execute("select max(finished_at) from sync_runs where status = 'ok'").fetchone()
+    if not row or not row[0]:
+        raise AuditInputError(
+            "the snapshot has no successful sync to take as-of from: pass --as-of "
+            "(e.g. --as-of 2026-11-01T03:00:00Z)"
+        )
+    return parse_instant(row[0])
+
+
+def calendar_for(sla: SLA) -> BusinessCalendar:
+    return BusinessCalendar(sla.tz, sla.opening_hours(), sla.holidays)
+
+
+def run_audit(
+    conn: sqlite3.Connection,
+    sla: SLA,
+    period: str | Period,
+    as_of: datetime | None = None,
+) -> AuditResult:
+    """Audit one period of the snapshot as of ``as_of`` (default: the last good sync)."""
+    span = period if isinstance(period, Period) else parse_period(period, sla.tz)
+    when = as_of if as_of is not None else default_as_of(conn)
+    if when < span.start:
+        raise AuditInputError(
+            f"--as-of {format_instant(when)} is before the period {span.label} starts "
+            f"({format_instant(span.start)}): nothing of it could be seen yet"
+        )
+    ctx = build_context(conn, sla, span, when, calendar_for(sla))
+    rules = [evaluate(ctx) for evaluate in RULES.values()]
+    return AuditResult(
+        sla=sla.name,
+        period=span.label,
+        as_of=format_instant(when),
+        timezone=sla.timezone,
+        rules=rules,
+        data_notes=data_notes(ctx, conn),
+        sources={s: s for s in ctx.sources},
+    )
+
+
+def data_notes(ctx: AuditContext, conn: sqlite3.Connection) -> list[str]:
+    """What a reader must know to trust the figures: what was left out, what is open."""
+    notes: list[str] = []
+    if ctx.deleted_left_out:
+        notes.append(f"{ctx.deleted_left_out} deleted leads left out")
+    unassigned = int((ctx.facts["rep"] == "unassigned").sum())
+    if unassigned:
+        notes.append(f"{unassigned} handoffs had no owner (reported as 'unassigned')")
+    if not ctx.period_complete:
+        notes.append(
+            f"period {ctx.period.label} is still open as of {ctx.as_of_text}: volume targets "
+            f"pro-rated to {ctx.elapsed_share:.1%} of the month"
+        )
+    row = conn.execute("select max(finished_at) from sync_runs where status = 'ok'").fetchone()
+    if row and row[0]:
+        notes.append(f"snapshot last synced successfully at {row[0]}")
+    failed = conn.execute(
+        "select count(*) from sync_runs where status = 'error' and started_at > "
+        "coalesce((select max(finished_at) from sync_runs where status = 'ok'), '')"
+    ).fetchone()[0]
+    if failed:
+        notes.append(f"{failed} sync runs failed since the last successful one")
+    return notes

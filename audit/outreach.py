@@ -1,0 +1,81 @@
+"""Attempts and connections inside each handoff's window (SLA_SEMANTICS.md §4).
+
+All of it works on whole columns: the ``min_gap`` merge of close attempts is done in
+rounds (each round keeps every handoff's earliest remaining attempt and drops the ones
+closer than ``min_gap`` to it), so the number of rounds is the largest number of counted
+attempts of any handoff, not the number of activities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+NAT = np.iinfo(np.int64).min
+
+
+def window_activities(handoffs: pd.DataFrame, activities: pd.DataFrame) -> pd.DataFrame:
+    """Activities of each handoff's lead with occurred_at in [handoff, window end).
+
+    ``handoffs`` needs hid, lead_id, h, window_end; ``activities`` lead_id, t and the
+    activity columns. One activity linked to two handoffs of the same lead appears twice.
+    """
+    pairs = handoffs[["hid", "lead_id", "h", "window_end"]].merge(
+        activities, on="lead_id", how="inner"
+    )
+    inside = (pairs["t"] >= pairs["h"]) & (pairs["t"] < pairs["window_end"])
+    return pairs[inside].sort_values(["hid", "t", "activity_id"], kind="stable")
+
+
+def is_attempt(acts: pd.DataFrame, channels: list[str]) -> pd.Series:
+    """An attempt: a channel the SLA counts, not inbound."""
+    return acts["kind"].isin(channels) & (acts["direction"].fillna("") != "inbound")
+
+
+def is_connection(acts: pd.DataFrame, connected_outcomes: set[str]) -> pd.Series:
+    """A connected call (canonical outcome), a meeting, or an inbound call or email."""
+    outcome = acts["outcome"].fillna("").str.strip().str.lower()
+    label = acts["outcome_label"].fillna("").str.strip().str.lower()
+    connected_call = (acts["kind"] == "call") & (
+        outcome.isin(connected_outcomes) | label.isin(connected_outcomes)
+    )
+    inbound = acts["kind"].isin(["call", "email"]) & (acts["direction"] == "inbound")
+    return connected_call | (acts["kind"] == "meeting") | inbound
+
+
+def counted_attempts(attempts: pd.DataFrame, min_gap_ns: int) -> pd.DataFrame:
+    """The attempts that count: each at least ``min_gap`` after the previous counted one.
+
+    ``attempts`` has hid and t, sorted by (hid, t). Returns the counted rows (hid, t).
+    """
+    remaining = attempts[["hid", "t"]]
+    counted: list[pd.DataFrame] = []
+    while not remaining.empty:
+        first = remaining.drop_duplicates("hid", keep="first")
+        counted.append(first)
+        next_allowed = remaining["hid"].map(first.set_index("hid")["t"] + min_gap_ns)
+        remaining = remaining[remaining["t"] >= next_allowed]
+    if not counted:
+        return pd.DataFrame({"hid": pd.Series(dtype=np.int64), "t": pd.Series(dtype=np.int64)})
+    return pd.concat(counted).sort_values(["hid", "t"], kind="stable").reset_index(drop=True)
+
+
+def per_handoff_first(frame: pd.DataFrame, handoffs: pd.DataFrame) -> np.ndarray:
+    """Earliest t per handoff (NaT where none), aligned to ``handoffs``."""
+    firsts = frame.groupby("hid")["t"].min()
+    return handoffs["hid"].map(firsts).fillna(NAT).astype(np.int64).to_numpy()
+
+
+def per_handoff_count(frame: pd.DataFrame, handoffs: pd.DataFrame) -> np.ndarray:
+    counts = frame.groupby("hid").size()
+    return handoffs["hid"].map(counts).fillna(0).astype(np.int64).to_numpy()
+
+
+def counted_before(
+    counted: pd.DataFrame, handoffs: pd.DataFrame, instants: np.ndarray
+) -> np.ndarray:
+    """Per handoff, counted attempts strictly before the given instant (0 where NaT)."""
+    bound = pd.Series(instants, index=handoffs["hid"].to_numpy())
+    limit = counted["hid"].map(bound)
+    early = counted[(limit != NAT) & (counted["t"] < limit)]
+    return per_handoff_count(early, handoffs)

@@ -1,0 +1,56 @@
+"""attempts: compliant if connected, or with at least ``attempts.min`` counted attempts.
+
+Judged as soon as either is true, otherwise when the window closes (SLA_SEMANTICS.md §5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audit.context import AuditContext
+from audit.result import RuleResult
+from audit.rules.common import handoff_rule, not_nat
+from config.durations import duration_code
+
+RULE_ID = "attempts"
+
+
+def evaluate(ctx: AuditContext) -> RuleResult:
+    facts = ctx.facts
+    cfg = ctx.sla.sales.attempts
+    counted = facts["attempts"].to_numpy()
+    connected = not_nat(facts["connected_at"].to_numpy())
+    compliant = connected | (counted >= cfg.min)
+    judged = compliant | (facts["window_end"].to_numpy() <= ctx.as_of_ns)
+    window = duration_code(cfg.window)
+    reasons = pd.Series(
+        [
+            f"{n} counted attempt{'s' if n != 1 else ''} and no connection in {window} "
+            f"(SLA {cfg.min})"
+            for n in counted
+        ],
+        dtype=object,
+    )
+    judged_counts = counted[judged]
+    return handoff_rule(
+        ctx,
+        RULE_ID,
+        judged=judged,
+        compliant=compliant,
+        reasons=reasons,
+        target=cfg.target,
+        decided_by="attempt window end",
+        instants={"window_end": facts["window_end"].to_numpy()},
+        details={
+            "connected": int((connected & judged).sum()),
+            "mean_attempts": float(np.mean(judged_counts)) if judged_counts.size else None,
+            "attempts_histogram": _histogram(judged_counts),
+        },
+    )
+
+
+def _histogram(counts: np.ndarray) -> dict[str, int]:
+    """Judged handoffs by number of counted attempts ("0", "1", … as text keys for JSON)."""
+    values, freq = np.unique(counts, return_counts=True)
+    return {str(int(v)): int(f) for v, f in zip(values, freq, strict=True)}

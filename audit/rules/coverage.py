@@ -1,0 +1,34 @@
+"""coverage: a handoff is worked once it has at least one attempt in its window.
+
+Judged once worked or once the window has closed (SLA_SEMANTICS.md §5).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from audit.context import AuditContext
+from audit.result import RuleResult
+from audit.rules.common import handoff_rule, not_nat
+from config.durations import duration_code
+
+RULE_ID = "coverage"
+
+
+def evaluate(ctx: AuditContext) -> RuleResult:
+    facts = ctx.facts
+    worked = not_nat(facts["first_attempt"].to_numpy())
+    window_closed = facts["window_end"].to_numpy() <= ctx.as_of_ns
+    window = duration_code(ctx.sla.sales.attempts.window)
+    reasons = pd.Series([f"no attempt within the {window} window"] * len(facts), dtype=object)
+    return handoff_rule(
+        ctx,
+        RULE_ID,
+        judged=worked | window_closed,
+        compliant=worked,
+        reasons=reasons,
+        target=ctx.sla.sales.coverage.target,
+        decided_by="attempt window end",
+        instants={"window_end": facts["window_end"].to_numpy()},
+        details={"worked": int(worked.sum())},
+    )
