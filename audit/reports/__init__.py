@@ -1,0 +1,79 @@
+"""Report writers: format an :class:`~audit.result.AuditResult`, never recompute it.
+
+Rules compute (measured, target, status, evidence); these writers only choose how it looks.
+One entry point, :func:`write_report`, serves the command line:
+
+- ``table`` — rich tables on a terminal, plain aligned text elsewhere (cron mail);
+- ``json`` — the DESIGN.md contract, exact floats;
+- ``csv`` — a folder of ``summary.csv``, ``reps.csv``, ``violations.csv``, ``pending.csv``.
+
+Files and folders are created owner-only: reports hold customer data.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal, TextIO, get_args
+
+from audit.reports.csv_report import write_csv_folder
+from audit.reports.errors import ReportError
+from audit.reports.files import private_text_file
+from audit.reports.json_report import render_json, write_json
+from audit.reports.table import render_plain, write_table
+from audit.result import AuditResult
+
+Format = Literal["table", "json", "csv"]
+FORMATS: tuple[str, ...] = get_args(Format)
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "ReportError",
+    "render_json",
+    "render_plain",
+    "write_report",
+]
+
+
+def write_report(
+    result: AuditResult,
+    fmt: Format,
+    out: Path | None = None,
+    *,
+    stream: TextIO | None = None,
+    color: bool | None = None,
+) -> list[Path]:
+    """Write ``result`` as ``fmt`` to ``out`` (a file; a folder for csv) or to ``stream``.
+
+    ``stream`` defaults to the *current* ``sys.stdout`` (looked up per call, so redirection
+    and test capture work). ``color=None`` means colour only when writing to a terminal;
+    files get plain text unless ``color=True``. Returns the paths written (empty for a
+    stream). Raises :class:`ReportError` for a request that cannot be met, with the fix.
+    """
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        if out is None:
+            raise ReportError("--format csv writes a folder: pass --out DIR")
+        return write_csv_folder(result, Path(out))
+    if out is None:
+        target = sys.stdout if stream is None else stream
+        _write_text(result, fmt, target, color=_is_terminal(target) if color is None else color)
+        return []
+    path = Path(out)
+    with private_text_file(path) as file:
+        _write_text(result, fmt, file, color=bool(color))
+    return [path]
+
+
+def _write_text(result: AuditResult, fmt: Format, stream: TextIO, *, color: bool) -> None:
+    if fmt == "json":
+        write_json(result, stream)
+    else:
+        write_table(result, stream, color=color)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

@@ -1,0 +1,307 @@
+"""The table report: what a person reads in a terminal or a cron mail.
+
+The sections are built once as plain data (:class:`Grid`) and drawn two ways:
+
+- on a terminal (or ``color=True``), as rich tables with coloured statuses;
+- otherwise as plain text: no ANSI codes, no box characters, columns padded to their
+  widest cell so a cron mail lines up in any monospace font and diffs cleanly night to
+  night.
+
+Shares show as percentages with one decimal, counts as integers, a missing value as "—".
+Every CRM-supplied string is passed through :func:`display.clean` and drawn as rich
+``Text`` (never markup), so a lead called ``[red]x`` or one holding an escape character
+cannot restyle the report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
+from audit.reports import display
+from audit.reports.ordering import sort_violations
+from audit.reports.units import rep_unit, rule_unit
+from audit.result import RULE_TITLES, AuditResult, RepRow
+
+TOP_VIOLATIONS = 20
+COLUMN_GAP = "  "
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Text and the rich style it gets on a terminal (ignored in plain text)."""
+
+    text: str
+    style: str | Style = ""
+
+
+@dataclass
+class Grid:
+    """One titled table.
+
+    ``numeric`` columns are right-aligned. On a terminal, ``nowrap`` columns (emails,
+    instants, figures) never wrap: a wrapped email or instant is hard to read back, while
+    titles and reasons wrap between words.
+    """
+
+    title: str
+    headers: Sequence[str]
+    rows: list[Sequence[Cell]] = field(default_factory=list)
+    numeric: frozenset[int] = frozenset()
+    nowrap: frozenset[int] = frozenset()
+    empty: str = "none"
+    footer: str | None = None
+
+
+def status_cell(status: str) -> Cell:
+    """A status word with its colour."""
+    return Cell(status, display.STATUS_STYLES.get(status, ""))
+
+
+def title(rule_id: str) -> str:
+    """A rule's human title, or its id for a rule this version does not know."""
+    return RULE_TITLES.get(rule_id, display.clean(rule_id))
+
+
+def header_cells(result: AuditResult) -> list[Cell]:
+    """The first line: which SLA, which month, as of when, and the verdict."""
+    return [
+        Cell("SLA ", "bold"),
+        Cell(display.clean(result.sla), "bold"),
+        Cell(f" · period {display.clean(result.period)}"),
+        Cell(f" · as of {display.clean(result.as_of)}"),
+        *([Cell(f" ({display.clean(result.timezone)})")] if result.timezone else []),
+        Cell(" · status "),
+        status_cell(result.status),
+    ]
+
+
+def rules_grid(result: AuditResult) -> Grid:
+    """One row per rule with its verdict and figures."""
+    grid = Grid(
+        "Rules",
+        ("rule", "status", "measured", "target", "judged", "pending", "details"),
+        numeric=frozenset({2, 3, 4, 5}),
+        nowrap=frozenset({1, 2, 3, 4, 5}),
+    )
+    for rule in result.rules:
+        unit = rule_unit(rule.id)
+        grid.rows.append(
+            (
+                Cell(title(rule.id)),
+                status_cell(rule.status),
+                Cell(display.measure(rule.measured, unit)),
+                Cell(display.measure(rule.target, unit)),
+                Cell(str(rule.judged)),
+                Cell(str(rule.pending)),
+                Cell(display.details(rule.details)),
+            )
+        )
+    return grid
+
+
+def rules_with_violations(rows: Sequence[RepRow]) -> int:
+    """How many rules a rep broke at least once.
+
+    This is what "worst first" ranks by. The model has no per-rep status, and judging a rep
+    against the rule's target here would be a verdict the rule did not give; violations
+    are the rule's own evidence.
+    """
+    return sum(1 for r in rows if r.violations)
+
+
+def violation_total(rows: Sequence[RepRow]) -> int:
+    """A rep's violations over all rules (the tie-break after rules broken)."""
+    return sum(r.violations for r in rows)
+
+
+def reps_grid(result: AuditResult) -> Grid:
+    """Reps as rows, worst first; one column per rule that reports reps."""
+    by_rep: dict[str, list[RepRow]] = defaultdict(list)
+    for row in result.reps:
+        by_rep[row.rep].append(row)
+    rule_ids = [rule.id for rule in result.rules if rule.reps]
+    grid = Grid(
+        "Reps (worst first)",
+        ("rep", "rules with violations", "violations", *(title(r) for r in rule_ids)),
+        numeric=frozenset(range(1, len(rule_ids) + 3)),
+        nowrap=frozenset({0}),
+    )
+    worst_first = sorted(
+        by_rep,
+        key=lambda rep: (-rules_with_violations(by_rep[rep]), -violation_total(by_rep[rep]), rep),
+    )
+    for rep in worst_first:
+        rows = {r.rule: r for r in by_rep[rep]}
+        total = violation_total(by_rep[rep])
+        grid.rows.append(
+            (
+                Cell(display.clean(rep)),
+                Cell(str(rules_with_violations(by_rep[rep]))),
+                Cell(str(total), "red" if total else ""),
+                *(rep_cell(rows.get(rule_id), rule_id) for rule_id in rule_ids),
+            )
+        )
+    return grid
+
+
+def rep_cell(row: RepRow | None, rule_id: str) -> Cell:
+    """A rep's figure for a rule; blank when the rule has no row for that rep."""
+    if row is None:
+        return Cell("")
+    return Cell(display.measure(row.measured, rep_unit(rule_id)), "red" if row.violations else "")
+
+
+def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
+    """The first violations in the CSV's order, with a pointer to the rest.
+
+    Plain text prints each CRM link in its own column (a mail client makes it clickable).
+    On a terminal (``inline_links``) the lead id itself is the link: a URL column would
+    take half of an 80-column screen.
+    """
+    violations = sort_violations(result.violations)
+    shown = violations[:TOP_VIOLATIONS]
+    more = len(violations) - len(shown)
+    headers = ("rule", "rep", "lead", "handoff at", "reason")
+    grid = Grid(
+        f"Violations ({len(violations)})",
+        headers if inline_links else (*headers, "link"),
+        nowrap=frozenset({1, 2, 3}),
+        footer=f"… and {more} more; see --format csv" if more else None,
+    )
+    for v in shown:
+        link = display.clean(v.url) if v.url else ""
+        cells = [
+            Cell(title(v.rule)),
+            Cell(display.clean(v.rep)),
+            Cell(display.clean(v.lead), Style(link=link) if inline_links and link else ""),
+            Cell(display.clean(v.handoff_at)),
+            Cell(display.clean(v.reason)),
+        ]
+        if not inline_links:
+            cells.append(Cell(link or display.MISSING))
+        grid.rows.append(cells)
+    return grid
+
+
+def notes_lines(result: AuditResult) -> list[str]:
+    """Data notes, plus a pointer to pending handoffs (listed in pending.csv)."""
+    lines = [display.clean(note) for note in result.data_notes]
+    pending = len(result.pending)
+    if pending:
+        noun = "handoff" if pending == 1 else "handoffs"
+        lines.append(
+            f"{pending} {noun} pending: outcome not known as of {display.clean(result.as_of)}"
+            "; listed in pending.csv (--format csv)"
+        )
+    return lines
+
+
+def grids(result: AuditResult, *, inline_links: bool = False) -> list[Grid]:
+    """The tabular sections in reading order."""
+    return [
+        rules_grid(result),
+        reps_grid(result),
+        violations_grid(result, inline_links=inline_links),
+    ]
+
+
+# --- plain text -------------------------------------------------------------------------
+
+
+def render_plain(result: AuditResult) -> str:
+    """The whole report as plain text (no ANSI, stable columns), ending in a newline."""
+    blocks = ["".join(c.text for c in header_cells(result))]
+    blocks += [plain_grid(grid) for grid in grids(result)]
+    notes = notes_lines(result)
+    if notes:
+        blocks.append("\n".join(["Data notes", *(f"- {line}" for line in notes)]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def plain_grid(grid: Grid) -> str:
+    """A titled, padded text table; numeric columns right-aligned."""
+    if not grid.rows:
+        return f"{grid.title}\n{grid.empty}"
+    texts = [list(grid.headers), *([c.text for c in row] for row in grid.rows)]
+    widths = [max(cell_len(line[i]) for line in texts) for i in range(len(grid.headers))]
+    rule_line = ["-" * w for w in widths]
+    lines = [grid.title, plain_row(texts[0], widths, grid.numeric), plain_row(rule_line, widths)]
+    lines += [plain_row(line, widths, grid.numeric) for line in texts[1:]]
+    if grid.footer:
+        lines.append(grid.footer)
+    return "\n".join(lines)
+
+
+def plain_row(
+    cells: Sequence[str], widths: Sequence[int], numeric: frozenset[int] = frozenset()
+) -> str:
+    """Cells padded to their column widths, trailing blanks trimmed.
+
+    Widths are terminal cells, not characters: a CJK name takes two cells per character
+    and would otherwise push every later column out of line.
+    """
+    padded = []
+    for i, (text, width) in enumerate(zip(cells, widths, strict=True)):
+        fill = " " * (width - cell_len(text))
+        padded.append(fill + text if i in numeric else text + fill)
+    return COLUMN_GAP.join(padded).rstrip()
+
+
+# --- rich -------------------------------------------------------------------------------
+
+
+def print_rich(result: AuditResult, console: Console) -> None:
+    """The whole report as rich tables on ``console``."""
+    console.print(Text.assemble(*((c.text, c.style) for c in header_cells(result))))
+    for grid in grids(result, inline_links=True):
+        console.print()
+        console.print(rich_grid(grid))
+        if grid.footer:
+            console.print(Text(grid.footer, style="dim"))
+    notes = notes_lines(result)
+    if notes:
+        console.print()
+        console.print(Text("Data notes", style="bold"))
+        for line in notes:
+            console.print(Text(f"- {line}"))
+
+
+def rich_grid(grid: Grid) -> Table | Text:
+    """A rich table for one grid (a dim "none" line when it has no rows)."""
+    if not grid.rows:
+        return Text.assemble((grid.title, "bold"), ("\n" + grid.empty, "dim"))
+    table = Table(
+        title=grid.title,
+        title_justify="left",
+        title_style="bold",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
+    for i, header in enumerate(grid.headers):
+        table.add_column(
+            header,
+            justify="right" if i in grid.numeric else "left",
+            no_wrap=i in grid.nowrap,
+        )
+    for row in grid.rows:
+        table.add_row(*(Text(c.text, style=c.style) for c in row))
+    return table
+
+
+def write_table(result: AuditResult, stream: TextIO, *, color: bool) -> None:
+    """Write the table report: rich when ``color``, plain text otherwise."""
+    if not color:
+        stream.write(render_plain(result))
+        return
+    console = Console(file=stream, force_terminal=True, highlight=False, emoji=False)
+    print_rich(result, console)
