@@ -178,9 +178,11 @@ def _add_funnel_facts(
 ) -> None:
     progress = reader.stage_entries(stage_conditions(sla, PROGRESS_STAGES), cohort_only=True)
     recycled = reader.stage_entries(stage_conditions(sla, ["recycled"]), cohort_only=True)
-    for frame in (progress, recycled):
+    customer = reader.stage_entries(stage_conditions(sla, ["customer"]), cohort_only=True)
+    for frame in (progress, recycled, customer):
         frame["t"] = to_ns(frame["changed_at"])
     facts["progressed_at"] = first_event_at_or_after(facts, progress, "progressed_at")
+    facts["customer_at"] = first_event_at_or_after(facts, customer, "customer_at")
     window_end = facts["window_end"].to_numpy()
     progressed_in_window = first_event_at_or_after(
         facts, progress, "p", before=window_end
