@@ -1,0 +1,529 @@
+"""The SLA file: what a RevOps lead writes, what the audit reads, and what a mistake prints.
+
+Every bad-input test asserts the whole problem list, so a message that grows a second,
+confusing line (or loses its path) fails here first.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config.durations import duration_code, duration_words, parse_duration
+from config.sla import (
+    BUILTIN_OUTCOMES,
+    END_OF_DAY,
+    HUBSPOT_DISPOSITION_LABELS,
+    SLA,
+    SLAError,
+    load_sla,
+    parse_sla,
+    summarize,
+)
+
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+EXAMPLE = CONFIG / "sla.example.yaml"
+MINIMAL = CONFIG / "sla.minimal.yaml"
+CONNECTED_GUID = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
+
+MINIMAL_DATA: dict[str, Any] = {
+    "name": "Test SLA",
+    "timezone": "America/Sao_Paulo",
+    "funnel": {"hubspot": {"mql": {"stage": ["marketingqualifiedlead"]}}},
+}
+
+
+def problems_of(data: dict[str, Any]) -> list[str]:
+    """The problem lines parse_sla reports for ``data`` (fails the test if it is valid)."""
+    with pytest.raises(SLAError) as caught:
+        parse_sla(data)
+    return caught.value.problems
+
+
+def example_data() -> dict[str, Any]:
+    return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def with_changes(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """``base`` with dotted-path keys set (``None`` removes the key)."""
+    data = copy.deepcopy(base)
+    for path, value in changes.items():
+        node = data
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return data
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sla.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- the example
+
+
+def test_example_file_loads_and_derives_600_mqls_a_month() -> None:
+    sla = load_sla(EXAMPLE)
+
+    assert sla.goals is not None
+    # 1,000,000 revenue × 0.6 marketing share ÷ 20,000 average deal = 30 customers
+    assert sla.goals.customers_needed() == pytest.approx(30)
+    # 30 customers ÷ 0.05 MQL→customer = 600 MQLs a month
+    assert sla.goals.mqls_needed() == pytest.approx(600)
+    assert sla.marketing.mqls_per_month == "derived"
+    assert sla.mqls_target() == pytest.approx(600)
+
+
+def test_example_file_maps_both_crms_funnels() -> None:
+    sla = load_sla(EXAMPLE)
+
+    assert sla.funnel["hubspot"]["mql"].stage == ["marketingqualifiedlead"]
+    assert sla.funnel["hubspot"]["recycled"].status == ["UNQUALIFIED", "BAD_TIMING"]
+    salesforce = sla.funnel["salesforce"]
+    assert salesforce["mql"].status == ["Marketing Qualified"]
+    assert salesforce["sql"].status == ["Sales Qualified"]
+    assert salesforce["sql"].converted is True
+    assert salesforce["recycled"].status == ["Recycled", "Closed - Not Converted"]
+
+
+def test_example_file_reads_calendar_and_sales_terms() -> None:
+    sla = load_sla(EXAMPLE)
+
+    assert sla.tz.key == "America/Sao_Paulo"
+    assert {date(2026, 10, 12), date(2026, 11, 2), date(2026, 11, 20), date(2026, 12, 25)} <= set(
+        sla.holidays
+    )
+    assert date(2026, 11, 15) not in sla.holidays  # a Sunday: closed anyway
+    assert sla.marketing.per_rep is not None
+    assert (sla.marketing.per_rep.min, sla.marketing.per_rep.max) == (40, 80)
+    assert sla.marketing.mql_to_sql == 0.3
+    assert sla.sales.first_touch.within == timedelta(minutes=5)
+    assert sla.sales.attempts.window == timedelta(days=14)
+    assert sla.sales.attempts.min_gap == timedelta(hours=4)
+    assert sla.sales.recycle.grace == timedelta(days=3)
+    assert sla.sales.recycle.reasons == ["UNQUALIFIED", "BAD_TIMING"]
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def test_minimal_file_takes_every_default() -> None:
+    sla = load_sla(MINIMAL)
+
+    assert sla.business_hours is None
+    assert sla.opening_hours() is None  # 24×7
+    assert sla.holidays == []
+    assert sla.goals is None
+    assert sla.mqls_target() is None
+    assert sla.marketing.per_rep is None
+    assert sla.marketing.mql_to_sql is None
+    assert sla.marketing.warn_margin == 0.1
+    first_touch, attempts = sla.sales.first_touch, sla.sales.attempts
+    assert (first_touch.within, first_touch.target) == (timedelta(minutes=5), 0.9)
+    assert attempts.min == 5
+    assert attempts.window == timedelta(days=14)
+    assert attempts.min_gap == timedelta(hours=4)
+    assert attempts.channels == ["call", "email", "meeting"]
+    assert attempts.target == 0.9
+    assert sla.sales.coverage.target == 0.9
+    recycle = sla.sales.recycle
+    assert (recycle.grace, recycle.reason_field, recycle.reasons) == (
+        timedelta(days=3),
+        "status",
+        None,
+    )
+    assert recycle.target == 0.9
+    assert sla.sales.outcomes == {}
+
+
+def test_per_rep_target_defaults_to_every_rep() -> None:
+    sla = parse_sla(with_changes(MINIMAL_DATA, **{"marketing.per_rep": {"min": 40}}))
+
+    assert sla.marketing.per_rep is not None
+    assert (sla.marketing.per_rep.min, sla.marketing.per_rep.max) == (40, None)
+    assert sla.marketing.per_rep.target == 1.0
+
+
+def test_fixed_mql_volume_is_its_own_target() -> None:
+    sla = parse_sla(with_changes(MINIMAL_DATA, **{"marketing.mqls_per_month": 450}))
+
+    assert sla.mqls_target() == 450
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_unknown_key_is_named_with_a_suggestion() -> None:
+    data = with_changes(MINIMAL_DATA, **{"marketing.mqls_per_mont": 600})
+
+    assert problems_of(data) == [
+        "marketing.mqls_per_mont: unknown key; did you mean mqls_per_month?"
+    ]
+
+
+def test_unknown_key_inside_a_funnel_stage_is_named_with_a_suggestion() -> None:
+    data = with_changes(MINIMAL_DATA, **{"funnel.hubspot.mql": {"stages": ["x"]}})
+
+    assert problems_of(data) == ["funnel.hubspot.mql.stages: unknown key; did you mean stage?"]
+
+
+def test_funnel_stage_matching_nothing_is_refused() -> None:
+    data = with_changes(MINIMAL_DATA, **{"funnel.hubspot.sql": {"stage": []}})
+
+    assert problems_of(data) == [
+        "funnel.hubspot.sql: matches no lead; give stage, status or converted: true, "
+        "such as {stage: [salesqualifiedlead]}"
+    ]
+
+
+def test_conversion_is_refused_outside_salesforce() -> None:
+    data = with_changes(MINIMAL_DATA, **{"funnel.hubspot.sql": {"converted": True}})
+
+    assert problems_of(data) == [
+        "funnel.hubspot.sql.converted: only Salesforce leads convert; remove it or move the "
+        "stage under salesforce"
+    ]
+
+
+def test_duration_in_words_is_refused_with_the_spelling_to_use() -> None:
+    data = with_changes(MINIMAL_DATA, **{"sales.attempts.window": "2 weeks"})
+
+    assert problems_of(data) == [
+        'sales.attempts.window: "2 weeks" is not a duration such as 14d; write it as 14d'
+    ]
+
+
+def test_duration_without_unit_is_refused_rather_than_read_as_seconds() -> None:
+    data = with_changes(MINIMAL_DATA, **{"sales.first_touch.within": 5})
+
+    assert problems_of(data) == [
+        "sales.first_touch.within: 5 is not a duration such as 14d; add its unit: 5s, 5m, 5h or 5d"
+    ]
+
+
+def test_misspelt_time_zone_gets_the_iana_name() -> None:
+    data = with_changes(MINIMAL_DATA, timezone="Sao Paulo")
+
+    assert problems_of(data) == [
+        'timezone: "Sao Paulo" is not an IANA time zone; did you mean America/Sao_Paulo?'
+    ]
+
+
+def test_unknown_time_zone_gets_an_example() -> None:
+    data = with_changes(MINIMAL_DATA, timezone="BRT")
+
+    assert problems_of(data) == [
+        'timezone: "BRT" is not an IANA time zone; use an IANA name such as America/Sao_Paulo'
+    ]
+
+
+def test_hours_ending_before_they_start_are_refused() -> None:
+    data = with_changes(MINIMAL_DATA, business_hours={"mon-fri": "18:00-09:00"})
+
+    assert problems_of(data) == [
+        'business_hours.mon-fri: "18:00-09:00" ends before it starts; hours run within one '
+        "day, so split a night shift at 24:00"
+    ]
+
+
+def test_overlapping_intervals_are_refused() -> None:
+    data = with_changes(MINIMAL_DATA, business_hours={"mon": "09:00-13:00,12:00-18:00"})
+
+    assert problems_of(data) == [
+        'business_hours.mon: "09:00-13:00" and "12:00-18:00" overlap; list each stretch of '
+        "time once"
+    ]
+
+
+def test_intervals_out_of_order_are_refused() -> None:
+    data = with_changes(MINIMAL_DATA, business_hours={"mon-fri": "13:00-18:00,09:00-12:00"})
+
+    assert problems_of(data) == [
+        'business_hours.mon-fri: "09:00-12:00" comes before "13:00-18:00"; list intervals in '
+        'order of the day, such as "09:00-12:00,13:00-18:00"'
+    ]
+
+
+def test_day_given_twice_and_bad_day_name_are_each_reported() -> None:
+    hours = {"mon-fri": "09:00-18:00", "fri-sat": "10:00-12:00", "sundy": "10:00-12:00"}
+    data = with_changes(MINIMAL_DATA, business_hours=hours)
+
+    assert problems_of(data) == [
+        "business_hours.fri-sat: fri is already given by mon-fri; give each day once",
+        'business_hours.sundy: "sundy" is not a day; did you mean sun? '
+        "Use mon, tue, wed, thu, fri, sat or sun",
+    ]
+
+
+def test_share_written_as_a_percentage_is_refused() -> None:
+    data = with_changes(MINIMAL_DATA, **{"sales.first_touch.target": 90})
+
+    assert problems_of(data) == [
+        "sales.first_touch.target: 90 is more than 1; write shares as fractions such as 0.9"
+    ]
+
+
+def test_derived_volume_without_goals_is_refused() -> None:
+    data = with_changes(MINIMAL_DATA, **{"marketing.mqls_per_month": "derived"})
+
+    assert problems_of(data) == [
+        "marketing.mqls_per_month: derived needs a goals block (revenue_per_month, "
+        "marketing_share, average_deal_size, mql_to_customer); add goals or give a number"
+    ]
+
+
+def test_source_without_mql_stage_is_refused_with_that_crms_example() -> None:
+    data = with_changes(
+        MINIMAL_DATA, **{"funnel.salesforce": {"sql": {"status": ["Sales Qualified"]}}}
+    )
+
+    assert problems_of(data) == [
+        "funnel.salesforce.mql: missing; every source needs an mql stage, such as "
+        'mql: {status: ["Marketing Qualified"]}'
+    ]
+
+
+def test_unknown_source_and_stage_names_are_refused() -> None:
+    data = with_changes(
+        MINIMAL_DATA,
+        **{"funnel.pipedrive": {"mql": {"stage": ["x"]}}, "funnel.hubspot.sqll": {"stage": ["y"]}},
+    )
+
+    assert problems_of(data) == [
+        "funnel.hubspot.sqll: unknown stage; did you mean sql? "
+        "Stages are mql, sql, opportunity, customer and recycled",
+        "funnel.pipedrive: unknown source; sources are hubspot and salesforce",
+    ]
+
+
+def test_every_problem_is_reported_at_once_with_its_path() -> None:
+    data = with_changes(
+        example_data(),
+        **{
+            "holidays": ["2026-10-12", "2026-13-01"],
+            "goals.marketing_share": 60,
+            "sales.attempts.min": 0,
+            "sales.attempts.channels": ["call", "sms"],
+            "sales.recycle.grace": "0d",
+            "name": None,
+        },
+    )
+
+    assert problems_of(data) == [
+        'name: missing; give the SLA a name, such as name: "Acme marketing–sales SLA 2026"',
+        'holidays[1]: "2026-13-01" is not a date such as 2026-10-12',
+        "goals.marketing_share: 60 is more than 1; write shares as fractions such as 0.9",
+        "sales.attempts.min: 0 must be at least 1",
+        'sales.attempts.channels[1]: "sms" is not a channel; use call, email, meeting, task '
+        "or note",
+        'sales.recycle.grace: "0d" must be longer than zero',
+    ]
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: Acme\ntimezone: America/Sao_Paulo\nfunnel: [hubspot\n")
+
+    with pytest.raises(SLAError) as caught:
+        load_sla(path)
+
+    assert caught.value.problems == [
+        f"{path}: YAML syntax error at line 4, column 1: expected ',' or ']', but got "
+        "'<stream end>', while parsing a flow sequence from line 3, column 9; check the "
+        "indentation and quoting there"
+    ]
+
+
+def test_key_written_twice_is_refused_instead_of_silently_keeping_the_last(
+    tmp_path: Path,
+) -> None:
+    text = yaml.safe_dump(MINIMAL_DATA) + "timezone: Europe/London\n"
+    path = write(tmp_path, text)
+
+    with pytest.raises(SLAError) as caught:
+        load_sla(path)
+
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith("timezone: given twice (lines ")
+    assert caught.value.problems[0].endswith("); keep one")
+
+
+def test_missing_file_is_one_line_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "no-such-sla.yaml"
+
+    with pytest.raises(SLAError) as caught:
+        load_sla(path)
+
+    assert caught.value.problems == [
+        f"{path}: no such file; check the path, or start from config/sla.example.yaml"
+    ]
+
+
+def test_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "- name\n- timezone\n")
+
+    with pytest.raises(SLAError) as caught:
+        load_sla(path)
+
+    assert caught.value.problems == [
+        "the SLA file is a list, not a block of keys; it must be keys such as name:, "
+        "timezone: and funnel: (start from config/sla.example.yaml)"
+    ]
+    assert str(caught.value).startswith(f"{path}: the SLA file is a list")
+
+
+def test_python_tags_are_never_executed(tmp_path: Path) -> None:
+    path = write(tmp_path, 'name: !!python/object/apply:os.system ["echo pwned"]\n')
+
+    with pytest.raises(SLAError) as caught:
+        load_sla(path)
+
+    assert "remove the tag; the SLA file is plain data" in caught.value.problems[0]
+
+
+def test_validation_error_message_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, yaml.safe_dump(with_changes(MINIMAL_DATA, timezone="BRT")))
+
+    with pytest.raises(SLAError) as caught:
+        load_sla(path)
+
+    assert str(caught.value) == (
+        f'{path}: timezone: "BRT" is not an IANA time zone; use an IANA name such as '
+        "America/Sao_Paulo"
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_opening_hours_for_weekdays_and_saturday_morning() -> None:
+    hours = {"mon-fri": "09:00-12:00,13:00-18:00", "sat": "09:00-13:00"}
+    sla = parse_sla(with_changes(MINIMAL_DATA, business_hours=hours))
+
+    weekday = [(time(9), time(12)), (time(13), time(18))]
+    assert sla.opening_hours() == {
+        0: weekday,
+        1: weekday,
+        2: weekday,
+        3: weekday,
+        4: weekday,
+        5: [(time(9), time(13))],
+        6: [],
+    }
+
+
+def test_midnight_close_and_wrapping_day_ranges() -> None:
+    sla = parse_sla(with_changes(MINIMAL_DATA, business_hours={"sun-tue": "22:00-24:00"}))
+
+    hours = sla.opening_hours()
+    assert hours is not None
+    assert hours[6] == hours[0] == hours[1] == [(time(22), END_OF_DAY)]
+    assert hours[2] == []
+
+
+def test_end_of_day_is_the_calendars_sentinel() -> None:
+    business_time = pytest.importorskip("audit.business_time")
+
+    assert business_time.END_OF_DAY == END_OF_DAY
+
+
+def test_warn_margin_uses_a_rules_own_block_before_the_default() -> None:
+    data = with_changes(
+        example_data(),
+        **{
+            "marketing.warn_margin": 0.2,
+            "marketing.per_rep.warn_margin": 0.3,
+            "sales.first_touch.warn_margin": 0.05,
+            "sales.recycle.warn_margin": 0,
+        },
+    )
+    sla = parse_sla(data)
+
+    assert sla.warn_margin("speed_to_lead") == 0.05
+    assert sla.warn_margin("mql_per_rep") == 0.3
+    assert sla.warn_margin("recycling") == 0  # an explicit 0 is an override, not "unset"
+    assert sla.warn_margin("attempts") == 0.2
+    assert sla.warn_margin("coverage") == 0.2
+    assert sla.warn_margin("mql_volume") == 0.2
+    assert sla.warn_margin("conversion") == 0.2
+
+
+def test_connected_outcomes_default_to_hubspots_connected_disposition() -> None:
+    sla = parse_sla(MINIMAL_DATA)
+
+    assert sla.connected_outcomes() == {CONNECTED_GUID, "connected"}
+    assert HUBSPOT_DISPOSITION_LABELS[CONNECTED_GUID] == "Connected"
+    assert BUILTIN_OUTCOMES["connected"] == [CONNECTED_GUID, "Connected"]
+
+
+def test_connected_outcomes_from_the_file_replace_the_builtin() -> None:
+    outcomes = {"connected": [" Talked to lead ", "CUSTOM-GUID-1"]}
+    sla = parse_sla(with_changes(MINIMAL_DATA, **{"sales.outcomes": outcomes}))
+
+    assert sla.connected_outcomes() == {"talked to lead", "custom-guid-1"}
+
+
+def test_summary_states_the_key_numbers() -> None:
+    text = summarize(load_sla(EXAMPLE))
+
+    assert "\n" not in text
+    assert "Marketing delivers 600 MQLs a month" in text
+    assert "1,000,000 revenue × 0.6 ÷ 20,000 deal = 30 customers ÷ 0.05" in text
+    assert "40 to 80 per rep" in text
+    assert "within 5 business minutes" in text
+    assert "09:00-12:00, 13:00-18:00 Mon-Fri, America/Sao_Paulo, 9 holidays" in text
+    assert "at least 5 attempts by call, email or meeting over 14 days" in text
+    assert "at least 4 hours apart" in text
+    assert "within 3 days after the window" in text
+    assert "(UNQUALIFIED or BAD_TIMING)" in text
+    assert "90%" in text
+
+
+def test_summary_of_a_24x7_sla_says_so() -> None:
+    text = summarize(load_sla(MINIMAL))
+
+    assert "within 5 minutes (24×7, America/Sao_Paulo)" in text
+    assert "no monthly MQL volume target" in text
+
+
+# --------------------------------------------------------------------------- durations
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("5m", timedelta(minutes=5)),
+        ("4h", timedelta(hours=4)),
+        ("14d", timedelta(days=14)),
+    ],
+)
+def test_durations_read_with_their_unit(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+    assert duration_code(expected) == text
+
+
+def test_fractional_duration_suggests_a_whole_smaller_unit() -> None:
+    with pytest.raises(ValueError, match=r'"1\.5h" is not a duration such as 14d; write it as 90m'):
+        parse_duration("1.5h")
+
+
+def test_durations_in_words() -> None:
+    assert duration_words(timedelta(days=1)) == "1 day"
+    assert duration_words(timedelta(minutes=90)) == "90 minutes"
+
+
+def test_sla_built_in_python_accepts_timedeltas() -> None:
+    data = with_changes(MINIMAL_DATA, **{"sales.attempts.window": timedelta(days=7)})
+
+    assert SLA.model_validate(data).sales.attempts.window == timedelta(days=7)
