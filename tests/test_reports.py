@@ -151,7 +151,11 @@ def october_result() -> AuditResult:
             0.2,
             0,
             0,
-            details={"by_segment": {"smb": None}, "by_lead_source": {}},
+            details={
+                "period_complete": False,
+                "by_segment": {"smb": {"handoffs": 0, "share": None}},
+                "by_lead_source": {},
+            },
         ),
     }
     return AuditResult(
@@ -300,6 +304,21 @@ def test_plain_table_formats_shares_counts_and_missing_values():
     assert volume.split()[3:5] == ["612", "600"]  # counts as integers
     assert "100.0%" in per_rep  # mql_per_rep.measured is a share of reps
     assert "—" in conversion  # None
+
+
+def test_long_details_are_cut_in_the_table_but_whole_in_the_csv(tmp_path):
+    result = october_result()
+    split = {f"segment {i}": {"handoffs": 10, "share": 0.25} for i in range(30)}
+    result.rule("conversion").details["by_segment"] = split
+
+    row = next(line for line in plain_table(result).splitlines() if line.startswith("MQL→SQL"))
+    write_report(result, "csv", tmp_path)
+    summary = read_csv(tmp_path / "summary.csv")
+
+    assert row.endswith("…") and "segment 0: handoffs 10, share 25.0%" in row
+    details = next(r for r in summary if r["rule"] == "conversion")["details"]
+    assert "by_segment.segment 29.share=0.25" in details
+    assert details.startswith("period_complete=false; by_segment.segment 0.handoffs=10")
 
 
 def test_plain_table_header_names_sla_period_as_of_and_overall_status():

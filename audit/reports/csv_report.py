@@ -89,7 +89,8 @@ def spreadsheet_cell(value: Any) -> Any:
 def flatten_details(details: Mapping[str, Any], prefix: str = "") -> str:
     """Details as ``key=value`` pairs joined by "; " (nested maps as ``key.sub=value``).
 
-    Numbers keep Python's exact repr; lists are JSON. Empty for no details.
+    Numbers keep Python's exact repr, booleans are true/false, lists are JSON, None is
+    ``key=`` (nothing). Empty for no details.
     """
     return "; ".join(_detail_pairs(details, prefix))
 
@@ -101,6 +102,8 @@ def _detail_pairs(details: Mapping[str, Any], prefix: str) -> Iterable[str]:
             yield from _detail_pairs(value, f"{name}.")
         elif value is None:
             yield f"{name}="
+        elif isinstance(value, bool):
+            yield f"{name}={'true' if value else 'false'}"
         elif isinstance(value, list | tuple):
             yield f"{name}={json.dumps(value, ensure_ascii=False)}"
         else:

@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
+
 from audit.reports.units import Unit
 
 MISSING = "—"
@@ -76,8 +78,8 @@ def scalar(value: Any) -> str:
 def detail(key: str, value: Any) -> str:
     """One detail as words: ``median_minutes=4.0`` → "median 4.0 min".
 
-    Suffixes name the unit: ``_minutes`` (business minutes) and ``_share`` (fraction 0–1);
-    nested maps (a split by segment) become "key: a …, b …".
+    Suffixes name the unit: ``_minutes`` (business minutes) and ``share`` / ``_share``
+    (fraction 0–1); nested maps (a split by segment) become "key: a …, b …".
     """
     if isinstance(value, Mapping):
         inner = ", ".join(detail(str(k), v) for k, v in value.items()) or MISSING
@@ -85,14 +87,21 @@ def detail(key: str, value: Any) -> str:
     if key.endswith("_minutes"):
         label = _words(key.removesuffix("_minutes"))
         return f"{label} {MISSING if value is None else f'{value:.1f} min'}"
-    if key.endswith("_share"):
+    if key == "share" or key.endswith("_share"):
         return f"{_words(key.removesuffix('_share'))} {share(value)}"
     return f"{_words(key)} {scalar(value)}"
 
 
-def details(values: Mapping[str, Any]) -> str:
-    """A rule's details on one line: "median 4.0 min, p90 31.0 min"."""
-    return ", ".join(detail(str(k), v) for k, v in values.items())
+def details(values: Mapping[str, Any], *, limit: int | None = None) -> str:
+    """A rule's details on one line: "median 4.0 min, p90 31.0 min".
+
+    ``limit`` (terminal cells) cuts the line with "…": a split by segment and lead source
+    can run to hundreds of characters, and the CSV and JSON reports carry it whole.
+    """
+    text = ", ".join(detail(str(k), v) for k, v in values.items())
+    if limit is None or cell_len(text) <= limit:
+        return text
+    return set_cell_size(text, limit - 1) + "…"
 
 
 def _words(key: str) -> str:

@@ -33,6 +33,7 @@ from audit.reports.units import rep_unit, rule_unit
 from audit.result import RULE_TITLES, AuditResult, RepRow
 
 TOP_VIOLATIONS = 20
+DETAILS_LIMIT = 100
 COLUMN_GAP = "  "
 
 
@@ -103,7 +104,7 @@ def rules_grid(result: AuditResult) -> Grid:
                 Cell(display.measure(rule.target, unit)),
                 Cell(str(rule.judged)),
                 Cell(str(rule.pending)),
-                Cell(display.details(rule.details)),
+                Cell(display.details(rule.details, limit=DETAILS_LIMIT)),
             )
         )
     return grid
