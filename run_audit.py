@@ -70,8 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--period", required=True, help="month to audit, YYYY-MM")
     audit.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
     audit.add_argument("--as-of", default=None, help="the audit's 'now' (default: last good sync)")
-    audit.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    audit.add_argument("--out", default=None, help="file (table/json) or folder (csv)")
+    audit.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
+    audit.add_argument("--out", default=None, help="file (table/json/html) or folder (csv)")
+    audit.add_argument(
+        "--trend",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also audit the N months before the period (each as of its end)",
+    )
 
     plan = sub.add_parser("plan", help="print the SLA arithmetic: customers and MQLs needed")
     plan.add_argument("--sla", required=True, help="SLA file (YAML)")
@@ -103,7 +110,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from audit.engine import open_snapshot, run_audit
+    from audit.engine import open_snapshot, run_audit, run_trend
     from audit.period import parse_as_of
     from audit.reports import write_report
     from config.sla import load_sla
@@ -112,6 +119,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     conn = open_snapshot(args.db or default_db())
     as_of = parse_as_of(args.as_of, sla.tz) if args.as_of else None
     result = run_audit(conn, sla, args.period, as_of)
+    if args.trend:
+        result.trend = run_trend(conn, sla, args.period, args.trend, as_of)
     write_report(result, args.format, Path(args.out) if args.out else None)
     return result.exit_code()
 

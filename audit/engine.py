@@ -12,7 +12,7 @@ from pathlib import Path
 from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
 from audit.period import AuditInputError, Period, parse_period
-from audit.result import AuditResult
+from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from config.sla import SLA
 from connectors.instants import format_instant, parse_instant
@@ -82,6 +82,52 @@ def run_audit(
         data_notes=data_notes(ctx, conn),
         sources={s: s for s in ctx.sources},
     )
+
+
+def run_trend(
+    conn: sqlite3.Connection,
+    sla: SLA,
+    period: str | Period,
+    months: int,
+    as_of: datetime | None = None,
+) -> list[TrendPoint]:
+    """The same rules for each of the ``months`` months before ``period`` (oldest first).
+
+    Each month is audited as of its own end (or the audit's as-of, if earlier), so a
+    trend point shows the month as it stood when it closed.
+    """
+    span = period if isinstance(period, Period) else parse_period(period, sla.tz)
+    when = as_of if as_of is not None else default_as_of(conn)
+    calendar = calendar_for(sla)
+    points = []
+    for back in range(months, 0, -1):
+        month = span.previous(back)
+        month_as_of = min(when, month.end)
+        if month_as_of < month.start:
+            continue
+        ctx = build_context(conn, sla, month, month_as_of, calendar)
+        rules = [evaluate(ctx) for evaluate in RULES.values()]
+        result = AuditResult(
+            sla.name, month.label, format_instant(month_as_of), sla.timezone, rules
+        )
+        points.append(
+            TrendPoint(
+                period=month.label,
+                as_of=result.as_of,
+                status=result.status,
+                rules={
+                    r.id: {
+                        "status": r.status,
+                        "measured": r.measured,
+                        "target": r.target,
+                        "judged": r.judged,
+                        "pending": r.pending,
+                    }
+                    for r in rules
+                },
+            )
+        )
+    return points
 
 
 def data_notes(ctx: AuditContext, conn: sqlite3.Connection) -> list[str]:

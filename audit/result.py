@@ -1,7 +1,8 @@
 """What an audit returns: plain data that the report writers format and never recompute.
 
 The field names follow the JSON contract of DESIGN.md; :meth:`AuditResult.to_dict` is
-that contract exactly (plus the additive ``pending`` list and ``sources`` map).
+that contract exactly, plus additive keys (``timezone``, ``pending``, ``trend``, and per
+row the pending/violation counts, the source, the violation kind and its instants).
 """
 
 from __future__ import annotations
@@ -101,6 +102,24 @@ class RuleResult:
 
 
 @dataclass
+class TrendPoint:
+    """One earlier month's rule figures, audited as of that month's end (``--trend``)."""
+
+    period: str
+    as_of: str
+    status: Status
+    rules: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "as_of": self.as_of,
+            "status": self.status,
+            "rules": self.rules,
+        }
+
+
+@dataclass
 class AuditResult:
     sla: str
     period: str
@@ -109,6 +128,7 @@ class AuditResult:
     rules: list[RuleResult]
     data_notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    trend: list[TrendPoint] = field(default_factory=list)
 
     @property
     def status(self) -> Status:
@@ -170,4 +190,4 @@ class AuditResult:
             ],
             "pending": [asdict(p) for p in self.pending],
             "data_notes": list(self.data_notes),
-        }
+        } | ({"trend": [t.to_dict() for t in self.trend]} if self.trend else {})
