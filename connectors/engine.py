@@ -1,0 +1,764 @@
+"""The sync machinery every connector shares: streams as data, one engine to run them.
+
+A connector (HubSpot now, Salesforce next) declares *streams*; each says how to fetch
+one page for a cursor, how to map it to snapshot rows and what the cursor becomes. The
+engine does the rest, once, for all of them:
+
+* **commit order** — every page goes through :meth:`SnapshotStore.write_page`, which
+  writes the rows and moves the cursor in one transaction; nothing else moves a cursor,
+  so a sync killed at any instant resumes from the last committed page;
+* **retries** (tenacity) — 429 (Retry-After, else the rate-limit window), 423, 5xx
+  gateway errors, connection resets and truncated or malformed JSON, with exponential
+  backoff and jitter, bounded in attempts *and* in total waiting;
+* **throttling** — a rolling window per rate limit ("lane"), sized from the limit
+  headers once the CRM sends them, with a safety margin, so a long sync never meets 429;
+* **accounting** — requests, retries and records per stream, a ``sync_runs`` row per
+  run, progress callbacks, and errors that are one redacted line naming what failed,
+  where, and the fix.
+
+Client libraries stay in the connectors: a connector hands the engine a ``send``
+callable that performs one HTTP exchange and returns an :class:`HttpAnswer` (or raises
+:class:`ConnectionTrouble`), so the engine never needs to know which library spoke.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.stop import stop_base
+
+from connectors.redact import Redactor
+from connectors.store import Page, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int | None], None]
+"""``progress(stream, done, total)``: records committed so far; ``total`` None if unknown."""
+
+
+# ------------------------------------------------------------------------------- errors
+
+
+class SyncError(Exception):
+    """A sync that could not finish. ``str(error)`` is one redacted line: what, where, fix."""
+
+
+class RefusedError(SyncError):
+    """The CRM refused a call for good (401, 403, 400…); ``status`` says which."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ConnectionTrouble(Exception):
+    """The exchange produced no complete HTTP answer (refused, reset, timed out, cut short)."""
+
+
+class ConfigTrouble(Exception):
+    """The exchange failed for a reason no retry cures (e.g. a TLS certificate problem)."""
+
+
+class RecordError(Exception):
+    """A record the CRM sent cannot be stored faithfully (e.g. a timestamp that is no instant).
+
+    Raised by a stream's mapping; the engine turns it into a :class:`SyncError` naming the
+    stream, and the message itself names the object type, record id and field.
+    """
+
+
+class _Retryable(Exception):
+    """An attempt that may succeed if repeated; ``wait_s`` is the least the CRM asked for."""
+
+    def __init__(self, reason: str, wait_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait_s = wait_s
+
+
+# ------------------------------------------------------------------------------ answers
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """One HTTP exchange as the engine sees it: status, headers (lower-cased), raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @classmethod
+    def of(
+        cls, status: int, headers: Mapping[str, Any] | None, body: bytes | str | None
+    ) -> HttpAnswer:
+        lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+        raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        return cls(status, lowered, raw)
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+    def message(self, limit: int = 200) -> str:
+        """The CRM's own error message if the body carries one, else a short body excerpt."""
+        try:
+            data = self.json()
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        text = ""
+        if isinstance(data, dict):
+            text = str(data.get("message") or data.get("error") or "")
+        elif isinstance(data, list) and data and isinstance(data[0], dict):
+            text = str(data[0].get("message") or "")
+        if not text:
+            text = self.body[:limit].decode("utf-8", "replace")
+        text = " ".join(text.split())
+        return text[:limit]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer, parsed: what a stream's ``fetch`` gets back."""
+
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """What one answer's headers say about the CRM's limits (None = not stated)."""
+
+    window_max: int | None = None
+    window_remaining: int | None = None
+    window_ms: int | None = None
+    daily_max: int | None = None
+    daily_remaining: int | None = None
+
+
+class CrmDialect(Protocol):
+    """What the engine must ask a connector about its CRM's answers and errors."""
+
+    source: str
+
+    def limits(self, answer: HttpAnswer) -> RateLimits: ...
+
+    def is_daily_limit(self, answer: HttpAnswer) -> bool:
+        """A 429 that only the next day cures: never retried."""
+        ...
+
+    def short_limit_wait(self, answer: HttpAnswer) -> float | None:
+        """The wait a 429 from a short (per-second) limit needs, or None if it is not one."""
+        ...
+
+    def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
+        """How a user fixes this non-retryable answer (the end of the one-line error)."""
+        ...
+
+
+# -------------------------------------------------------------------------------- clock
+
+
+class Clock(Protocol):
+    """Time as the engine uses it; tests pass one whose ``sleep`` does not block."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+    def now(self) -> datetime:
+        """Aware UTC wall time (scan start instants)."""
+        ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. Bounded twice: a number of attempts and a total of waiting."""
+
+    attempts: int = 6
+    max_total_wait_s: float = 300.0
+    base_wait_s: float = 0.5
+    max_wait_s: float = 30.0
+    locked_wait_s: float = 2.0
+    retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504, 521, 523, 524})
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential with "equal jitter": half fixed, half random, so retries spread out."""
+        ceiling = min(self.max_wait_s, self.base_wait_s * 2 ** max(0, attempt - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """Client-side pacing. ``enabled=False`` still tracks requests (for 429 waits)."""
+
+    window_max: int = 190
+    window_s: float = 10.0
+    margin_share: float = 0.05
+    margin_min: int = 2
+    search_per_s: int = 4
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Knobs a caller may turn; the defaults are what a nightly production sync uses.
+
+    ``lookback`` is how far before its high-water mark an incremental run starts again:
+    it covers the CRM's search index lagging behind writes and small clock skew, at the
+    price of re-reading the last few minutes of changes.
+    """
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    lookback: timedelta = timedelta(minutes=10)
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+
+
+class _stop_when_waited(stop_base):
+    """Stop before the total of waits would pass ``limit`` (virtual-clock friendly)."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        upcoming = retry_state.upcoming_sleep or 0.0
+        return retry_state.idle_for + upcoming > self.limit
+
+
+# ----------------------------------------------------------------------------- throttle
+
+
+class Lane:
+    """A rolling window: at most ``budget`` requests in any ``window_s`` seconds."""
+
+    def __init__(self, budget: int, window_s: float, *, enforce: bool = True) -> None:
+        self.budget = max(1, budget)
+        self.window_s = window_s
+        self.enforce = enforce
+        self.sent: deque[float] = deque()
+        self.blocked_until = 0.0
+
+    def _trim(self, now: float) -> None:
+        while self.sent and self.sent[0] <= now - self.window_s:
+            self.sent.popleft()
+
+    def wait_time(self, now: float) -> float:
+        self._trim(now)
+        wait = max(0.0, self.blocked_until - now)
+        if self.enforce and len(self.sent) >= self.budget:
+            wait = max(wait, self.sent[len(self.sent) - self.budget] + self.window_s - now)
+        return wait
+
+    def until_slot_frees(self, now: float) -> float:
+        """If the CRM says the window is full: when our oldest request leaves it."""
+        self._trim(now)
+        if self.sent:
+            return max(0.0, self.sent[0] + self.window_s - now)
+        return self.window_s / 2
+
+    def record(self, now: float) -> None:
+        self.sent.append(now)
+
+
+class Throttle:
+    """Named lanes; every request passes the ``app`` lane, searches also ``search``."""
+
+    def __init__(self, policy: ThrottlePolicy, clock: Clock) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.lanes: dict[str, Lane] = {
+            "app": Lane(self._budget(policy.window_max), policy.window_s, enforce=policy.enabled),
+            "search": Lane(policy.search_per_s, 1.0, enforce=policy.enabled),
+        }
+        self.waited_s = 0.0
+
+    def _budget(self, window_max: int) -> int:
+        reserve = max(self.policy.margin_min, math.ceil(window_max * self.policy.margin_share))
+        return max(1, window_max - reserve)
+
+    def acquire(self, lanes: Sequence[str]) -> None:
+        while True:
+            now = self.clock.monotonic()
+            wait = max(self.lanes[name].wait_time(now) for name in lanes)
+            if wait <= 0:
+                for name in lanes:
+                    self.lanes[name].record(now)
+                return
+            self.waited_s += wait
+            self.clock.sleep(wait)
+
+    def observe(self, limits: RateLimits) -> None:
+        """Resize the app lane from the headers; pause it when the CRM says it is nearly full."""
+        app = self.lanes["app"]
+        if limits.window_max:
+            app.budget = self._budget(limits.window_max)
+        if limits.window_ms:
+            app.window_s = limits.window_ms / 1000
+        if limits.window_remaining is not None and limits.window_max:
+            reserve = limits.window_max - app.budget
+            if limits.window_remaining <= reserve and self.policy.enabled:
+                now = self.clock.monotonic()
+                app.blocked_until = max(app.blocked_until, now + app.until_slot_frees(now))
+
+    def full_window_wait(self, lanes: Sequence[str]) -> float:
+        """After a 429 without Retry-After: the wait until our oldest request leaves."""
+        now = self.clock.monotonic()
+        return max(self.lanes[name].until_slot_frees(now) for name in lanes)
+
+    def block(self, lanes: Sequence[str], seconds: float) -> None:
+        now = self.clock.monotonic()
+        for name in lanes:
+            self.lanes[name].blocked_until = max(self.lanes[name].blocked_until, now + seconds)
+
+
+# -------------------------------------------------------------------------------- stats
+
+
+@dataclass
+class StreamStats:
+    """What one stream did in one run."""
+
+    records: int = 0
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    expected: int | None = None
+    gaps: int = 0
+    """Records kept with a field left empty because the CRM's value was unusable."""
+
+
+@dataclass
+class SyncSummary:
+    """The outcome of a finished sync (also written to ``sync_runs``)."""
+
+    source: str
+    run_id: int
+    records: int
+    requests: int
+    retries: int
+    duration_s: float
+    streams: dict[str, StreamStats] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """The one-line summary a cron log shows."""
+        return (
+            f"{self.source}: {self.records} records in {self.requests} requests "
+            f"({self.retries} retries) in {self.duration_s:.1f}s"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -------------------------------------------------------------------------------- api
+
+
+class Api:
+    """Every request of a run goes through :meth:`call`: throttle, count, retry, parse."""
+
+    def __init__(
+        self,
+        dialect: CrmDialect,
+        *,
+        clock: Clock,
+        redactor: Redactor,
+        retry: RetryPolicy | None = None,
+        throttle: ThrottlePolicy | None = None,
+        max_daily_share: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.dialect = dialect
+        self.clock = clock
+        self.redactor = redactor
+        self.retry = retry or RetryPolicy()
+        self.throttle = Throttle(throttle or ThrottlePolicy(), clock)
+        self.max_daily_share = max_daily_share
+        self.rng = rng or random.Random()
+        self.stream = "setup"
+        self.stats: dict[str, StreamStats] = {}
+        self.requests = 0
+        self.retries = 0
+        self.daily_cap: int | None = None
+
+    def stats_for(self, stream: str) -> StreamStats:
+        return self.stats.setdefault(stream, StreamStats())
+
+    def fail(self, what: str) -> SyncError:
+        return SyncError(
+            self.redactor(f"{self.dialect.source} sync failed in {self.stream}: {what}")
+        )
+
+    # -- one call, retried ----------------------------------------------------------
+
+    def call(
+        self,
+        endpoint: str,
+        send: Callable[[], HttpAnswer],
+        *,
+        lanes: Sequence[str] = ("app",),
+        expect: Callable[[Any], bool] | None = None,
+    ) -> Reply:
+        """Perform ``send`` until it yields a usable JSON answer, or raise :class:`SyncError`.
+
+        ``endpoint`` ("POST /crm/v3/objects/calls/search") names the call in errors;
+        ``expect`` rejects a well-formed JSON answer of the wrong shape (retried like a
+        truncated one, since both are a broken answer rather than a refusal).
+        """
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.attempts)
+            | _stop_when_waited(self.retry.max_total_wait_s),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self.clock.sleep,
+            before_sleep=lambda state: self._before_sleep(endpoint, state),
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, endpoint, send, lanes, expect)
+        except _Retryable as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            waited = retrying.statistics.get("idle_for", 0.0)
+            raise self.fail(
+                f"{endpoint} kept failing ({exc.reason}); gave up after {attempts} attempts and "
+                f"{waited:.0f}s of waiting: the CRM is unavailable or overloaded, run the sync "
+                "again later (it resumes where it stopped)"
+            ) from None
+
+    def _attempt(
+        self,
+        endpoint: str,
+        send: Callable[[], HttpAnswer],
+        lanes: Sequence[str],
+        expect: Callable[[Any], bool] | None,
+    ) -> Reply:
+        self._check_daily_cap(endpoint)
+        self.throttle.acquire(lanes)
+        self.requests += 1
+        self.stats_for(self.stream).requests += 1
+        try:
+            answer = send()
+        except ConnectionTrouble as exc:
+            raise _Retryable(f"connection problem: {exc}") from None
+        except ConfigTrouble as exc:
+            raise self.fail(f"{endpoint} could not be reached: {exc}") from None
+        limits = self.dialect.limits(answer)
+        self.throttle.observe(limits)
+        if limits.daily_max and self.daily_cap is None:
+            self.daily_cap = max(1, math.floor(limits.daily_max * self.max_daily_share))
+        if 200 <= answer.status < 300:
+            try:
+                data = answer.json()
+            except (ValueError, UnicodeDecodeError):
+                raise _Retryable(f"HTTP {answer.status} with a malformed JSON body") from None
+            if expect is not None and not expect(data):
+                raise _Retryable(f"HTTP {answer.status} with an answer of unexpected shape")
+            return Reply(answer.status, answer.headers, data)
+        self._raise_for(endpoint, answer, lanes)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _raise_for(self, endpoint: str, answer: HttpAnswer, lanes: Sequence[str]) -> None:
+        status = answer.status
+        retry_after = _retry_after_s(answer.headers.get("retry-after"))
+        if status == 429:
+            if self.dialect.is_daily_limit(answer):
+                raise self.fail(
+                    f"{endpoint} answered HTTP 429: the daily API allowance is spent "
+                    f"({answer.message()}); run the sync again after the allowance resets"
+                )
+            wait = retry_after
+            if wait is None:
+                wait = self.dialect.short_limit_wait(answer)
+            if wait is None:
+                wait = self.throttle.full_window_wait(lanes)
+            self.throttle.block(lanes, wait)
+            raise _Retryable("HTTP 429 rate limited", wait)
+        if status == 423:
+            wait = max(self.retry.locked_wait_s, retry_after or 0.0)
+            raise _Retryable("HTTP 423 locked", wait)
+        if status in self.retry.retry_statuses:
+            raise _Retryable(f"HTTP {status}", retry_after)
+        refused = self.fail(
+            f"{endpoint} answered HTTP {status} ({answer.message()}): "
+            f"{self.dialect.fix_for(answer, endpoint)}"
+        )
+        raise RefusedError(str(refused), status)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = self.retry.backoff(state.attempt_number, self.rng)
+        if isinstance(exc, _Retryable) and exc.wait_s is not None:
+            # The CRM said how long (Retry-After, 423, the rate-limit window): obey it, plus
+            # a little jitter so parallel clients do not return in lockstep.
+            return exc.wait_s + self.rng.uniform(0, min(1.0, self.retry.base_wait_s))
+        return backoff
+
+    def _before_sleep(self, endpoint: str, state: RetryCallState) -> None:
+        self.retries += 1
+        self.stats_for(self.stream).retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        reason = exc.reason if isinstance(exc, _Retryable) else repr(exc)
+        log.warning(
+            self.redactor(
+                f"{self.dialect.source} {self.stream}: {endpoint} {reason}; retry "
+                f"{state.attempt_number}/{self.retry.attempts - 1} in "
+                f"{state.upcoming_sleep or 0:.1f}s"
+            )
+        )
+
+    def _check_daily_cap(self, endpoint: str) -> None:
+        if self.daily_cap is not None and self.requests >= self.daily_cap:
+            raise self.fail(
+                f"stopped before {endpoint} after {self.requests} requests, the share of the "
+                f"daily API allowance this sync may use (SLA_AUDIT_MAX_DAILY_SHARE="
+                f"{self.max_daily_share:g}); the next run resumes here, or raise the share"
+            )
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """Retry-After as seconds (delta-seconds form; an HTTP date is treated as absent)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+# ------------------------------------------------------------------------------ cursor
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A stream's position, stored as JSON in ``sync_state.cursor``.
+
+    ``mode`` is ``"full"`` (a list scan: ``after`` is the CRM's paging token and
+    ``started`` the scan's start instant), ``"incremental"`` (``since`` is the lower bound
+    of the next change query and ``ties`` how many records *at* ``since`` were already
+    taken), or ``"complete"`` (a scan that runs from scratch every time has finished).
+    ``scanning`` tells a resumed run whether it is in the middle of a scan.
+    """
+
+    mode: str
+    after: str | None = None
+    started: str | None = None
+    since: str | None = None
+    ties: int = 0
+    phase: str | None = None
+    scanning: bool = False
+    floor: str | None = None
+
+    def encode(self) -> str:
+        data = {k: v for k, v in asdict(self).items() if v not in (None, 0, False)}
+        data["mode"] = self.mode
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(**data)
+        except (ValueError, TypeError):
+            # An unreadable cursor (older format, hand edit) restarts the stream with a
+            # full scan: slower, never wrong.
+            log.warning("unreadable cursor %r: the stream restarts with a full scan", text[:80])
+            return None
+
+
+# ------------------------------------------------------------------------------ streams
+
+
+@dataclass
+class Batch:
+    """What one ``fetch`` brought back: the records and anything ``advance`` needs."""
+
+    records: list[dict[str, Any]]
+    next_after: str | None = None
+    total: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Advance:
+    """The cursor after a page and whether the stream is finished for this run."""
+
+    cursor: Cursor
+    done: bool
+
+
+class Stream(ABC):
+    """One CRM object as a declaration (singer-sdk style): fetch, map, advance.
+
+    The engine calls ``open`` once, then ``fetch`` → ``to_page`` → ``advance`` per page
+    and commits each page with its new cursor before fetching the next.
+    """
+
+    name: str
+
+    @abstractmethod
+    def open(self, cursor: Cursor | None, *, full: bool, api: Api, store: SnapshotStore) -> Cursor:
+        """Where this run starts, given the stored cursor (None the first time).
+
+        ``store`` is for reading only (e.g. which records are already marked deleted);
+        rows reach the snapshot solely through the engine's ``write_page``.
+        """
+
+    @abstractmethod
+    def fetch(self, api: Api, cursor: Cursor) -> Batch:
+        """One page from the CRM (with any follow-up reads the page needs)."""
+
+    @abstractmethod
+    def to_page(self, batch: Batch, stats: StreamStats) -> Page:
+        """Snapshot rows for the batch; raise :class:`RecordError` for a record to refuse."""
+
+    @abstractmethod
+    def advance(self, cursor: Cursor, batch: Batch) -> Advance:
+        """The cursor to commit with this page."""
+
+
+class Connector(Protocol):
+    """A CRM: the dialect of its answers, its streams, and a setup step."""
+
+    dialect: CrmDialect
+
+    def streams(self) -> list[Stream]: ...
+
+    def prepare(self, api: Api) -> None:
+        """Anything to learn once per run before the streams (e.g. the portal id)."""
+        ...
+
+
+# ------------------------------------------------------------------------------- engine
+
+
+def run_sync(
+    connector: Connector,
+    store: SnapshotStore,
+    api: Api,
+    *,
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+) -> SyncSummary:
+    """Run every stream of ``connector`` into ``store``; one ``sync_runs`` row records it.
+
+    Any failure ends the run with status ``error`` and a :class:`SyncError` whose text is
+    one redacted line; committed pages stay committed, so the next run resumes.
+    """
+    source = connector.dialect.source
+    redactor = api.redactor
+    started = api.clock.monotonic()
+    run_id = store.start_run(source)
+    records = 0
+
+    def finish(status: str, error: str | None = None) -> None:
+        store.finish_run(
+            run_id,
+            status=status,
+            records=records,
+            requests=api.requests,
+            retries=api.retries,
+            error=error,
+        )
+
+    try:
+        api.stream = "setup"
+        connector.prepare(api)
+        for stream in connector.streams():
+            api.stream = stream.name
+            stats = api.stats_for(stream.name)
+            stored = Cursor.decode(store.cursor(source, stream.name))
+            cursor = stream.open(stored, full=full, api=api, store=store)
+            if progress:
+                progress(stream.name, 0, None)
+            while True:
+                batch = stream.fetch(api, cursor)
+                if batch.total is not None and stats.expected is None:
+                    stats.expected = batch.total
+                try:
+                    page = stream.to_page(batch, stats)
+                except RecordError as exc:
+                    raise api.fail(f"{exc}") from None
+                step = stream.advance(cursor, batch)
+                written = store.write_page(source, stream.name, page, step.cursor.encode())
+                records += written
+                stats.records += written
+                stats.pages += 1
+                cursor = step.cursor
+                if progress:
+                    progress(stream.name, stats.records, stats.expected)
+                if step.done:
+                    break
+            _note_shortfall(source, stream.name, stats)
+    except SyncError as exc:
+        message = redactor(str(exc))
+        finish("error", message)
+        raise SyncError(message) from None
+    except Exception as exc:
+        message = redactor(
+            f"{source} sync stopped in {api.stream}: {type(exc).__name__}: {exc}; committed "
+            "pages are kept and the next run resumes from them"
+        )
+        message = " ".join(message.split())
+        finish("error", message)
+        log.debug("sync stopped by an unexpected error", exc_info=True)
+        raise SyncError(message) from exc
+    except BaseException:
+        finish("error", f"{source} sync interrupted in {api.stream}; the next run resumes")
+        raise
+    finish("ok")
+    return SyncSummary(
+        source=source,
+        run_id=run_id,
+        records=records,
+        requests=api.requests,
+        retries=api.retries,
+        duration_s=api.clock.monotonic() - started,
+        streams=dict(api.stats),
+    )
+
+
+def _note_shortfall(source: str, stream: str, stats: StreamStats) -> None:
+    """Say so when a change query delivered fewer records than the CRM announced."""
+    if stats.expected is not None and stats.records < stats.expected:
+        log.warning(
+            "%s %s: the CRM announced %d changed records, %d arrived (records changed or "
+            "were deleted during the sync; the next run re-reads from the same point)",
+            source,
+            stream,
+            stats.expected,
+            stats.records,
+        )
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,281 @@
+"""The shared engine on canned exchanges: retry policy, throttle, errors, commit order.
+
+No HTTP here: ``send`` callables return :class:`HttpAnswer` s directly, and a virtual
+clock makes every wait instant while recording how long the engine would have slept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.engine import (
+    Advance,
+    Api,
+    Batch,
+    ConnectionTrouble,
+    Cursor,
+    HttpAnswer,
+    RateLimits,
+    RefusedError,
+    RetryPolicy,
+    Stream,
+    StreamStats,
+    SyncError,
+    ThrottlePolicy,
+    run_sync,
+)
+from connectors.redact import Redactor
+from connectors.store import Page, SnapshotStore
+
+TOKEN = "pat-na1-abcdef-123456"
+
+
+class VirtualClock:
+    """Monotonic time that only moves when the engine sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += max(0.0, seconds)
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=self.t)
+
+
+class Dialect:
+    source = "fake"
+
+    def limits(self, answer: HttpAnswer) -> RateLimits:
+        h = answer.headers
+        get = lambda k: int(h[k]) if k in h else None  # noqa: E731
+        return RateLimits(
+            window_max=get("x-max"), window_remaining=get("x-remaining"), daily_max=get("x-daily")
+        )
+
+    def is_daily_limit(self, answer: HttpAnswer) -> bool:
+        return b"DAILY" in answer.body
+
+    def short_limit_wait(self, answer: HttpAnswer) -> float | None:
+        return None
+
+    def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
+        return "set FAKE_TOKEN to a valid token"
+
+
+def ok(data: Any = None, **headers: str) -> HttpAnswer:
+    return HttpAnswer.of(200, headers, json.dumps(data if data is not None else {"results": []}))
+
+
+def status(code: int, body: str = '{"message": "nope"}', **headers: str) -> HttpAnswer:
+    return HttpAnswer.of(code, {k.replace("_", "-"): v for k, v in headers.items()}, body)
+
+
+def script(*answers: HttpAnswer | Exception) -> Callable[[], HttpAnswer]:
+    queue: Iterator[HttpAnswer | Exception] = iter(answers)
+
+    def send() -> HttpAnswer:
+        item = next(queue)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return send
+
+
+def make_api(clock: VirtualClock, **kwargs: Any) -> Api:
+    return Api(Dialect(), clock=clock, redactor=Redactor([TOKEN]), **kwargs)
+
+
+def test_gateway_errors_resets_and_bad_json_are_retried_until_an_answer_comes() -> None:
+    clock = VirtualClock()
+    api = make_api(clock)
+    send = script(
+        status(502),
+        ConnectionTrouble("ConnectionResetError: reset by peer"),
+        HttpAnswer.of(200, {}, b'{"results": [1, 2'),
+        ok({"results": [1]}),
+    )
+    reply = api.call("GET /x", send)
+    assert reply.data == {"results": [1]}
+    # 4 requests, 3 retries, each wait an exponential step with jitter: 0.25–0.5, 0.5–1, 1–2 s
+    assert (api.requests, api.retries) == (4, 3)
+    lows, highs = [0.25, 0.5, 1.0], [0.5, 1.0, 2.0]
+    assert all(lo <= s <= hi for s, lo, hi in zip(clock.sleeps, lows, highs, strict=True))
+
+
+def test_retry_after_on_429_is_obeyed() -> None:
+    clock = VirtualClock()
+    api = make_api(clock)
+    api.call("GET /x", script(status(429, Retry_After="7"), ok()))
+    assert 7.0 <= clock.sleeps[-1] <= 7.5
+
+
+def test_429_without_retry_after_waits_for_the_window() -> None:
+    clock = VirtualClock()
+    api = make_api(clock, throttle=ThrottlePolicy(window_max=10, window_s=10.0, enabled=False))
+    api.call("GET /x", script(ok()))
+    clock.t = 4.0
+    api.call("GET /x", script(status(429), ok()))
+    # Our first request (at t=0) leaves the 10 s window at t=10: six seconds from t=4.
+    assert pytest.approx(clock.t, abs=0.6) == 10.0
+
+
+def test_locked_423_waits_at_least_two_seconds() -> None:
+    clock = VirtualClock()
+    api = make_api(clock)
+    api.call("GET /x", script(status(423), ok()))
+    assert clock.sleeps[0] >= 2.0
+
+
+def test_401_ends_at_once_with_one_line_naming_the_call_and_the_fix() -> None:
+    clock = VirtualClock()
+    api = make_api(clock)
+    api.stream = "contacts"
+    body = json.dumps({"message": f"Authentication credentials not found: Bearer {TOKEN}"})
+    with pytest.raises(RefusedError) as caught:
+        api.call("GET /crm/v3/objects/contacts", script(status(401, body)))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "contacts" in message and "GET /crm/v3/objects/contacts" in message
+    assert "HTTP 401" in message and "FAKE_TOKEN" in message
+    assert TOKEN not in message
+    assert api.requests == 1 and clock.sleeps == []
+
+
+def test_retries_are_bounded_in_attempts() -> None:
+    clock = VirtualClock()
+    api = make_api(clock, retry=RetryPolicy(attempts=3))
+    with pytest.raises(SyncError, match=r"kept failing \(HTTP 503\); gave up after 3 attempts"):
+        api.call("GET /x", script(status(503), status(503), status(503)))
+    assert api.requests == 3
+
+
+def test_retries_are_bounded_in_total_wait() -> None:
+    clock = VirtualClock()
+    api = make_api(clock, retry=RetryPolicy(attempts=10, max_total_wait_s=30))
+    with pytest.raises(SyncError, match="gave up after 1 attempts"):
+        api.call("GET /x", script(status(429, Retry_After="600")))
+    assert clock.sleeps == []
+
+
+def test_daily_429_is_not_retried() -> None:
+    api = make_api(VirtualClock())
+    with pytest.raises(SyncError, match="daily API allowance"):
+        api.call("GET /x", script(status(429, '{"policyName": "DAILY"}')))
+
+
+def test_throttle_keeps_every_ten_second_window_under_the_budget() -> None:
+    clock = VirtualClock()
+    api = make_api(clock)
+    sent: list[float] = []
+
+    def send() -> HttpAnswer:
+        sent.append(clock.t)
+        return ok(**{"x-max": "20", "x-remaining": "19"})
+
+    for _ in range(100):
+        api.call("GET /x", send)
+    # Budget 20 per 10 s minus a reserve of 2: at most 18 requests in any 10 s window.
+    assert max(sum(1 for s in sent if t - 10 < s <= t) for t in sent) <= 18
+    assert clock.t < 60
+
+
+def test_searches_stay_at_four_per_second() -> None:
+    clock = VirtualClock()
+    api = make_api(clock)
+    sent: list[float] = []
+
+    def send() -> HttpAnswer:
+        sent.append(clock.t)
+        return ok()
+
+    for _ in range(20):
+        api.call("POST /search", send, lanes=("app", "search"))
+    assert max(sum(1 for s in sent if t - 1 < s <= t) for t in sent) == 4
+
+
+def test_the_daily_share_caps_the_run() -> None:
+    api = make_api(VirtualClock(), max_daily_share=0.5)
+    send = lambda: ok(**{"x-daily": "6"})  # noqa: E731
+    for _ in range(3):
+        api.call("GET /x", send)
+    with pytest.raises(SyncError, match=r"SLA_AUDIT_MAX_DAILY_SHARE=0\.5"):
+        api.call("GET /x", send)
+
+
+# ------------------------------------------------------------------------- run_sync
+
+
+class Numbers(Stream):
+    """Three pages of owners; the cursor is the next page number."""
+
+    name = "numbers"
+
+    def open(self, cursor: Cursor | None, *, full: bool, api: Api, store: SnapshotStore) -> Cursor:
+        return (
+            cursor
+            if cursor and cursor.scanning and not full
+            else Cursor("full", after="0", scanning=True)
+        )
+
+    def fetch(self, api: Api, cursor: Cursor) -> Batch:
+        page = int(cursor.after or 0)
+        reply = api.call("GET /numbers", lambda: ok({"results": [page * 2, page * 2 + 1]}))
+        return Batch(reply.data["results"], next_after=str(page + 1) if page < 2 else None)
+
+    def to_page(self, batch: Batch, stats: StreamStats) -> Page:
+        return Page(
+            owners=[{"id": f"fake:{n}", "source": "fake", "crm_id": str(n)} for n in batch.records]
+        )
+
+    def advance(self, cursor: Cursor, batch: Batch) -> Advance:
+        if batch.next_after:
+            return Advance(Cursor("full", after=batch.next_after, scanning=True), False)
+        return Advance(Cursor("complete"), True)
+
+
+class NumbersConnector:
+    dialect = Dialect()
+
+    def streams(self) -> list[Stream]:
+        return [Numbers()]
+
+    def prepare(self, api: Api) -> None:
+        return None
+
+
+def test_a_run_killed_after_a_page_resumes_from_the_next_page(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "s.db")
+    seen: list[int] = []
+
+    def stop_after_first_page(stream: str, done: int, total: int | None) -> None:
+        seen.append(done)
+        if done == 2:
+            raise KeyError("killed")
+
+    with pytest.raises(SyncError, match="KeyError"):
+        run_sync(
+            NumbersConnector(), store, make_api(VirtualClock()), progress=stop_after_first_page
+        )
+    assert store.count("owners") == 2
+    assert json.loads(store.cursor("fake", "numbers") or "")["after"] == "1"
+
+    api = make_api(VirtualClock())
+    summary = run_sync(NumbersConnector(), store, api)
+    assert (summary.records, summary.requests) == (4, 2)  # pages 1 and 2 only
+    assert store.count("owners") == 6
+    runs = list(store.db["sync_runs"].rows)
+    assert [r["status"] for r in runs] == ["error", "ok"]
+    assert "KeyError" in runs[0]["error"] and runs[0]["records"] == 2
