@@ -1,0 +1,1698 @@
+"""A fake HubSpot API on 127.0.0.1, serving a generated :class:`~.generator.CRM` over real HTTP.
+
+It imitates HubSpot *as documented* (CRM API v3, associations v4, owners), so that the
+real ``hubspot-api-client`` and our connector talk to it exactly as to api.hubapi.com:
+
+* ``GET  /crm/v3/owners/`` and ``/crm/v3/owners/{ownerId}``
+* ``GET  /crm/v3/objects/{type}`` and ``/crm/v3/objects/{type}/{objectId}`` for contacts,
+  calls, emails, meetings, tasks and notes
+* ``POST /crm/v3/objects/{type}/search`` and ``/crm/v3/objects/{type}/batch/read``
+* ``POST /crm/v4/associations/{fromType}/{toType}/batch/read``
+* ``GET  /crm/v3/properties/contacts/{lifecyclestage|hs_lead_status}``,
+  ``GET /calling/v1/dispositions``
+
+Ids are stable numeric strings, one space per object type as in HubSpot (engagements share
+one space, as HubSpot's calls, emails, meetings, tasks and notes do):
+
+=============  ==============================  ====================
+object         id                              helper
+=============  ==============================  ====================
+owner          ``200000 + rep.key``            :func:`owner_id`
+user (userId)  ``900000 + rep.key`` (an int)   :func:`user_id`
+team           ``7000 + n``                    —
+contact        ``100000 + lead.key``           :func:`contact_id`
+engagement     ``40000000000 + activity.key``  :func:`engagement_id`
+=============  ==============================  ====================
+
+Behaviour worth knowing, each as HubSpot documents it (``API_NOTES.md``):
+
+* List pages: ``limit`` defaults to 10 and is capped at 100 (50 with
+  ``propertiesWithHistory``) — pass ``strict_limits=True`` to get a 400 instead; the
+  ``after`` cursor is opaque (here: the next id); the last page has no ``paging.next``;
+  ``archived=true`` lists only archived records, with ``archivedAt``.
+* Only requested properties come back, plus ``createdate``/``lastmodifieddate`` (contacts)
+  or ``hs_createdate``/``hs_lastmodifieddate`` (engagements) and ``hs_object_id``; a known
+  property without a value is ``null``, an unknown one is left out. Property history is
+  newest first. Instants are ISO-8601 UTC with milliseconds.
+* Search: filters AND within a group, groups OR, one sort (ties by id), ``limit`` ≤ 200,
+  ``after`` an offset; paging at or past ``search_result_cap`` (10,000) is a 400; never
+  archived records, no history, no associations, no rate-limit headers; ``search_per_second``
+  searches a second (else 429 SECONDLY); ``search_lag_s`` hides records modified in the
+  last N seconds of sandbox time, as HubSpot's index lags writes. Searches count against
+  the daily allowance but not the ten-second one.
+* Every other authorised answer carries ``X-HubSpot-RateLimit-*`` headers; past
+  ``ten_second_budget`` requests in a rolling 10 s window → 429 TEN_SECONDLY_ROLLING; past
+  ``daily_budget`` → 429 DAILY. Refused requests do not spend budget. No ``Retry-After``
+  unless ``retry_after_on_429``.
+* Faults (:meth:`HubSpotSandbox.inject`) fire before authentication and rate limiting.
+
+Changes made through the CRM's helpers show at once (``CRM.version`` invalidates the
+indexes); ``lastmodifieddate``/``hs_lastmodifieddate`` come from ``updated_at``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json
+import math
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Final, Literal
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from connectors.sandbox.generator import (
+    CRM,
+    DISPOSITION_LABELS,
+    LEAD_STATUSES,
+    LIFECYCLE_STAGES,
+    Activity,
+    Lead,
+    Rep,
+)
+
+CONTACT_ID_BASE: Final = 100_000
+OWNER_ID_BASE: Final = 200_000
+USER_ID_BASE: Final = 900_000
+ENGAGEMENT_ID_BASE: Final = 40_000_000_000
+TEAM_ID_BASE: Final = 7000
+
+
+def contact_id(lead_key: int) -> str:
+    """HubSpot contact id of a lead."""
+    return str(CONTACT_ID_BASE + lead_key)
+
+
+def owner_id(rep_key: int) -> str:
+    """HubSpot owner id (``hubspot_owner_id``) of a rep."""
+    return str(OWNER_ID_BASE + rep_key)
+
+
+def user_id(rep_key: int) -> int:
+    """HubSpot user id of a rep (an int, as the owners API returns it)."""
+    return USER_ID_BASE + rep_key
+
+
+def engagement_id(activity: Activity | int) -> str:
+    """HubSpot engagement id (call, email, meeting, task or note) of an activity or its key."""
+    key = activity if isinstance(activity, int) else activity.key
+    return str(ENGAGEMENT_ID_BASE + key)
+
+
+def lead_key_of(contact: str | int) -> int:
+    """The lead key behind a contact id (inverse of :func:`contact_id`)."""
+    return int(contact) - CONTACT_ID_BASE
+
+
+def activity_key_of(engagement: str | int) -> int:
+    """The activity key behind an engagement id (inverse of :func:`engagement_id`)."""
+    return int(engagement) - ENGAGEMENT_ID_BASE
+
+
+# --------------------------------------------------------------------------- object types
+
+ObjectType = Literal["contacts", "calls", "emails", "meetings", "tasks", "notes"]
+ENGAGEMENT_TYPES: Final[dict[str, str]] = {
+    "calls": "call",
+    "emails": "email",
+    "meetings": "meeting",
+    "tasks": "task",
+    "notes": "note",
+}
+_TYPE_ALIASES: Final[dict[str, str]] = {
+    "contacts": "contacts",
+    "contact": "contacts",
+    "0-1": "contacts",
+    "calls": "calls",
+    "call": "calls",
+    "0-48": "calls",
+    "emails": "emails",
+    "email": "emails",
+    "0-49": "emails",
+    "meetings": "meetings",
+    "meeting": "meetings",
+    "meeting_event": "meetings",
+    "0-47": "meetings",
+    "tasks": "tasks",
+    "task": "tasks",
+    "0-27": "tasks",
+    "notes": "notes",
+    "note": "notes",
+    "0-46": "notes",
+}
+_SINGULAR: Final[dict[str, str]] = {
+    "contacts": "contact",
+    "calls": "call",
+    "emails": "email",
+    "meetings": "meeting",
+    "tasks": "task",
+    "notes": "note",
+}
+#: HubSpot-defined association type ids between engagements and contacts.
+ASSOCIATION_TYPE_IDS: Final[dict[tuple[str, str], int]] = {
+    ("contacts", "calls"): 193,
+    ("calls", "contacts"): 194,
+    ("contacts", "emails"): 197,
+    ("emails", "contacts"): 198,
+    ("contacts", "meetings"): 199,
+    ("meetings", "contacts"): 200,
+    ("contacts", "notes"): 201,
+    ("notes", "contacts"): 202,
+    ("contacts", "tasks"): 203,
+    ("tasks", "contacts"): 204,
+}
+
+_FIELD_OF: Final = {
+    "lifecyclestage": "stage",
+    "hs_lead_status": "status",
+    "hubspot_owner_id": "owner",
+}
+CONTACT_PROPERTIES: Final = (
+    "email",
+    "firstname",
+    "lastname",
+    "company",
+    "industry",
+    "hs_analytics_source",
+    "lifecyclestage",
+    "hs_lead_status",
+    "hubspot_owner_id",
+    "hubspot_owner_assigneddate",
+    "createdate",
+    "lastmodifieddate",
+    "hs_object_id",
+    "hs_merged_object_ids",
+    *(f"hs_lifecyclestage_{stage}_date" for stage in LIFECYCLE_STAGES[:6]),
+)
+_ENGAGEMENT_COMMON: Final = (
+    "hs_timestamp",
+    "hubspot_owner_id",
+    "hs_createdate",
+    "hs_lastmodifieddate",
+    "hs_object_id",
+)
+ENGAGEMENT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
+    "calls": (
+        *_ENGAGEMENT_COMMON,
+        "hs_call_direction",
+        "hs_call_status",
+        "hs_call_disposition",
+        "hs_call_duration",
+        "hs_call_title",
+        "hs_call_body",
+    ),
+    "emails": (*_ENGAGEMENT_COMMON, "hs_email_direction", "hs_email_status", "hs_email_subject"),
+    "meetings": (
+        *_ENGAGEMENT_COMMON,
+        "hs_meeting_title",
+        "hs_meeting_start_time",
+        "hs_meeting_end_time",
+        "hs_meeting_outcome",
+    ),
+    "tasks": (
+        *_ENGAGEMENT_COMMON,
+        "hs_task_subject",
+        "hs_task_status",
+        "hs_task_type",
+        "hs_task_completion_date",
+    ),
+    "notes": (*_ENGAGEMENT_COMMON, "hs_note_body"),
+}
+_DATE_PROPERTIES: Final = frozenset(
+    {
+        "createdate",
+        "lastmodifieddate",
+        "hs_createdate",
+        "hs_lastmodifieddate",
+        "hs_timestamp",
+        "hs_meeting_start_time",
+        "hs_meeting_end_time",
+        "hs_task_completion_date",
+        "hubspot_owner_assigneddate",
+        *(f"hs_lifecyclestage_{stage}_date" for stage in LIFECYCLE_STAGES[:6]),
+    }
+)
+_NUMBER_PROPERTIES: Final = frozenset({"hs_object_id", "hs_call_duration"})
+#: Date properties read straight from a record attribute (fast search columns).
+_DATE_ATTRIBUTES: Final = {
+    "createdate": "created_at",
+    "lastmodifieddate": "updated_at",
+    "hs_createdate": "created_at",
+    "hs_lastmodifieddate": "updated_at",
+    "hs_timestamp": "occurred_at",
+    "hs_meeting_start_time": "occurred_at",
+}
+_SEARCH_OPERATORS: Final = frozenset(
+    {
+        "EQ",
+        "NEQ",
+        "LT",
+        "LTE",
+        "GT",
+        "GTE",
+        "BETWEEN",
+        "IN",
+        "NOT_IN",
+        "HAS_PROPERTY",
+        "NOT_HAS_PROPERTY",
+        "CONTAINS_TOKEN",
+        "NOT_CONTAINS_TOKEN",
+    }
+)
+_HISTORY_BATCH_MESSAGE: Final = (
+    "The maximum number of inputs supported in a batch request for property histories is 50"
+)
+_AUTH_MESSAGE: Final = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
+    "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+
+
+def iso(at: datetime | None) -> str | None:
+    """HubSpot's instant format: ``2026-10-01T12:00:00.000Z``."""
+    if at is None:
+        return None
+    at = at.astimezone(UTC)
+    return f"{at:%Y-%m-%dT%H:%M:%S}.{at.microsecond // 1000:03d}Z"
+
+
+def _epoch_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _parse_instant(value: Any) -> float | None:
+    """A filter value for a date property: epoch ms (number or string), ISO instant or date."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp() * 1000
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, with HubSpot's error body."""
+
+    def __init__(self, status: int, message: str, category: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: dict[str, Any] = {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": category,
+            **extra,
+        }
+
+
+def _validation(message: str) -> ApiError:
+    return ApiError(400, message, "VALIDATION_ERROR")
+
+
+# --------------------------------------------------------------------------- serialization
+
+
+class _Serializer:
+    """Turns CRM records into HubSpot JSON objects (properties as strings or null)."""
+
+    def __init__(self, crm: CRM) -> None:
+        self.crm = crm
+
+    # ----------------------------------------------------------------- contacts
+    def contact_value(self, lead: Lead, name: str) -> str | None:
+        if name == "email":
+            return lead.email
+        if name == "firstname":
+            return lead.first_name
+        if name == "lastname":
+            return lead.last_name
+        if name == "company":
+            return lead.company
+        if name == "industry":
+            return lead.industry
+        if name == "hs_analytics_source":
+            return lead.lead_source
+        if name == "lifecyclestage":
+            return lead.stage
+        if name == "hs_lead_status":
+            return lead.status
+        if name == "hubspot_owner_id":
+            return owner_id(lead.owner_key) if lead.owner_key is not None else None
+        if name == "hubspot_owner_assigneddate":
+            owners = [h.at for h in lead.history if h.field == "owner" and h.value is not None]
+            return iso(owners[-1]) if owners else None
+        if name == "createdate":
+            return iso(lead.created_at)
+        if name == "lastmodifieddate":
+            return iso(lead.updated_at)
+        if name == "hs_object_id":
+            return contact_id(lead.key)
+        if name.startswith("hs_lifecyclestage_") and name.endswith("_date"):
+            stage = name[len("hs_lifecyclestage_") : -len("_date")]
+            for entry in lead.history:
+                if entry.field == "stage" and entry.value == stage:
+                    return iso(entry.at)
+            return None
+        return None
+
+    def contact_history(self, lead: Lead, name: str) -> list[dict[str, Any]]:
+        fld = _FIELD_OF.get(name)
+        if fld is None:
+            value = self.contact_value(lead, name)
+            if value is None:
+                return []
+            return [{"value": value, "timestamp": iso(lead.created_at), "sourceType": "CRM_UI"}]
+        out: list[dict[str, Any]] = []
+        for entry in reversed(lead.history):
+            if entry.field != fld:
+                continue
+            value = entry.value
+            if fld == "owner" and value is not None:
+                value = owner_id(int(value))
+            item: dict[str, Any] = {
+                "value": value if value is not None else "",
+                "timestamp": iso(entry.at),
+                "sourceType": entry.source_type,
+            }
+            if entry.source_type == "CRM_UI" and entry.by_rep_key is not None:
+                item["sourceId"] = f"userId:{user_id(entry.by_rep_key)}"
+                item["updatedByUserId"] = user_id(entry.by_rep_key)
+            elif entry.source_type == "AUTOMATION_PLATFORM":
+                item["sourceId"] = "enrollmentId:1771234567"
+            out.append(item)
+        return out
+
+    # ----------------------------------------------------------------- engagements
+    def engagement_value(self, act: Activity, name: str) -> str | None:
+        if name == "hs_timestamp":
+            return iso(act.occurred_at)
+        if name == "hubspot_owner_id":
+            return owner_id(act.owner_key) if act.owner_key is not None else None
+        if name == "hs_createdate":
+            return iso(act.created_at)
+        if name == "hs_lastmodifieddate":
+            return iso(act.updated_at)
+        if name == "hs_object_id":
+            return engagement_id(act)
+        kind = act.kind
+        if kind == "call":
+            if name == "hs_call_direction":
+                return act.direction
+            if name == "hs_call_status":
+                return act.status
+            if name == "hs_call_disposition":
+                return act.disposition
+            if name == "hs_call_duration":
+                return str(act.duration_ms) if act.duration_ms is not None else None
+            if name == "hs_call_title":
+                return act.title or None
+        elif kind == "email":
+            if name == "hs_email_direction":
+                return act.direction
+            if name == "hs_email_status":
+                return act.status
+            if name == "hs_email_subject":
+                return act.title or None
+        elif kind == "meeting":
+            if name == "hs_meeting_title":
+                return act.title or None
+            if name == "hs_meeting_start_time":
+                return iso(act.occurred_at)
+            if name == "hs_meeting_end_time":
+                return iso(act.end_at)
+            if name == "hs_meeting_outcome":
+                return act.status
+        elif kind == "task":
+            if name == "hs_task_subject":
+                return act.title or None
+            if name == "hs_task_status":
+                return act.status
+            if name == "hs_task_type":
+                return "CALL" if "call" in act.title.lower() else "TODO"
+            if name == "hs_task_completion_date":
+                return iso(act.updated_at) if act.status == "COMPLETED" else None
+        elif kind == "note" and name == "hs_note_body":
+            return act.title or None
+        return None
+
+    def engagement_history(self, act: Activity, name: str) -> list[dict[str, Any]]:
+        value = self.engagement_value(act, name)
+        if value is None:
+            return []
+        return [{"value": value, "timestamp": iso(act.updated_at), "sourceType": "CRM_UI"}]
+
+    # ----------------------------------------------------------------- generic
+    def value(self, otype: str, record: Lead | Activity, name: str) -> str | None:
+        if otype == "contacts":
+            return self.contact_value(record, name)  # type: ignore[arg-type]
+        return self.engagement_value(record, name)  # type: ignore[arg-type]
+
+    def known(self, otype: str) -> tuple[str, ...]:
+        return CONTACT_PROPERTIES if otype == "contacts" else ENGAGEMENT_PROPERTIES[otype]
+
+    def default_properties(self, otype: str) -> tuple[str, ...]:
+        """What HubSpot returns when no ``properties`` are asked (list, read and search)."""
+        if otype == "contacts":
+            return (
+                "createdate",
+                "email",
+                "firstname",
+                "hs_object_id",
+                "lastmodifieddate",
+                "lastname",
+            )
+        return ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+
+    def always(self, otype: str) -> tuple[str, ...]:
+        if otype == "contacts":
+            return ("createdate", "hs_object_id", "lastmodifieddate")
+        return ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+
+    def record_id(self, otype: str, record: Lead | Activity) -> str:
+        if otype == "contacts":
+            return contact_id(record.key)
+        return engagement_id(record.key)
+
+    def to_json(
+        self,
+        otype: str,
+        record: Lead | Activity,
+        properties: list[str] | None,
+        history: list[str] | None = None,
+    ) -> dict[str, Any]:
+        known = self.known(otype)
+        if properties:
+            names = [p for p in dict.fromkeys([*properties, *self.always(otype)]) if p in known]
+        else:
+            names = list(self.default_properties(otype))
+        props = {name: self.value(otype, record, name) for name in sorted(names)}
+        out: dict[str, Any] = {
+            "id": self.record_id(otype, record),
+            "properties": props,
+        }
+        if history:
+            with_history: dict[str, list[dict[str, Any]]] = {}
+            for name in dict.fromkeys(history):
+                if name not in known:
+                    continue
+                if otype == "contacts":
+                    with_history[name] = self.contact_history(record, name)  # type: ignore[arg-type]
+                else:
+                    with_history[name] = self.engagement_history(record, name)  # type: ignore[arg-type]
+            out["propertiesWithHistory"] = with_history
+        out["createdAt"] = iso(record.created_at)
+        out["updatedAt"] = iso(record.updated_at)
+        out["archived"] = record.archived
+        if record.archived:
+            out["archivedAt"] = iso(record.archived_at or record.updated_at)
+        return out
+
+    def owner_json(self, rep: Rep, teams: dict[str, int]) -> dict[str, Any]:
+        archived = not rep.active
+        return {
+            "id": owner_id(rep.key),
+            "email": rep.email,
+            "type": "PERSON",
+            "firstName": rep.first_name,
+            "lastName": rep.last_name,
+            "userId": None if archived else user_id(rep.key),
+            "userIdIncludingInactive": user_id(rep.key),
+            "createdAt": iso(rep.created_at),
+            "updatedAt": iso(rep.updated_at),
+            "archived": archived,
+            "teams": [{"id": str(teams[rep.team]), "name": rep.team, "primary": True}],
+        }
+
+
+# --------------------------------------------------------------------------- indexes
+
+
+@dataclass
+class _Index:
+    """Id-ordered views of the CRM, rebuilt when ``CRM.version`` moves."""
+
+    version: int
+    live: dict[str, list[int]]
+    archived: dict[str, list[int]]
+    contact_activities: dict[int, dict[str, list[int]]]
+    lead_by_email: dict[str, int]
+    columns: dict[tuple[str, str], np.ndarray | list[Any]] = field(default_factory=dict)
+    updated_ms: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, crm: CRM) -> _Index:
+        live: dict[str, list[int]] = {t: [] for t in ("contacts", *ENGAGEMENT_TYPES)}
+        archived: dict[str, list[int]] = {t: [] for t in live}
+        lead_by_email: dict[str, int] = {}
+        for lead in crm.leads:
+            (archived if lead.archived else live)["contacts"].append(lead.key)
+            if not lead.archived:
+                lead_by_email[lead.email.lower()] = lead.key
+        kind_to_type = {kind: otype for otype, kind in ENGAGEMENT_TYPES.items()}
+        contact_activities: dict[int, dict[str, list[int]]] = {}
+        for act in crm.activities:
+            otype = kind_to_type[act.kind]
+            (archived if act.archived else live)[otype].append(act.key)
+            if act.archived:
+                continue
+            for lead_key in act.lead_keys:
+                contact_activities.setdefault(lead_key, {}).setdefault(otype, []).append(act.key)
+        for keys in (*live.values(), *archived.values()):
+            keys.sort()
+        return cls(crm.version, live, archived, contact_activities, lead_by_email)
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+class _RollingWindow:
+    """At most ``limit`` events in any ``seconds``-long window (monotonic clock)."""
+
+    def __init__(self, limit: int | None, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.events: deque[float] = deque()
+
+    def _trim(self, now: float) -> None:
+        while self.events and self.events[0] <= now - self.seconds:
+            self.events.popleft()
+
+    def acquire(self, now: float) -> bool:
+        if self.limit is None:
+            return True
+        self._trim(now)
+        if len(self.events) >= self.limit:
+            return False
+        self.events.append(now)
+        return True
+
+    def remaining(self, now: float) -> int:
+        if self.limit is None:
+            return 0
+        self._trim(now)
+        return max(0, self.limit - len(self.events))
+
+    def retry_after(self, now: float) -> int:
+        if not self.events:
+            return 1
+        return max(1, math.ceil(self.events[0] + self.seconds - now))
+
+
+@dataclass
+class _Fault:
+    kind: str
+    remaining: int
+    path_contains: str
+    status: int
+    delay_s: float
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    rate_headers: bool = True
+
+
+FaultKind = Literal["status", "reset", "slow", "malformed", "unauthorized"]
+
+
+# --------------------------------------------------------------------------- the sandbox
+
+
+class HubSpotSandbox:
+    """A HubSpot imitation serving ``crm`` on 127.0.0.1 in its own thread.
+
+    Use it as a context manager; ``base_url`` goes to ``HubSpot(host=...)``.
+    ``requests`` counts every request received, keyed ``"METHOD /path/template"``.
+    """
+
+    def __init__(
+        self,
+        crm: CRM,
+        token: str = "sandbox-token",
+        *,
+        ten_second_budget: int | None = 190,
+        daily_budget: int = 650_000,
+        search_per_second: int | None = 5,
+        search_lag_s: float = 0.0,
+        search_result_cap: int = 10_000,
+        retry_after_on_429: bool = False,
+        strict_limits: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        port: int = 0,
+    ) -> None:
+        self.crm = crm
+        self.token = token
+        self.ten_second_budget = ten_second_budget
+        self.daily_budget = daily_budget
+        self.search_per_second = search_per_second
+        self.search_lag_s = search_lag_s
+        self.search_result_cap = search_result_cap
+        self.retry_after_on_429 = retry_after_on_429
+        self.strict_limits = strict_limits
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.requests: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self.count_429 = 0
+        self.fault_log: list[dict[str, Any]] = []
+        self._port = port
+        self._lock = threading.Lock()
+        self._faults: list[_Fault] = []
+        self._burst = _RollingWindow(ten_second_budget, 10.0)
+        self._search = _RollingWindow(search_per_second, 1.0)
+        self._daily_used = 0
+        self._daily_day = self.clock().date()
+        self._index: _Index | None = None
+        self._index_lock = threading.Lock()
+        self._serializer = _Serializer(crm)
+        self._teams = {
+            team: TEAM_ID_BASE + n for n, team in enumerate(dict.fromkeys(r.team for r in crm.reps))
+        }
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+
+    # ----------------------------------------------------------------- lifecycle
+    def __enter__(self) -> HubSpotSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        handler = _make_handler(self)
+        server = _Server(("127.0.0.1", self._port), handler)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running: use it as a context manager")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # ----------------------------------------------------------------- knobs
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    def reset_counters(self) -> None:
+        """Forget request counts, statuses, 429s and the fault log (not the rate windows)."""
+        with self._lock:
+            self.requests.clear()
+            self.statuses.clear()
+            self.count_429 = 0
+            self.fault_log.clear()
+
+    def reset_rate_limits(self) -> None:
+        """Give back the whole ten-second, secondly and daily allowance."""
+        with self._lock:
+            self._burst.events.clear()
+            self._search.events.clear()
+            self._daily_used = 0
+
+    def set_token(self, token: str) -> None:
+        """Accept only ``token`` from now on (the old one is revoked)."""
+        self.token = token
+
+    def inject(
+        self,
+        kind: FaultKind,
+        count: int = 1,
+        path_contains: str = "",
+        status: int = 503,
+        delay_s: float = 2.0,
+    ) -> None:
+        """Make the next ``count`` requests whose path contains ``path_contains`` misbehave.
+
+        ``status``: answer ``status`` with HubSpot's error body; ``reset``: close the
+        connection without answering; ``slow``: wait ``delay_s`` then answer normally;
+        ``malformed``: 200 with a truncated JSON body; ``unauthorized``: 401.
+        """
+        if kind not in ("status", "reset", "slow", "malformed", "unauthorized"):
+            raise ValueError(f"unknown fault kind {kind!r}")
+        with self._lock:
+            self._faults.append(_Fault(kind, count, path_contains, status, delay_s))
+
+    def pending_faults(self) -> int:
+        with self._lock:
+            return sum(f.remaining for f in self._faults)
+
+    # ----------------------------------------------------------------- request pipeline
+    def _take_fault(self, method: str, raw_path: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.remaining > 0 and fault.path_contains in raw_path:
+                    fault.remaining -= 1
+                    self.fault_log.append(
+                        {
+                            "kind": fault.kind,
+                            "method": method,
+                            "path": raw_path,
+                            "status": fault.status if fault.kind == "status" else None,
+                            "at": time.time(),
+                        }
+                    )
+                    self._faults = [f for f in self._faults if f.remaining > 0]
+                    return fault
+        return None
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.requests[key] += 1
+
+    def _record_status(self, status: int) -> None:
+        with self._lock:
+            self.statuses[status] += 1
+            if status == 429:
+                self.count_429 += 1
+
+    def _rate_headers(self, now: float) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.ten_second_budget is not None:
+            headers["X-HubSpot-RateLimit-Max"] = str(self.ten_second_budget)
+            headers["X-HubSpot-RateLimit-Remaining"] = str(self._burst.remaining(now))
+            headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
+        headers["X-HubSpot-RateLimit-Daily"] = str(self.daily_budget)
+        headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
+            max(0, self.daily_budget - self._daily_used)
+        )
+        return headers
+
+    def _admit(self, is_search: bool) -> _Answer | None:
+        """Spend budget for one request, or the 429 HubSpot would answer instead."""
+        now = time.monotonic()
+        with self._lock:
+            today = self.clock().date()
+            if today != self._daily_day:
+                self._daily_day, self._daily_used = today, 0
+            if self._daily_used >= self.daily_budget:
+                answer = _rate_limited("daily", "DAILY")
+                answer.headers.update(self._rate_headers(now))
+                return answer
+            if is_search:
+                if not self._search.acquire(now):
+                    answer = _rate_limited("secondly", "SECONDLY")
+                    answer.rate_headers = False
+                    if self.retry_after_on_429:
+                        answer.headers["Retry-After"] = "1"
+                    return answer
+            elif not self._burst.acquire(now):
+                answer = _rate_limited("ten_secondly_rolling", "TEN_SECONDLY_ROLLING")
+                answer.headers.update(self._rate_headers(now))
+                if self.retry_after_on_429:
+                    answer.headers["Retry-After"] = str(self._burst.retry_after(now))
+                return answer
+            self._daily_used += 1
+        return None
+
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[str, _Answer | None, _Fault | None]:
+        """Answer one request: (counter key, answer or None for "no answer", fault fired)."""
+        parts = urlsplit(raw_path)
+        path = parts.path
+        query = parse_qs(parts.query, keep_blank_values=True)
+        key, route = self._route(method, path)
+        self._count(key)
+        fault = self._take_fault(method, raw_path)
+        if fault is not None:
+            if fault.kind == "reset":
+                return key, None, fault
+            if fault.kind == "slow":
+                time.sleep(fault.delay_s)
+            elif fault.kind == "unauthorized":
+                return (
+                    key,
+                    _error_answer(ApiError(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION")),
+                    fault,
+                )
+            elif fault.kind == "status":
+                if fault.status == 429:
+                    return key, _rate_limited("ten_secondly_rolling", "TEN_SECONDLY_ROLLING"), fault
+                error = ApiError(
+                    fault.status,
+                    "internal error"
+                    if fault.status >= 500
+                    else "There was a problem with the request.",
+                    "INTERNAL_ERROR" if fault.status >= 500 else "VALIDATION_ERROR",
+                )
+                return key, _error_answer(error), fault
+        auth = headers.get("authorization", "")
+        if auth != f"Bearer {self.token}":
+            answer = _error_answer(ApiError(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION"))
+            answer.rate_headers = False
+            return key, answer, fault
+        is_search = path.endswith("/search") and method == "POST"
+        refused = self._admit(is_search)
+        if refused is not None:
+            return key, refused, fault
+        try:
+            if route is None:
+                raise ApiError(404, f"Unable to route {method} {path}", "OBJECT_NOT_FOUND")
+            payload: Any = None
+            if method in ("POST", "PUT", "PATCH"):
+                try:
+                    payload = json.loads(body or b"null")
+                except ValueError as exc:
+                    raise _validation(f"Invalid input JSON: {exc}") from None
+            answer = route(query, payload)
+        except ApiError as error:
+            answer = _error_answer(error)
+        if is_search:
+            answer.rate_headers = False
+        if answer.rate_headers:
+            answer.headers.update(self._rate_headers(time.monotonic()))
+        return key, answer, fault
+
+    # ----------------------------------------------------------------- routing
+    def _route(
+        self, method: str, path: str
+    ) -> tuple[str, Callable[[dict[str, list[str]], Any], _Answer] | None]:
+        segments = [s for s in path.split("/") if s]
+        n = len(segments)
+        if segments[:3] == ["crm", "v3", "owners"]:
+            if n == 3 and method == "GET":
+                return "GET /crm/v3/owners/", self._owners
+            if n == 4 and method == "GET":
+                oid = segments[3]
+                return "GET /crm/v3/owners/{ownerId}", lambda q, _: self._owner(oid, q)
+        if segments[:3] == ["crm", "v3", "objects"] and n >= 4:
+            otype = _TYPE_ALIASES.get(segments[3].lower())
+            name = otype or segments[3]
+            if n == 4 and method == "GET":
+                return f"GET /crm/v3/objects/{name}", self._typed(otype, segments[3], self._list)
+            if n == 5 and segments[4] == "search" and method == "POST":
+                return (
+                    f"POST /crm/v3/objects/{name}/search",
+                    self._typed(otype, segments[3], self._do_search),
+                )
+            if n == 6 and segments[4:] == ["batch", "read"] and method == "POST":
+                return (
+                    f"POST /crm/v3/objects/{name}/batch/read",
+                    self._typed(otype, segments[3], self._batch_read),
+                )
+            if n == 5 and method == "GET":
+                oid = segments[4]
+                return (
+                    f"GET /crm/v3/objects/{name}/{{objectId}}",
+                    self._typed(otype, segments[3], lambda t, q, p: self._get_one(t, oid, q)),
+                )
+        if (
+            segments[:3] == ["crm", "v4", "associations"]
+            and n == 7
+            and segments[5:] == ["batch", "read"]
+            and method == "POST"
+        ):
+            from_raw, to_raw = segments[3], segments[4]
+            from_t = _TYPE_ALIASES.get(from_raw.lower()) or from_raw
+            to_t = _TYPE_ALIASES.get(to_raw.lower()) or to_raw
+            return (
+                f"POST /crm/v4/associations/{from_t}/{to_t}/batch/read",
+                lambda q, p: self._associations(from_raw, to_raw, p),
+            )
+        if segments[:3] == ["crm", "v3", "properties"] and n == 5 and method == "GET":
+            otype = _TYPE_ALIASES.get(segments[3].lower()) or segments[3]
+            prop = segments[4]
+            return (
+                f"GET /crm/v3/properties/{otype}/{{propertyName}}",
+                lambda q, _: self._property(otype, prop),
+            )
+        if segments == ["calling", "v1", "dispositions"] and method == "GET":
+            return "GET /calling/v1/dispositions", self._dispositions
+        return f"{method} {path}", None
+
+    def _typed(
+        self, otype: str | None, raw: str, fn: Callable[[str, dict[str, list[str]], Any], _Answer]
+    ) -> Callable[[dict[str, list[str]], Any], _Answer]:
+        def route(query: dict[str, list[str]], payload: Any) -> _Answer:
+            if otype is None:
+                raise ApiError(400, f"Unable to infer object type from: {raw}", "VALIDATION_ERROR")
+            return fn(otype, query, payload)
+
+        return route
+
+    # ----------------------------------------------------------------- helpers
+    def index(self) -> _Index:
+        """The id-ordered views for the CRM's current version (rebuilt lazily)."""
+        with self._index_lock:
+            index = self._index
+            if index is None or index.version != self.crm.version:
+                with self.crm.lock:
+                    index = _Index.build(self.crm)
+                self._index = index
+            return index
+
+    def _record(self, otype: str, key: int) -> Lead | Activity | None:
+        crm = self.crm
+        if otype == "contacts":
+            return crm.lead(key) if crm.has_lead(key) else None
+        try:
+            act = crm.activity(key)
+        except KeyError:
+            return None
+        return act if act.kind == ENGAGEMENT_TYPES[otype] else None
+
+    def _key_of(self, otype: str, object_id: str) -> int | None:
+        try:
+            number = int(object_id)
+        except (TypeError, ValueError):
+            return None
+        return lead_key_of(number) if otype == "contacts" else activity_key_of(number)
+
+    def _id_of(self, otype: str, key: int) -> str:
+        return contact_id(key) if otype == "contacts" else engagement_id(key)
+
+    # ----------------------------------------------------------------- owners
+    def _owners(self, query: dict[str, list[str]], _: Any) -> _Answer:
+        limit = _int_param(query, "limit", 100)
+        if limit < 1:
+            raise _validation("limit must be positive")
+        limit = min(limit, 500)
+        archived = _bool_param(query, "archived")
+        email = (query.get("email") or [""])[0].lower()
+        after = _after_param(query)
+        with self.crm.lock:
+            reps = sorted(
+                (r for r in self.crm.reps if (not r.active) == archived), key=lambda r: r.key
+            )
+            if email:
+                reps = [r for r in reps if r.email.lower() == email]
+            reps = [r for r in reps if int(owner_id(r.key)) >= after]
+            page = reps[:limit]
+            body: dict[str, Any] = {
+                "results": [self._serializer.owner_json(r, self._teams) for r in page]
+            }
+            if len(reps) > limit:
+                next_id = owner_id(reps[limit].key)
+                body["paging"] = {
+                    "next": {
+                        "after": next_id,
+                        "link": f"{self.base_url}/crm/v3/owners/?after={next_id}",
+                    }
+                }
+        return _Answer(200, body)
+
+    def _owner(self, oid: str, query: dict[str, list[str]]) -> _Answer:
+        archived = _bool_param(query, "archived")
+        id_property = (query.get("idProperty") or ["id"])[0]
+        with self.crm.lock:
+            for rep in self.crm.reps:
+                ident = str(user_id(rep.key)) if id_property == "userId" else owner_id(rep.key)
+                if ident == oid and (not rep.active) == archived:
+                    return _Answer(200, self._serializer.owner_json(rep, self._teams))
+        raise ApiError(404, f"Owner {oid} not found.", "OBJECT_NOT_FOUND")
+
+    # ----------------------------------------------------------------- list and read
+    def _list(self, otype: str, query: dict[str, list[str]], _: Any) -> _Answer:
+        properties = _list_param(query, "properties")
+        history = _list_param(query, "propertiesWithHistory")
+        associations = [
+            t
+            for t in (_TYPE_ALIASES.get(a.lower()) for a in _list_param(query, "associations"))
+            if t
+        ]
+        archived = _bool_param(query, "archived")
+        limit = _int_param(query, "limit", 10)
+        cap = 50 if history else 100
+        if limit < 1:
+            raise _validation("limit must be at least 1")
+        if limit > cap:
+            if self.strict_limits:
+                raise _validation(f"limit must be less than or equal to {cap}")
+            limit = cap
+        after = _after_param(query)
+        index = self.index()
+        keys = (index.archived if archived else index.live)[otype]
+        after_key = after - (CONTACT_ID_BASE if otype == "contacts" else ENGAGEMENT_ID_BASE)
+        start = bisect.bisect_left(keys, after_key) if after else 0
+        page_keys = keys[start : start + limit]
+        results = []
+        with self.crm.lock:
+            for key in page_keys:
+                record = self._record(otype, key)
+                if record is None:
+                    continue
+                item = self._serializer.to_json(otype, record, properties, history)
+                if associations and not archived:
+                    assoc = self._association_block(otype, key, associations, index)
+                    if assoc:
+                        item["associations"] = assoc
+                results.append(item)
+        body: dict[str, Any] = {"results": results}
+        if start + limit < len(keys):
+            next_after = self._id_of(otype, keys[start + limit])
+            body["paging"] = {
+                "next": {
+                    "after": next_after,
+                    "link": f"{self.base_url}/crm/v3/objects/{otype}?after={next_after}",
+                }
+            }
+        return _Answer(200, body)
+
+    def _association_block(
+        self, otype: str, key: int, targets: list[str], index: _Index
+    ) -> dict[str, Any]:
+        block: dict[str, Any] = {}
+        for target in dict.fromkeys(targets):
+            ids = self._associated(otype, key, target, index)
+            if ids:
+                label = f"{_SINGULAR[otype]}_to_{_SINGULAR[target]}"
+                block[target] = {
+                    "results": [{"id": self._id_of(target, k), "type": label} for k in ids]
+                }
+        return block
+
+    def _associated(self, otype: str, key: int, target: str, index: _Index) -> list[int]:
+        """Keys of live ``target`` records associated with the ``otype`` record ``key``."""
+        if otype == "contacts" and target in ENGAGEMENT_TYPES:
+            return sorted(index.contact_activities.get(key, {}).get(target, []))
+        if otype in ENGAGEMENT_TYPES and target == "contacts":
+            act = self.crm.activity(key)
+            crm = self.crm
+            return sorted(
+                k
+                for k in dict.fromkeys(act.lead_keys)
+                if crm.has_lead(k) and not crm.lead(k).archived
+            )
+        return []
+
+    def _get_one(self, otype: str, oid: str, query: dict[str, list[str]]) -> _Answer:
+        archived = _bool_param(query, "archived")
+        id_property = (query.get("idProperty") or [""])[0]
+        index = self.index()
+        key = None
+        if id_property == "email" and otype == "contacts":
+            key = index.lead_by_email.get(oid.lower())
+        elif not id_property or id_property == "hs_object_id":
+            key = self._key_of(otype, oid)
+        with self.crm.lock:
+            record = self._record(otype, key) if key is not None else None
+            if record is None or record.archived != archived:
+                raise ApiError(
+                    404,
+                    "Object not found.  objectId are usually numeric.",
+                    "OBJECT_NOT_FOUND",
+                    context={"id": [oid]},
+                )
+            item = self._serializer.to_json(
+                otype,
+                record,
+                _list_param(query, "properties"),
+                _list_param(query, "propertiesWithHistory"),
+            )
+            associations = [
+                t
+                for t in (_TYPE_ALIASES.get(a.lower()) for a in _list_param(query, "associations"))
+                if t
+            ]
+            if associations and not archived:
+                assoc = self._association_block(otype, record.key, associations, index)
+                if assoc:
+                    item["associations"] = assoc
+        return _Answer(200, item)
+
+    def _batch_read(self, otype: str, query: dict[str, list[str]], payload: Any) -> _Answer:
+        started = iso(self.clock())
+        if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+            raise _validation("Invalid input JSON: 'inputs' is required")
+        inputs = payload["inputs"]
+        properties = _str_list(payload.get("properties"))
+        history = _str_list(payload.get("propertiesWithHistory"))
+        if history and len(inputs) > 50:
+            raise _validation(_HISTORY_BATCH_MESSAGE)
+        if len(inputs) > 100:
+            raise _validation(
+                f"Batch input size of {len(inputs)} is larger than the maximum of 100 inputs."
+            )
+        archived = _bool_param(query, "archived")
+        id_property = payload.get("idProperty") or "hs_object_id"
+        if id_property not in ("hs_object_id", "email") or (
+            id_property == "email" and otype != "contacts"
+        ):
+            raise _validation(f"Unique property {id_property} is not supported for {otype}")
+        index = self.index()
+        results: list[dict[str, Any]] = []
+        missing: list[str] = []
+        with self.crm.lock:
+            for raw in dict.fromkeys(str((i or {}).get("id", "")) for i in inputs):
+                if id_property == "email":
+                    key = index.lead_by_email.get(raw.lower())
+                else:
+                    key = self._key_of(otype, raw)
+                record = self._record(otype, key) if key is not None else None
+                if record is None or record.archived != archived:
+                    missing.append(raw)
+                    continue
+                results.append(self._serializer.to_json(otype, record, properties, history))
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        status = 200
+        if missing:
+            status = 207
+            label = _SINGULAR[otype].upper()
+            body["numErrors"] = 1
+            body["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": (
+                        f"Could not get some {label} objects, they may be deleted or not exist. "
+                        "Check that ids are valid."
+                    ),
+                    "context": {"ids": missing},
+                }
+            ]
+        body["startedAt"] = started
+        body["completedAt"] = iso(self.clock())
+        return _Answer(status, body)
+
+    # ----------------------------------------------------------------- associations v4
+    def _associations(self, from_raw: str, to_raw: str, payload: Any) -> _Answer:
+        started = iso(self.clock())
+        from_t = _TYPE_ALIASES.get(from_raw.lower())
+        to_t = _TYPE_ALIASES.get(to_raw.lower())
+        if from_t is None:
+            raise _validation(f"Unable to infer object type from: {from_raw}")
+        if to_t is None:
+            raise _validation(f"Unable to infer object type from: {to_raw}")
+        if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+            raise _validation("Invalid input JSON: 'inputs' is required")
+        inputs = payload["inputs"]
+        if len(inputs) > 1000:
+            raise _validation(
+                f"Batch input size of {len(inputs)} is larger than the maximum of 1000 inputs."
+            )
+        type_id = ASSOCIATION_TYPE_IDS.get((from_t, to_t))
+        index = self.index()
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        with self.crm.lock:
+            for raw in dict.fromkeys(str((i or {}).get("id", "")) for i in inputs):
+                key = self._key_of(from_t, raw)
+                record = self._record(from_t, key) if key is not None else None
+                targets: list[int] = []
+                if record is not None and not record.archived and type_id is not None:
+                    targets = self._associated(from_t, key, to_t, index)  # type: ignore[arg-type]
+                if not targets:
+                    errors.append(
+                        {
+                            "status": "error",
+                            "category": "OBJECT_NOT_FOUND",
+                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                            "message": (
+                                f"No {_SINGULAR[to_t]} is associated with "
+                                f"{_SINGULAR[from_t]} {raw}."
+                            ),
+                            "context": {
+                                "fromObjectId": [raw],
+                                "fromObjectType": [_SINGULAR[from_t]],
+                                "toObjectType": [_SINGULAR[to_t]],
+                            },
+                        }
+                    )
+                    continue
+                results.append(
+                    {
+                        "from": {"id": raw},
+                        "to": [
+                            {
+                                "toObjectId": int(self._id_of(to_t, k)),
+                                "associationTypes": [
+                                    {
+                                        "category": "HUBSPOT_DEFINED",
+                                        "typeId": type_id,
+                                        "label": None,
+                                    }
+                                ],
+                            }
+                            for k in targets
+                        ],
+                    }
+                )
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
+        body["startedAt"] = started
+        body["completedAt"] = iso(self.clock())
+        return _Answer(207 if errors else 200, body)
+
+    # ----------------------------------------------------------------- search
+    def _do_search(self, otype: str, _: dict[str, list[str]], payload: Any) -> _Answer:
+        if not isinstance(payload, dict):
+            raise _validation("Invalid input JSON: a search request body is required")
+        limit = payload.get("limit", 10)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise _validation("limit must be a non-negative integer")
+        if limit > 200:
+            raise _validation("limit must be less than or equal to 200")
+        after_raw = payload.get("after") or "0"
+        try:
+            offset = int(str(after_raw))
+        except ValueError:
+            raise _validation(f"Invalid after: {after_raw}") from None
+        if offset < 0:
+            raise _validation(f"Invalid after: {after_raw}")
+        if offset >= self.search_result_cap:
+            raise _validation("There was a problem with the request.")
+        groups = payload.get("filterGroups") or []
+        if not isinstance(groups, list) or len(groups) > 5:
+            raise _validation("A maximum of 5 filterGroups are allowed")
+        total_filters = 0
+        for group in groups:
+            filters = (group or {}).get("filters") or []
+            if len(filters) > 10:
+                raise _validation("A maximum of 10 filters are allowed in each filterGroup")
+            total_filters += len(filters)
+            for flt in filters:
+                if (flt or {}).get("operator") not in _SEARCH_OPERATORS:
+                    raise _validation(f"Unknown operator: {(flt or {}).get('operator')}")
+                if not (flt or {}).get("propertyName"):
+                    raise _validation("Each filter needs a propertyName")
+        if total_filters > 25:
+            raise _validation("A maximum of 25 filters are allowed across all filterGroups")
+        sorts = payload.get("sorts") or []
+        if len(sorts) > 1:
+            raise _validation("Only one sort is allowed")
+        properties = _str_list(payload.get("properties"))
+        query_text = payload.get("query")
+
+        index = self.index()
+        keys = index.live[otype]
+        ids = np.asarray(keys, dtype=np.int64)
+        mask = np.ones(len(keys), dtype=bool)
+        if self.search_lag_s > 0:
+            horizon = _epoch_ms(self.clock()) - self.search_lag_s * 1000
+            mask &= self._updated_column(otype, index) <= horizon
+        if groups:
+            any_group = np.zeros(len(keys), dtype=bool)
+            for group in groups:
+                group_mask = np.ones(len(keys), dtype=bool)
+                for flt in (group or {}).get("filters") or []:
+                    group_mask &= self._filter_mask(otype, index, flt)
+                any_group |= group_mask
+            mask &= any_group
+        if query_text:
+            mask &= self._query_mask(otype, index, str(query_text))
+        selected = np.nonzero(mask)[0]
+        if sorts:
+            sort = sorts[0]
+            if isinstance(sort, str):
+                name = sort.lstrip("-")
+                descending = sort.startswith("-")
+            else:
+                name = sort.get("propertyName", "")
+                descending = str(sort.get("direction", "ASCENDING")).upper() == "DESCENDING"
+            selected = self._sorted(otype, index, selected, ids, name, descending)
+        total = len(selected)
+        end = min(offset + limit, total, self.search_result_cap)
+        page = selected[offset:end].tolist() if offset < total else []
+        with self.crm.lock:
+            results = []
+            for pos in page:
+                record = self._record(otype, keys[pos])
+                if record is not None:
+                    results.append(self._serializer.to_json(otype, record, properties))
+        body: dict[str, Any] = {"total": total, "results": results}
+        if end < total and limit > 0:
+            body["paging"] = {"next": {"after": str(end)}}
+        return _Answer(200, body, rate_headers=False)
+
+    def _column(self, otype: str, index: _Index, name: str) -> np.ndarray | list[Any]:
+        """Every live record's value of ``name``, in id order (cached per CRM version)."""
+        cached = index.columns.get((otype, name))
+        if cached is not None:
+            return cached
+        known = self._serializer.known(otype)
+        keys = index.live[otype]
+        column: np.ndarray | list[Any]
+        attr = _DATE_ATTRIBUTES.get(name)
+        if name == "hs_object_id":
+            base = CONTACT_ID_BASE if otype == "contacts" else ENGAGEMENT_ID_BASE
+            column = np.asarray(keys, dtype=np.float64) + base
+            index.columns[(otype, name)] = column
+            return column
+        if attr is not None and name in known:
+            with self.crm.lock:
+                records = [self._record(otype, k) for k in keys]
+                column = np.array(
+                    [getattr(r, attr).timestamp() * 1000 for r in records], dtype=np.float64
+                )
+            index.columns[(otype, name)] = np.floor(column)
+            return index.columns[(otype, name)]
+        with self.crm.lock:
+            if name not in known:
+                raw: list[str | None] = [None] * len(keys)
+            else:
+                raw = [
+                    self._serializer.value(otype, self._record(otype, k), name)  # type: ignore[arg-type]
+                    for k in keys
+                ]
+        if name in _DATE_PROPERTIES:
+            column = np.array(
+                [_parse_instant(v) if v is not None else np.nan for v in raw], dtype=np.float64
+            )
+        elif name in _NUMBER_PROPERTIES:
+            column = np.array(
+                [float(v) if v is not None else np.nan for v in raw], dtype=np.float64
+            )
+        else:
+            column = [v.lower() if isinstance(v, str) else None for v in raw]
+        index.columns[(otype, name)] = column
+        return column
+
+    def _updated_column(self, otype: str, index: _Index) -> np.ndarray:
+        name = "lastmodifieddate" if otype == "contacts" else "hs_lastmodifieddate"
+        return self._column(otype, index, name)  # type: ignore[return-value]
+
+    def _filter_mask(self, otype: str, index: _Index, flt: dict[str, Any]) -> np.ndarray:
+        name = str(flt["propertyName"])
+        op = flt["operator"]
+        column = self._column(otype, index, name)
+        if isinstance(column, np.ndarray):
+            present = ~np.isnan(column)
+            if op == "HAS_PROPERTY":
+                return present
+            if op == "NOT_HAS_PROPERTY":
+                return ~present
+            parse = _parse_instant if name in _DATE_PROPERTIES else _parse_number
+            if op in ("IN", "NOT_IN"):
+                values = [parse(v) for v in flt.get("values") or []]
+                hit = np.isin(column, [v for v in values if v is not None])
+                return hit if op == "IN" else ~hit
+            value = parse(flt.get("value"))
+            if value is None:
+                raise _validation(f"Invalid value for {name}: {flt.get('value')!r}")
+            with np.errstate(invalid="ignore"):
+                if op == "EQ":
+                    return column == value
+                if op == "NEQ":
+                    return column != value
+                if op == "LT":
+                    return column < value
+                if op == "LTE":
+                    return column <= value
+                if op == "GT":
+                    return column > value
+                if op == "GTE":
+                    return column >= value
+                if op == "BETWEEN":
+                    high = parse(flt.get("highValue"))
+                    if high is None:
+                        raise _validation(f"BETWEEN on {name} needs a highValue")
+                    return (column >= value) & (column <= high)
+            raise _validation(f"Operator {op} is not supported for {name}")
+        return np.fromiter((_match_text(v, op, flt) for v in column), dtype=bool, count=len(column))
+
+    def _query_mask(self, otype: str, index: _Index, text: str) -> np.ndarray:
+        fields = ("email", "firstname", "lastname", "company") if otype == "contacts" else ()
+        needle = text.lower().strip("*")
+        mask = np.zeros(len(index.live[otype]), dtype=bool)
+        for name in fields:
+            column = self._column(otype, index, name)
+            mask |= np.fromiter((bool(v) and needle in v for v in column), dtype=bool)
+        return mask
+
+    def _sorted(
+        self,
+        otype: str,
+        index: _Index,
+        selected: np.ndarray,
+        ids: np.ndarray,
+        name: str,
+        descending: bool,
+    ) -> np.ndarray:
+        column = self._column(otype, index, name)
+        sub_ids = ids[selected]
+        if isinstance(column, np.ndarray):
+            values = column[selected]
+            missing = np.isnan(values)
+            keyed = np.where(missing, 0.0, -values if descending else values)
+            order = np.lexsort((sub_ids, keyed, missing))
+            return selected[order]
+        texts = [column[i] for i in selected.tolist()]
+        positions = list(range(len(texts)))
+        present = [p for p in positions if texts[p] is not None]
+        absent = [p for p in positions if texts[p] is None]
+        present.sort(key=lambda p: sub_ids[p])
+        present.sort(key=lambda p: texts[p], reverse=descending)  # type: ignore[arg-type,return-value]
+        absent.sort(key=lambda p: sub_ids[p])
+        return selected[np.asarray(present + absent, dtype=np.int64)]
+
+    # ----------------------------------------------------------------- reference data
+    def _property(self, otype: str, name: str) -> _Answer:
+        if otype == "contacts" and name in ("lifecyclestage", "hs_lead_status"):
+            values = LIFECYCLE_STAGES if name == "lifecyclestage" else LEAD_STATUSES
+            options = [
+                {
+                    "label": value.replace("_", " ").title(),
+                    "value": value,
+                    "displayOrder": n,
+                    "hidden": False,
+                }
+                for n, value in enumerate(values)
+            ]
+            return _Answer(
+                200,
+                {
+                    "name": name,
+                    "label": "Lifecycle Stage" if name == "lifecyclestage" else "Lead Status",
+                    "type": "enumeration",
+                    "fieldType": "radio" if name == "lifecyclestage" else "select",
+                    "groupName": "contactinformation",
+                    "options": options,
+                    "hidden": False,
+                    "calculated": False,
+                    "hasUniqueValue": False,
+                    "archived": False,
+                },
+            )
+        raise ApiError(404, f"Unable to find property {name} for {otype}", "OBJECT_NOT_FOUND")
+
+    def _dispositions(self, _: dict[str, list[str]], __: Any) -> _Answer:
+        return _Answer(200, [{"id": k, "label": v} for k, v in DISPOSITION_LABELS.items()])
+
+
+# --------------------------------------------------------------------------- small parsers
+
+
+def _rate_limited(window: str, policy: str) -> _Answer:
+    return _Answer(
+        429,
+        {
+            "status": "error",
+            "message": f"You have reached your {window} limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": str(uuid.uuid4()),
+            "policyName": policy,
+        },
+    )
+
+
+def _error_answer(error: ApiError) -> _Answer:
+    return _Answer(error.status, error.body)
+
+
+def _list_param(query: dict[str, list[str]], name: str) -> list[str]:
+    """Repeated keys and comma-separated values alike (``?a=x&a=y`` or ``?a=x,y``)."""
+    out: list[str] = []
+    for raw in query.get(name, []):
+        out.extend(part.strip() for part in raw.split(",") if part.strip())
+    return out
+
+
+def _str_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    raise _validation(f"Expected a list of property names, got {value!r}")
+
+
+def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    if not values or values[0] == "":
+        return default
+    try:
+        return int(values[0])
+    except ValueError:
+        raise _validation(f"Invalid {name}: {values[0]!r}") from None
+
+
+def _bool_param(query: dict[str, list[str]], name: str) -> bool:
+    values = query.get(name)
+    return bool(values) and values[0].strip().lower() == "true"
+
+
+def _after_param(query: dict[str, list[str]]) -> int:
+    values = query.get("after")
+    if not values or values[0] == "":
+        return 0
+    try:
+        return int(values[0])
+    except ValueError:
+        raise _validation(f"Invalid after: {values[0]!r}") from None
+
+
+def _parse_number(value: Any) -> float | None:
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _match_text(value: str | None, op: str, flt: dict[str, Any]) -> bool:
+    if op == "HAS_PROPERTY":
+        return bool(value)
+    if op == "NOT_HAS_PROPERTY":
+        return not value
+    target = str(flt.get("value", "")).lower()
+    if op == "EQ":
+        return value == target
+    if op == "NEQ":
+        return value != target
+    if op in ("IN", "NOT_IN"):
+        hit = value in {str(v).lower() for v in flt.get("values") or []}
+        return hit if op == "IN" else not hit
+    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        token = target.strip("*")
+        hit = value is not None and token in value
+        return hit if op == "CONTAINS_TOKEN" else not hit
+    if value is None:
+        return False
+    if op == "LT":
+        return value < target
+    if op == "LTE":
+        return value <= target
+    if op == "GT":
+        return value > target
+    if op == "GTE":
+        return value >= target
+    if op == "BETWEEN":
+        return target <= value <= str(flt.get("highValue", "")).lower()
+    return False
+
+
+# --------------------------------------------------------------------------- HTTP plumbing
+
+
+class _Server(ThreadingHTTPServer):
+    """One daemon thread per connection; a deep backlog for connectors that fan out."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def _make_handler(sandbox: HubSpotSandbox) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "HubSpotSandbox/1.0"
+        timeout = 60
+
+        def setup(self) -> None:
+            super().setup()
+            with sandbox._lock:
+                sandbox._connections.add(self.connection)
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                with sandbox._lock:
+                    sandbox._connections.discard(self.connection)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: tests read counters, not logs."""
+
+        def _serve(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            _, answer, fault = sandbox.handle(method, self.path, headers, body)
+            if answer is None:
+                self._reset()
+                return
+            payload = json.dumps(answer.body, separators=(",", ":")).encode()
+            status = answer.status
+            if fault is not None and fault.kind == "malformed":
+                payload = payload[: max(1, len(payload) // 2)]
+                status = 200
+            sandbox._record_status(status)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _reset(self) -> None:
+            """Close the connection with a TCP reset and no answer at all."""
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+            except OSError:
+                pass
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def do_PATCH(self) -> None:
+            self._serve("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+    return Handler
