@@ -106,6 +106,9 @@ def build_context(
     reason_field = sla.sales.recycle.reason_field
     history = reader.cohort_history(sorted({"owner", reason_field}))
     current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
+    current_owner = current_owner.where(
+        ~facts["lead_id"].isin(reader.leads_with_owner_history()), None
+    )
     facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
 
     _add_outreach_facts(facts, reader, sla, as_of_text)
@@ -176,6 +179,12 @@ def _add_outreach_facts(
 def _add_funnel_facts(
     facts: pd.DataFrame, reader: SnapshotReader, sla: SLA, history: pd.DataFrame
 ) -> None:
+    """Funnel instants per handoff: the first entry into each stage at or after it.
+
+    ``sql_at``, ``opportunity_at`` and ``customer_at`` are entries into exactly that stage:
+    a lead that jumps from mql to customer has no ``sql_at``. Whoever counts "reached
+    opportunity" for a funnel must therefore also count later stages (conversion does).
+    """
     progress = reader.stage_entries(stage_conditions(sla, PROGRESS_STAGES), cohort_only=True)
     recycled = reader.stage_entries(stage_conditions(sla, ["recycled"]), cohort_only=True)
     customer = reader.stage_entries(stage_conditions(sla, ["customer"]), cohort_only=True)
@@ -183,6 +192,9 @@ def _add_funnel_facts(
         frame["t"] = to_ns(frame["changed_at"])
     facts["progressed_at"] = first_event_at_or_after(facts, progress, "progressed_at")
     facts["customer_at"] = first_event_at_or_after(facts, customer, "customer_at")
+    for stage in ("sql", "opportunity"):
+        entries = progress[progress["stage"] == stage]
+        facts[f"{stage}_at"] = first_event_at_or_after(facts, entries, f"{stage}_at")
     window_end = facts["window_end"].to_numpy()
     progressed_in_window = first_event_at_or_after(
         facts, progress, "p", before=window_end

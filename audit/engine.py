@@ -143,13 +143,25 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection) -> list[str]:
             f"period {ctx.period.label} is still open as of {ctx.as_of_text}: volume targets "
             f"pro-rated to {ctx.elapsed_share:.1%} of the month"
         )
-    row = conn.execute("select max(finished_at) from sync_runs where status = 'ok'").fetchone()
-    if row and row[0]:
-        notes.append(f"snapshot last synced successfully at {row[0]}")
+    return notes + sync_notes(conn, ctx.as_of_text)
+
+
+def sync_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
+    """Sync health as it stood at as-of (later runs must not change an old report)."""
+    notes = []
+    row = conn.execute(
+        "select max(finished_at) from sync_runs where status = 'ok' and finished_at <= ?",
+        [as_of],
+    ).fetchone()
+    last_ok = row[0] if row and row[0] else None
+    if last_ok:
+        notes.append(f"snapshot last synced successfully at {last_ok}")
     failed = conn.execute(
-        "select count(*) from sync_runs where status = 'error' and started_at > "
-        "coalesce((select max(finished_at) from sync_runs where status = 'ok'), '')"
+        "select count(*) from sync_runs where status = 'error' and finished_at <= ? "
+        "and started_at > ?",
+        [as_of, last_ok or ""],
     ).fetchone()[0]
     if failed:
-        notes.append(f"{failed} sync runs failed since the last successful one")
+        plural = "s" if failed != 1 else ""
+        notes.append(f"{failed} sync run{plural} failed after the last successful one")
     return notes

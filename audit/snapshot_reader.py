@@ -184,11 +184,31 @@ class SnapshotReader:
     # -- owners ------------------------------------------------------------------------
 
     def owners(self) -> pd.DataFrame:
+        """Owners that existed at as-of, with whether they were active then.
+
+        Neither CRM keeps a history of the active flag. An owner created after as-of is
+        left out; one deactivated whose record changed after as-of is taken as still
+        active at as-of (the deactivation is the change we can see).
+        """
         return self._frame(
-            "select id as owner_id, source, email, name, active from owners "
-            f"where source in ({self._source_marks()})",
-            self.sources,
+            "select id as owner_id, source, email, name, "
+            "case when active = 1 then 1 when updated_at > ? then 1 else 0 end as active "
+            f"from owners where source in ({self._source_marks()}) "
+            "and (created_at is null or created_at <= ?)",
+            [self.as_of, *self.sources, self.as_of],
         )
+
+    def leads_with_owner_history(self) -> set[str]:
+        """Cohort leads with any owner event, even after as-of.
+
+        Such a lead's current owner is a value from its history, possibly a later one, so
+        it must never stand in for "the owner at the handoff".
+        """
+        rows = self.conn.execute(
+            "select distinct h.lead_id from lead_history h "
+            "join temp.cohort_leads c on c.lead_id = h.lead_id where h.field = 'owner'"
+        ).fetchall()
+        return {r[0] for r in rows}
 
     def deleted_lead_count(self) -> int:
         row = self.conn.execute(

@@ -39,6 +39,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "name": str,
             "team": str,
             "active": int,
+            "created_at": str,
             "updated_at": str,
             "raw": str,
         },

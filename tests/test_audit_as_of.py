@@ -158,12 +158,6 @@ def test_history_and_handoffs_after_as_of_are_not_seen(tmp_path):
     assert end.rule("conversion").measured == 1 / 2
 
 
-@pytest.mark.xfail(
-    reason="engine bug: a lead unassigned through as-of but assigned after it is attributed "
-    "to the later owner (owner history after as-of is cut, so the lead looks history-less "
-    "and falls back to leads.owner_id, a post-as-of value)",
-    strict=True,
-)
 def test_a_lead_assigned_only_after_as_of_stays_unassigned_from_a_later_snapshot(tmp_path):
     # November's snapshot: lead 101 has no owner and no owner history → "unassigned".
     # December's: bob was assigned on 11-10 (owner history event + current owner). As of
@@ -184,12 +178,6 @@ def test_a_lead_assigned_only_after_as_of_stays_unassigned_from_a_later_snapshot
     assert december.to_dict() == november.to_dict()
 
 
-@pytest.mark.xfail(
-    reason="engine bug: data_notes says 'snapshot last synced successfully at <latest sync>' "
-    "from the whole sync_runs table, so a later snapshot gives a different report for the "
-    "same as-of",
-    strict=True,
-)
 def test_later_sync_runs_do_not_change_the_report_of_the_same_as_of(tmp_path):
     # Each real snapshot carries its own sync runs: November's finished 11-01 03:00Z,
     # December's has one more on 12-01. Audited as of 11-01 03:00Z both must be identical.
@@ -200,11 +188,6 @@ def test_later_sync_runs_do_not_change_the_report_of_the_same_as_of(tmp_path):
     assert audit(dec).to_dict() == audit(nov).to_dict()
 
 
-@pytest.mark.xfail(
-    reason="engine/snapshot gap: the owners table has no instants, so an owner hired or "
-    "deactivated after as-of changes the period's reps (mql_per_rep and every rep row)",
-    strict=True,
-)
 def test_owners_hired_or_deactivated_after_as_of_do_not_change_the_reps(tmp_path):
     # November's snapshot: dora is active (a rep with no handoff). December's: dora was
     # deactivated and carl hired in November. As of 11-01 the reps are ana, bob, dora.
@@ -212,9 +195,11 @@ def test_owners_hired_or_deactivated_after_as_of_do_not_change_the_reps(tmp_path
     dec = build_october(tmp_path / "dec.db", later=True)
     for path, later in ((nov, False), (dec, True)):
         crm = TinyCRM(path)
-        crm.owner("4", "dora@acme.example", active=not later)
+        # The CRM stamps the owner record when it changes: dora's deactivation on 11-15,
+        # carl's creation on 11-10.
+        crm.owner("4", "dora@acme.example", active=not later, updated="2026-11-15 10:00")
         if later:
-            crm.owner("3", "carl@acme.example")
+            crm.owner("3", "carl@acme.example", created="2026-11-10 10:00")
         crm.save()
     november = audit(nov)
     assert november.rule("mql_per_rep").judged == 3
@@ -223,7 +208,8 @@ def test_owners_hired_or_deactivated_after_as_of_do_not_change_the_reps(tmp_path
 
 def test_default_as_of_is_when_the_last_successful_sync_finished(tmp_path):
     # Runs: ok 10-31 03:00Z, ok 11-01 03:00Z, then an error finishing 11-02 → as-of is
-    # 11-01 03:00Z (the error does not count), and the failed run is noted.
+    # 11-01 03:00Z (the error does not count). Audited as of 11-03, the failed run after
+    # the last good sync is noted; as of 11-01 it had not happened yet.
     path = build_october(tmp_path / "s.db", later=False)
     add_sync_runs(
         path,
@@ -237,7 +223,9 @@ def test_default_as_of_is_when_the_last_successful_sync_finished(tmp_path):
     assert parse_as_of(result.as_of, make_sla().tz) == parse_as_of(END_OF_OCTOBER, None)
     explicit = audit(path)
     assert result.to_dict() == explicit.to_dict()
-    assert any("1 sync run" in n and "failed" in n for n in result.data_notes)
+    assert not any("failed" in n for n in result.data_notes)
+    later = audit(path, as_of="2026-11-03 00:00")
+    assert any("1 sync run failed" in n for n in later.data_notes)
 
 
 def test_as_of_without_an_offset_is_read_in_the_sla_time_zone():

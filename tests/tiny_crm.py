@@ -100,7 +100,16 @@ class TinyCRM:
         """Local wall time ``YYYY-MM-DD HH:MM[:SS]`` → snapshot UTC text."""
         return format_instant(datetime.fromisoformat(local).replace(tzinfo=self.tz))
 
-    def owner(self, crm_id: str, email: str | None = None, active: bool = True) -> str:
+    def owner(
+        self,
+        crm_id: str,
+        email: str | None = None,
+        active: bool = True,
+        *,
+        created: str | None = None,
+        updated: str | None = None,
+    ) -> str:
+        """An owner; ``created``/``updated`` are local times (the CRM's record instants)."""
         owner_id = f"{self.source}:{crm_id}"
         self.page.owners.append(
             {
@@ -110,6 +119,8 @@ class TinyCRM:
                 "email": email,
                 "name": email or crm_id,
                 "active": int(active),
+                "created_at": self.at(created) if created else None,
+                "updated_at": self.at(updated) if updated else None,
             }
         )
         return owner_id
