@@ -9,7 +9,7 @@ real ``hubspot-api-client`` and our connector talk to it exactly as to api.hubap
 * ``POST /crm/v3/objects/{type}/search`` and ``/crm/v3/objects/{type}/batch/read``
 * ``POST /crm/v4/associations/{fromType}/{toType}/batch/read``
 * ``GET  /crm/v3/properties/contacts/{lifecyclestage|hs_lead_status}``,
-  ``GET /calling/v1/dispositions``
+  ``GET /calling/v1/dispositions``, ``GET /account-info/v3/details``
 
 Ids are stable numeric strings, one space per object type as in HubSpot (engagements share
 one space, as HubSpot's calls, emails, meetings, tasks and notes do):
@@ -660,8 +660,10 @@ class HubSpotSandbox:
         strict_limits: bool = False,
         clock: Callable[[], datetime] | None = None,
         port: int = 0,
+        portal_id: int = 4_242_424,
     ) -> None:
         self.crm = crm
+        self.portal_id = portal_id
         self.token = token
         self.ten_second_budget = ten_second_budget
         self.daily_budget = daily_budget
@@ -959,6 +961,8 @@ class HubSpotSandbox:
                 f"GET /crm/v3/properties/{otype}/{{propertyName}}",
                 lambda q, _: self._property(otype, prop),
             )
+        if segments == ["account-info", "v3", "details"] and method == "GET":
+            return "GET /account-info/v3/details", self._account_details
         if segments == ["calling", "v1", "dispositions"] and method == "GET":
             return "GET /calling/v1/dispositions", self._dispositions
         return f"{method} {path}", None
@@ -1510,6 +1514,22 @@ class HubSpotSandbox:
             )
         raise ApiError(404, f"Unable to find property {name} for {otype}", "OBJECT_NOT_FOUND")
 
+    def _account_details(self, _: dict[str, list[str]], __: Any) -> _Answer:
+        return _Answer(
+            200,
+            {
+                "portalId": self.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": "America/Sao_Paulo",
+                "companyCurrency": "BRL",
+                "additionalCurrencies": [],
+                "utcOffset": "-03:00",
+                "utcOffsetMilliseconds": -10_800_000,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            },
+        )
+
     def _dispositions(self, _: dict[str, list[str]], __: Any) -> _Answer:
         return _Answer(200, [{"id": k, "label": v} for k, v in DISPOSITION_LABELS.items()])
 
@@ -1634,6 +1654,9 @@ def _make_handler(sandbox: HubSpotSandbox) -> type[BaseHTTPRequestHandler]:
 
         def setup(self) -> None:
             super().setup()
+            # Headers and body go out in two writes: without NODELAY, Nagle and the
+            # client's delayed ACK add ~40 ms to every keep-alive answer.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with sandbox._lock:
                 sandbox._connections.add(self.connection)
 
