@@ -193,6 +193,19 @@ def test_progressed_in_the_grace_period_counts_as_compliant(crm):
     rule = audit(crm).rule("recycling")
     assert (rule.measured, rule.judged, rule.pending) == (1.0, 1, 0)
     assert rule.details["connected_left_out"] == 0
+    # Judged as soon as it progressed: as of Wed 10-21, before the deadline.
+    early = audit(crm, as_of="2026-10-21 12:00").rule("recycling")
+    assert (early.measured, early.judged, early.pending) == (1.0, 1, 0)
+
+
+def test_recycled_in_the_grace_period_with_too_few_attempts_is_premature(crm):
+    # 2 counted attempts in the window, recycled Tue 10-20 (after window end, before the
+    # deadline) → premature.
+    lead = handoff(crm, calls=THREE_CALLS[:2])
+    crm.event(lead, "status", "UNQUALIFIED", "2026-10-20 10:00")
+    [v] = audit(crm).rule("recycling").violations
+    assert v.kind == "premature"
+    assert v.reason == "recycled after 2 counted attempts (SLA 3)"
 
 
 def test_connected_handoffs_are_left_out_of_recycling(crm):

@@ -283,3 +283,35 @@ def test_speed_to_lead_is_broken_down_per_rep(crm):
     assert rows == {"ana@acme.example": (1.0, 1, 0), "bob@acme.example": (1 / 2, 2, 1)}
     assert rule.measured == 2 / 3
     assert [v.rep for v in rule.violations] == ["bob@acme.example"]
+
+
+def test_each_weekday_can_have_its_own_opening_hours(crm):
+    # mon-fri 09:00-12:00,13:00-18:00 plus sat 10:00-14:00. Sat 10-17 13:58 → 14:00 = 2 min;
+    # Sunday closed; Mon 10-19 09:00 → 09:03 = 3 min → 5 → compliant.
+    sla = make_sla(business_hours={"mon-fri": "09:00-12:00,13:00-18:00", "sat": "10:00-14:00"})
+    ana = crm.owner("1", "ana@acme.example")
+    called_lead(crm, "101", ana, "2026-10-17 13:58", "2026-10-19 09:03")
+    rule = audit(crm, sla).rule("speed_to_lead")
+    assert rule.details["median_minutes"] == pytest.approx(5.0, abs=1e-9)
+    assert rule.measured == 1.0
+
+
+def test_round_the_clock_minutes_across_the_fall_back_night_are_real_minutes(tmp_path):
+    # 24×7 in New York: Sun 2026-11-01 00:30 EDT (04:30Z) → 02:30 EST (07:30Z) is 180 real
+    # minutes, though the wall clock moved only 2 hours (01:00-02:00 happens twice).
+    sla = make_sla(timezone="America/New_York", holidays=[], business_hours=None)
+    crm = TinyCRM(tmp_path / "s.db", tz="America/New_York")
+    ana = crm.owner("1", "ana@acme.example")
+    called_lead(crm, "101", ana, "2026-11-01 00:30", "2026-11-01 02:30")
+    rule = audit(crm, sla, period="2026-11", as_of="2026-12-15T05:00:00Z").rule("speed_to_lead")
+    assert rule.details["median_minutes"] == pytest.approx(180.0, abs=1e-9)
+
+
+def test_a_call_made_while_closed_counts_only_the_open_minutes_before_it(crm):
+    # Fri 10-16 17:58 → first call Sat 10-17 10:00 (office closed): only Fri 17:58-18:00 is
+    # open time in between → 2 business minutes → compliant.
+    ana = crm.owner("1", "ana@acme.example")
+    called_lead(crm, "101", ana, "2026-10-16 17:58", "2026-10-17 10:00")
+    rule = audit(crm, make_sla()).rule("speed_to_lead")
+    assert rule.details["median_minutes"] == pytest.approx(2.0, abs=1e-9)
+    assert rule.measured == 1.0

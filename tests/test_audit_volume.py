@@ -307,3 +307,35 @@ def test_the_json_report_has_the_design_contract_keys(crm):
         "url": "https://app.hubspot.com/contacts/1/record/0-1/1000",
     }
     assert isinstance(report["data_notes"], list)
+
+
+def test_each_rule_takes_its_target_from_its_sla_key(crm):
+    # §5 "default target" column, with distinct values so a mix-up shows.
+    ana = crm.owner("1", "ana@acme.example")
+    handoffs(crm, 1, ana, called=1)
+    sla = make_sla(
+        **{
+            "marketing.mqls_per_month": 7,
+            "marketing.mql_to_sql": 0.35,
+            "sales.first_touch.target": 0.91,
+            "sales.coverage.target": 0.92,
+            "sales.attempts.target": 0.93,
+            "sales.recycle.target": 0.94,
+        }
+    )
+    targets = {r.id: r.target for r in audit(crm, sla).rules}
+    assert targets == {
+        "mql_volume": 7,
+        "mql_per_rep": 1.0,  # all reps
+        "speed_to_lead": 0.91,
+        "coverage": 0.92,
+        "attempts": 0.93,
+        "recycling": 0.94,
+        "conversion": 0.35,
+    }
+
+
+def test_coverage_target_defaults_to_point_nine(crm):
+    ana = crm.owner("1", "ana@acme.example")
+    handoffs(crm, 1, ana, called=1)
+    assert audit(crm, make_sla(**{"sales.coverage": None})).rule("coverage").target == 0.9
