@@ -148,8 +148,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-
     from config.settings import Settings
+    from connectors.progress import sync_with_progress
     from connectors.store import SnapshotStore
 
     settings = Settings.from_env()
@@ -162,42 +162,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     store = SnapshotStore(args.db or settings.db_path or default_db())
     try:
         for source in sources:
-            summary = run_sync_with_progress(source, store, settings, full=args.full)
-            print(summary.one_line())
+            summary = sync_with_progress(source, store, settings, full=args.full)
+            print(summary.line())
     finally:
         store.close()
     return EXIT_OK
-
-
-def run_sync_with_progress(source: str, store: object, settings: object, *, full: bool) -> object:
-    """Sync with a rich progress bar per stream on a TTY, silently otherwise (cron)."""
-    from connectors.sync import sync_source
-
-    if not sys.stderr.isatty():
-        return sync_source(source, store, settings, full=full)  # type: ignore[arg-type]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=_stderr_console(),
-        transient=True,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stream: str, done: int, total: int | None = None) -> None:
-            if stream not in tasks:
-                tasks[stream] = bar.add_task(f"{source} {stream}", total=total)
-            bar.update(tasks[stream], completed=done, total=total)
-
-        return sync_source(source, store, settings, full=full, progress=progress)  # type: ignore[arg-type]
-
-
-def _stderr_console() -> object:
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -222,6 +191,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions that are the user's to fix: one line, exit 2."""
     from audit.period import AuditInputError
     from audit.reports import ReportError
+    from config.settings import SettingsError
     from config.sla import SLAError
     from connectors.store import SnapshotError
 
@@ -231,6 +201,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         ReportError,
         SLAError,
         SnapshotError,
+        SettingsError,
     ]
     try:
         from connectors.sync import SyncError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from audit.outreach import (
 from audit.period import Period
 from audit.snapshot_reader import SnapshotReader, stage_conditions, to_ns
 from config.sla import SLA
-from connectors.instants import format_instant
+from connectors.instants import EPOCH, format_instant
 
 NS_PER_S = 1_000_000_000
 
@@ -51,7 +51,7 @@ def ns_text(values: np.ndarray | int) -> list[str | None] | str | None:
     if isinstance(values, int | np.integer):
         if values == NAT:
             return None
-        return format_instant(pd.Timestamp(int(values), tz="UTC").to_pydatetime())
+        return format_instant(EPOCH + timedelta(microseconds=int(values) // 1000))
     return [ns_text(int(v)) for v in values]  # type: ignore[misc]
 
 

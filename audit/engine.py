@@ -130,14 +130,18 @@ def run_trend(
     return points
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def data_notes(ctx: AuditContext, conn: sqlite3.Connection) -> list[str]:
     """What a reader must know to trust the figures: what was left out, what is open."""
     notes: list[str] = []
     if ctx.deleted_left_out:
-        notes.append(f"{ctx.deleted_left_out} deleted leads left out")
+        notes.append(f"{plural(ctx.deleted_left_out, 'deleted lead')} left out")
     unassigned = int((ctx.facts["rep"] == "unassigned").sum())
     if unassigned:
-        notes.append(f"{unassigned} handoffs had no owner (reported as 'unassigned')")
+        notes.append(f"{plural(unassigned, 'handoff')} had no owner (reported as 'unassigned')")
     if not ctx.period_complete:
         notes.append(
             f"period {ctx.period.label} is still open as of {ctx.as_of_text}: volume targets "

@@ -57,8 +57,9 @@ def first_event_at_or_after(
         bound = pd.Series(before, index=handoffs["hid"].to_numpy())
         keep &= pairs["t"] < pairs["hid"].map(bound).to_numpy()
     firsts = pairs[keep].groupby("hid")["t"].min()
-    out = handoffs["hid"].map(firsts)
-    return out.fillna(nat).astype(np.int64).rename(column)
+    # reindex with a fill value keeps int64: a float round-trip would shift nanoseconds.
+    out = firsts.reindex(handoffs["hid"].to_numpy(), fill_value=nat).to_numpy()
+    return pd.Series(out, index=handoffs.index, name=column, dtype=np.int64)
 
 
 def value_at(

@@ -63,12 +63,13 @@ def counted_attempts(attempts: pd.DataFrame, min_gap_ns: int) -> pd.DataFrame:
 def per_handoff_first(frame: pd.DataFrame, handoffs: pd.DataFrame) -> np.ndarray:
     """Earliest t per handoff (NaT where none), aligned to ``handoffs``."""
     firsts = frame.groupby("hid")["t"].min()
-    return handoffs["hid"].map(firsts).fillna(NAT).astype(np.int64).to_numpy()
+    # reindex with a fill value keeps int64: a float round-trip would shift nanoseconds.
+    return firsts.reindex(handoffs["hid"].to_numpy(), fill_value=NAT).to_numpy(dtype=np.int64)
 
 
 def per_handoff_count(frame: pd.DataFrame, handoffs: pd.DataFrame) -> np.ndarray:
     counts = frame.groupby("hid").size()
-    return handoffs["hid"].map(counts).fillna(0).astype(np.int64).to_numpy()
+    return counts.reindex(handoffs["hid"].to_numpy(), fill_value=0).to_numpy(dtype=np.int64)
 
 
 def counted_before(

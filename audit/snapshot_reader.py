@@ -50,7 +50,8 @@ def _conditions_of(source: str, stage: str, rule: FunnelStage) -> list[StageCond
     if rule.status:
         out.append(StageCondition(source, stage, "status", tuple(rule.status)))
     if rule.converted:
-        out.append(StageCondition(source, stage, "converted", None))
+        # The connector records a Salesforce conversion as field "converted" = "true".
+        out.append(StageCondition(source, stage, "converted", ("true",)))
     return out
 
 

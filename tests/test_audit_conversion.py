@@ -182,12 +182,6 @@ def test_a_salesforce_recycle_status_outside_the_reasons_has_no_reason(tmp_path)
     assert (v.crm_id, v.kind) == ("00Q3", "no_reason")
 
 
-@pytest.mark.xfail(
-    reason="engine bug: any history event on field 'converted' is taken as the Salesforce "
-    "conversion, whatever its value; SLA_SEMANTICS §2 says S is entered where the field "
-    "takes one of S's values, and converted: true means value true",
-    strict=True,
-)
 def test_a_converted_false_event_is_no_conversion(tmp_path):
     sf = TinyCRM(tmp_path / "s.db", source="salesforce")
     lead = sf.lead("00Q1", owner=sf.owner("005A", "sam@acme.example"))

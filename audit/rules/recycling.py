@@ -22,6 +22,7 @@ import pandas as pd
 from audit.context import AuditContext, ns_text
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule, not_nat
+from config.durations import duration_code
 
 RULE_ID = "recycling"
 
@@ -68,6 +69,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             "no_reason": int((no_reason & judged_eligible).sum()),
             "stuck": int((stuck & judged_eligible).sum()),
             "connected_left_out": int((~eligible).sum()),
+            "grace": duration_code(cfg.grace),
         },
     )
 
@@ -94,7 +96,8 @@ def _reasons(
     for i, kind in enumerate(kinds):
         if kind == "premature":
             extra = "" if has_reason[i] else f", and no valid reason in {field}"
-            out.append(f"recycled after {before[i]} counted attempts (SLA {minimum}){extra}")
+            noun = "attempt" if before[i] == 1 else "attempts"
+            out.append(f"recycled after {before[i]} counted {noun} (SLA {minimum}){extra}")
         elif kind == "no_reason":
             value = reason.iloc[i]
             shown = (
