@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole pipeline on the built-in sandbox CRM")
     demo.add_argument("--out", default="sla-report", help="report folder (default ./sla-report)")
-    demo.add_argument("--size", type=int, default=1000, help="number of generated leads")
+    demo.add_argument("--size", type=int, default=4500, help="number of generated leads")
     demo.add_argument("--seed", type=int, default=7, help="seed of the generated CRM")
     demo.add_argument(
         "--source", choices=["hubspot"], default="hubspot", help="which sandbox CRM to sync"

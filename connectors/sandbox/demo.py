@@ -41,7 +41,7 @@ def fresh_snapshot(path: Path) -> SnapshotStore:
     return SnapshotStore(path)
 
 
-def run_demo(out: Path, *, size: int = 1000, seed: int = 7, source: str = "hubspot") -> int:
+def run_demo(out: Path, *, size: int = 4500, seed: int = 7, source: str = "hubspot") -> int:
     say = sys.stderr.write
     out.mkdir(parents=True, exist_ok=True)
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
