@@ -46,6 +46,8 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             "connected": int((connected & judged).sum()),
             "mean_attempts": float(np.mean(judged_counts)) if judged_counts.size else None,
             "attempts_histogram": _histogram(judged_counts),
+            "min_attempts": cfg.min,
+            "window": window,
         },
     )
 

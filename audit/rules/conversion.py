@@ -1,6 +1,12 @@
 """conversion: the share of the cohort's handoffs that progressed (to sql, opportunity or
 customer) by as-of, also split by segment and by lead source. Every handoff is judged:
-the rule asks what has happened by as-of, not by a deadline."""
+the rule asks what has happened by as-of, not by a deadline.
+
+``funnel`` counts the cohort's handoffs that reached each stage *or a later one* by as-of
+(MQL → SQL → opportunity → customer), so the bars of a funnel chart never grow: a lead
+that jumps from mql to customer counts at every step, and "sql" equals ``progressed``. A
+stage that no source's funnel maps is ``None`` (not measured), not 0 (nobody got there).
+"""
 
 from __future__ import annotations
 
@@ -30,11 +36,28 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             "progressed": int(progressed.sum()),
             "by_segment": _split(facts["segment"], progressed),
             "by_lead_source": _split(facts["lead_source"], progressed),
+            "funnel": _funnel(ctx, progressed),
         },
     )
-    # Not progressing is an outcome, not a broken promise of one rep: no evidence rows.
+    # Not progressing is an outcome, not a broken promise of one rep: no evidence rows,
+    # and no per-rep violation counts either (reports rank reps by those).
     result.violations = []
+    for row in result.reps:
+        row.violations = 0
     return result
+
+
+def _funnel(ctx: AuditContext, progressed: np.ndarray) -> dict[str, int | None]:
+    facts = ctx.facts
+    mapped = {stage for mapping in ctx.sla.funnel.values() for stage in mapping}
+    customer = not_nat(facts["customer_at"].to_numpy())
+    opportunity = not_nat(facts["opportunity_at"].to_numpy()) | customer
+    return {
+        "handoffs": len(facts),
+        "sql": int(progressed.sum()) if "sql" in mapped else None,
+        "opportunity": int(opportunity.sum()) if "opportunity" in mapped else None,
+        "customer": int(customer.sum()) if "customer" in mapped else None,
+    }
 
 
 def _split(groups: pd.Series, progressed: np.ndarray) -> dict[str, dict[str, float | int]]:

@@ -30,5 +30,5 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         target=ctx.sla.sales.coverage.target,
         decided_by="attempt window end",
         instants={"window_end": facts["window_end"].to_numpy()},
-        details={"worked": int(worked.sum())},
+        details={"worked": int(worked.sum()), "window": window},
     )

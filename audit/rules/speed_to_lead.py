@@ -3,9 +3,17 @@
 Compliant when the first attempt comes within ``sales.first_touch.within`` business time.
 With no attempt yet, the handoff is pending until that deadline passes, then a violation.
 Median and p90 (numpy's linear interpolation) are over handoffs that got an attempt.
+
+``minutes_histogram`` counts the same handoffs in fixed bins that are multiples of
+``within`` (0–1×, 1–2×, 2–3×, 3–6×, 6–12×, 12–24×, beyond): the first bin is exactly the
+compliant range, so a chart can draw the SLA line at its right edge whatever ``within`` is,
+and the JSON stays a few keys long at any volume (a list of every handoff's minutes would
+not). Bins are closed on the right, like compliance: a touch at exactly 5m is in "0-5".
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -16,6 +24,11 @@ from audit.rules.common import handoff_rule, not_nat
 from config.durations import duration_code
 
 RULE_ID = "speed_to_lead"
+
+# Bin edges as multiples of ``first_touch.within``; the last bin is open-ended.
+HISTOGRAM_MULTIPLES: tuple[int, ...] = (0, 1, 2, 3, 6, 12, 24)
+# The compliance test's slack (seconds), so bin 0 holds exactly the compliant touches.
+SLACK_S = 1e-6
 
 
 def evaluate(ctx: AuditContext) -> RuleResult:
@@ -50,6 +63,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         "p90_minutes": float(np.percentile(got, 90)) if got.size else None,
         "untouched": int((judged & ~touched).sum()),
         "within": code,
+        "minutes_histogram": minutes_histogram(seconds[touched & judged], within_s),
     }
     return handoff_rule(
         ctx,
@@ -67,3 +81,18 @@ def evaluate(ctx: AuditContext) -> RuleResult:
 
 def _minutes(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def minutes_histogram(seconds: np.ndarray, within_s: float) -> dict[str, int]:
+    """Touched handoffs by business minutes to first attempt, in bins of ``within`` multiples.
+
+    Keys are labels in minutes ("0-5", "5-10", …, "120+" for ``within`` = 5m), in bin order;
+    every bin is present, empty ones with 0, so charts of two months line up.
+    """
+    edges = [m * within_s for m in HISTOGRAM_MULTIPLES]
+    labels = [f"{_minutes(low / 60)}-{_minutes(high / 60)}" for low, high in pairwise(edges)]
+    labels.append(f"{_minutes(edges[-1] / 60)}+")
+    # Index of the first upper edge ≥ the value: right-closed bins, overflow last.
+    index = np.searchsorted(np.asarray(edges[1:]), seconds - SLACK_S, side="left")
+    counts = np.bincount(index.astype(np.int64), minlength=len(labels))
+    return {label: int(n) for label, n in zip(labels, counts, strict=True)}
