@@ -111,8 +111,8 @@ def build_context(
     )
     facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
 
-    _add_outreach_facts(facts, reader, sla, as_of_text)
-    _add_funnel_facts(facts, reader, sla, history)
+    counted = _add_outreach_facts(facts, reader, sla, as_of_text)
+    _add_funnel_facts(facts, reader, sla, history, counted)
     facts["first_touch_deadline"] = (
         calendar.add_business_ns(
             facts["h"].to_numpy(), sla.sales.first_touch.within.total_seconds()
@@ -155,7 +155,8 @@ def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Se
 
 def _add_outreach_facts(
     facts: pd.DataFrame, reader: SnapshotReader, sla: SLA, as_of_text: str
-) -> None:
+) -> pd.DataFrame:
+    """Add first attempt, counted attempts and activity connection; return counted rows."""
     attempts_cfg = sla.sales.attempts
     window_ns = td_ns(attempts_cfg.window)
     facts["window_end"] = facts["h"] + window_ns
@@ -172,12 +173,15 @@ def _add_outreach_facts(
     facts["first_attempt"] = per_handoff_first(attempts, facts)
     facts["attempts"] = per_handoff_count(counted, facts)
     facts["activity_connected_at"] = per_handoff_first(connections, facts)
-    facts.attrs["counted"] = counted
-    facts.attrs["attempts_in_window"] = attempts
+    return counted
 
 
 def _add_funnel_facts(
-    facts: pd.DataFrame, reader: SnapshotReader, sla: SLA, history: pd.DataFrame
+    facts: pd.DataFrame,
+    reader: SnapshotReader,
+    sla: SLA,
+    history: pd.DataFrame,
+    counted: pd.DataFrame,
 ) -> None:
     """Funnel instants per handoff: the first entry into each stage at or after it.
 
@@ -205,7 +209,7 @@ def _add_funnel_facts(
     recycled_at = facts["recycled_at"].to_numpy()
     reason_field = sla.sales.recycle.reason_field
     facts["recycle_reason"] = value_at(facts, history, reason_field, recycled_at)
-    facts["attempts_before_recycle"] = counted_before(facts.attrs["counted"], facts, recycled_at)
+    facts["attempts_before_recycle"] = counted_before(counted, facts, recycled_at)
     facts["recycle_deadline"] = facts["window_end"] + td_ns(sla.sales.recycle.grace)
 
 
