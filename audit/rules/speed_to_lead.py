@@ -5,7 +5,9 @@ With no attempt yet, the handoff is pending until that deadline passes, then a v
 Median and p90 (numpy's linear interpolation) are over handoffs that got an attempt.
 
 ``minutes_histogram`` counts the same handoffs in fixed bins that are multiples of
-``within`` (0–1×, 1–2×, 2–3×, 3–6×, 6–12×, 12–24×, beyond): the first bin is exactly the
+``within`` (0–1×, 1–2×, 2–3×, 3–6×, 6–12×, 12–24×, 24–96×, 96–288×, beyond; with a 5m SLA
+the last edges are 2 hours, 8 hours — about a business day — and 24 hours, because late
+first touches are usually hours late, not minutes): the first bin is exactly the
 compliant range, so a chart can draw the SLA line at its right edge whatever ``within`` is,
 and the JSON stays a few keys long at any volume (a list of every handoff's minutes would
 not). Bins are closed on the right, like compliance: a touch at exactly 5m is in "0-5".
@@ -26,7 +28,7 @@ from config.durations import duration_code
 RULE_ID = "speed_to_lead"
 
 # Bin edges as multiples of ``first_touch.within``; the last bin is open-ended.
-HISTOGRAM_MULTIPLES: tuple[int, ...] = (0, 1, 2, 3, 6, 12, 24)
+HISTOGRAM_MULTIPLES: tuple[int, ...] = (0, 1, 2, 3, 6, 12, 24, 96, 288)
 # The compliance test's slack (seconds), so bin 0 holds exactly the compliant touches.
 SLACK_S = 1e-6
 
@@ -86,7 +88,7 @@ def _minutes(value: float) -> str:
 def minutes_histogram(seconds: np.ndarray, within_s: float) -> dict[str, int]:
     """Touched handoffs by business minutes to first attempt, in bins of ``within`` multiples.
 
-    Keys are labels in minutes ("0-5", "5-10", …, "120+" for ``within`` = 5m), in bin order;
+    Keys are labels in minutes ("0-5", "5-10", …, "1440+" for ``within`` = 5m), in bin order;
     every bin is present, empty ones with 0, so charts of two months line up.
     """
     edges = [m * within_s for m in HISTOGRAM_MULTIPLES]
