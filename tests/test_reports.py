@@ -568,4 +568,4 @@ def test_csv_into_a_file_path_is_refused(tmp_path):
 
 def test_unknown_format_is_a_report_error():
     with pytest.raises(ReportError, match="unknown report format"):
-        write_report(october_result(), "html", None)  # type: ignore[arg-type]
+        write_report(october_result(), "pdf", None)  # type: ignore[arg-type]

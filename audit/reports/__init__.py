@@ -5,7 +5,10 @@ One entry point, :func:`write_report`, serves the command line:
 
 - ``table`` — rich tables on a terminal, plain aligned text elsewhere (cron mail);
 - ``json`` — the DESIGN.md contract, exact floats;
-- ``csv`` — a folder of ``summary.csv``, ``reps.csv``, ``violations.csv``, ``pending.csv``.
+- ``csv`` — a folder of ``summary.csv``, ``reps.csv``, ``violations.csv``, ``pending.csv``
+  (and ``trend.csv`` when the audit has a trend);
+- ``html`` — one self-contained page with charts for the monthly review (to a file, or to
+  the stream when no ``out`` is given).
 
 Files and folders are created owner-only: reports hold customer data.
 """
@@ -23,13 +26,14 @@ from audit.reports.json_report import render_json, write_json
 from audit.reports.table import render_plain, write_table
 from audit.result import AuditResult
 
-Format = Literal["table", "json", "csv"]
+Format = Literal["table", "json", "csv", "html"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
 __all__ = [
     "FORMATS",
     "Format",
     "ReportError",
+    "render_html",
     "render_json",
     "render_plain",
     "write_report",
@@ -70,8 +74,19 @@ def write_report(
 def _write_text(result: AuditResult, fmt: Format, stream: TextIO, *, color: bool) -> None:
     if fmt == "json":
         write_json(result, stream)
+    elif fmt == "html":
+        from audit.reports.html_report import write_html
+
+        write_html(result, stream)
     else:
         write_table(result, stream, color=color)
+
+
+def render_html(result: AuditResult) -> str:
+    """The HTML report as text (its module, templates and Jinja2 load only when asked)."""
+    from audit.reports.html_report import render_html as render
+
+    return render(result)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -7,6 +7,9 @@
 - ``violations.csv`` — one row per violating handoff, by rep, then handoff time, then rule;
   the instants behind each violation follow as extra columns (one per instant name).
 - ``pending.csv`` — handoffs not decidable yet as of the audit's as-of, in the same order.
+- ``trend.csv`` — only with ``--trend N``: one row per month per rule, the earlier months
+  (each audited as of its own end) oldest first, then the audited period itself, so a
+  spreadsheet chart of a rule needs no second file.
 
 Conventions a reader relies on:
 
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.reports.files import ensure_private_folder, private_text_file
-from audit.reports.ordering import sort_pending, sort_rep_rows, sort_violations
+from audit.reports.ordering import rule_rank, sort_pending, sort_rep_rows, sort_violations
 from audit.reports.units import rule_unit
 from audit.result import RULE_TITLES, AuditResult, Violation
 
@@ -65,6 +68,18 @@ VIOLATION_COLUMNS = (
     "url",
 )
 PENDING_COLUMNS = ("rule", "rep", "lead", "crm_id", "handoff_at", "decided_by", "url")
+TREND_COLUMNS = (
+    "period",
+    "as_of",
+    "rule",
+    "title",
+    "status",
+    "unit",
+    "measured",
+    "target",
+    "judged",
+    "pending",
+)
 
 Row = Sequence[Any]
 
@@ -181,6 +196,33 @@ def pending_rows(result: AuditResult) -> list[Row]:
     ]
 
 
+def trend_rows(result: AuditResult) -> list[Row]:
+    """Each trend month's rules (oldest first), then the audited period's, in rule order."""
+    months: list[tuple[str, str, dict[str, dict[str, Any]]]] = [
+        (t.period, t.as_of, t.rules) for t in result.trend
+    ]
+    months.append((result.period, result.as_of, {r.id: r.to_dict() for r in result.rules}))
+    rows: list[Row] = []
+    for period, as_of, rules in months:
+        for rule_id in sorted(rules, key=rule_rank):
+            got = rules[rule_id]
+            rows.append(
+                (
+                    period,
+                    as_of,
+                    rule_id,
+                    RULE_TITLES.get(rule_id, rule_id),
+                    got.get("status"),
+                    rule_unit(rule_id),
+                    got.get("measured"),
+                    got.get("target"),
+                    got.get("judged"),
+                    got.get("pending"),
+                )
+            )
+    return rows
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Row]) -> Path:
     """Write one CSV file (BOM, CRLF, neutralised cells, owner-only)."""
     with private_text_file(path, encoding=ENCODING, newline="") as stream:
@@ -191,11 +233,14 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Row]) -> Path:
 
 
 def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
-    """Write the four CSV files into ``folder`` (created owner-only if missing)."""
+    """Write the CSV files into ``folder`` (created owner-only if missing).
+
+    Four always; ``trend.csv`` as well when the result carries a trend.
+    """
     ensure_private_folder(folder)
     violations = result.violations
     instants = instant_columns(violations)
-    return [
+    paths = [
         write_csv(folder / "summary.csv", SUMMARY_COLUMNS, summary_rows(result)),
         write_csv(folder / "reps.csv", REPS_COLUMNS, rep_rows(result)),
         write_csv(
@@ -205,3 +250,6 @@ def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
         ),
         write_csv(folder / "pending.csv", PENDING_COLUMNS, pending_rows(result)),
     ]
+    if result.trend:
+        paths.append(write_csv(folder / "trend.csv", TREND_COLUMNS, trend_rows(result)))
+    return paths

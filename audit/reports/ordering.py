@@ -9,6 +9,7 @@ audit's own order.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from audit.result import RULE_IDS, PendingHandoff, RepRow, Violation
@@ -35,3 +36,34 @@ def sort_pending(rows: Iterable[PendingHandoff]) -> list[PendingHandoff]:
 def sort_rep_rows(rows: Iterable[RepRow]) -> list[RepRow]:
     """Per-rep rows by rep, then rule order."""
     return sorted(rows, key=lambda r: (r.rep, rule_rank(r.rule)))
+
+
+def rules_with_violations(rows: Sequence[RepRow]) -> int:
+    """How many rules a rep broke at least once.
+
+    This is what "worst first" ranks by. The model has no per-rep status, and judging a rep
+    against the rule's target here would be a verdict the rule did not give; violations
+    are the rule's own evidence.
+    """
+    return sum(1 for r in rows if r.violations)
+
+
+def violation_total(rows: Sequence[RepRow]) -> int:
+    """A rep's violations over all rules (the tie-break after rules broken)."""
+    return sum(r.violations for r in rows)
+
+
+def reps_worst_first(rows: Iterable[RepRow]) -> list[tuple[str, list[RepRow]]]:
+    """Each rep with their rows, most rules broken first, then most violations, then name.
+
+    The table and the HTML report both list reps in this order, so the rep at the top of
+    the terminal is the rep at the top of the page.
+    """
+    by_rep: dict[str, list[RepRow]] = defaultdict(list)
+    for row in rows:
+        by_rep[row.rep].append(row)
+    order = sorted(
+        by_rep,
+        key=lambda rep: (-rules_with_violations(by_rep[rep]), -violation_total(by_rep[rep]), rep),
+    )
+    return [(rep, by_rep[rep]) for rep in order]

@@ -15,7 +15,6 @@ cannot restyle the report.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -28,7 +27,12 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.reports import display
-from audit.reports.ordering import sort_violations
+from audit.reports.ordering import (
+    reps_worst_first,
+    rules_with_violations,
+    sort_violations,
+    violation_total,
+)
 from audit.reports.units import rep_unit, rule_unit
 from audit.result import RULE_TITLES, AuditResult, RepRow
 
@@ -110,26 +114,8 @@ def rules_grid(result: AuditResult) -> Grid:
     return grid
 
 
-def rules_with_violations(rows: Sequence[RepRow]) -> int:
-    """How many rules a rep broke at least once.
-
-    This is what "worst first" ranks by. The model has no per-rep status, and judging a rep
-    against the rule's target here would be a verdict the rule did not give; violations
-    are the rule's own evidence.
-    """
-    return sum(1 for r in rows if r.violations)
-
-
-def violation_total(rows: Sequence[RepRow]) -> int:
-    """A rep's violations over all rules (the tie-break after rules broken)."""
-    return sum(r.violations for r in rows)
-
-
 def reps_grid(result: AuditResult) -> Grid:
     """Reps as rows, worst first; one column per rule that reports reps."""
-    by_rep: dict[str, list[RepRow]] = defaultdict(list)
-    for row in result.reps:
-        by_rep[row.rep].append(row)
     rule_ids = [rule.id for rule in result.rules if rule.reps]
     grid = Grid(
         "Reps (worst first)",
@@ -137,17 +123,13 @@ def reps_grid(result: AuditResult) -> Grid:
         numeric=frozenset(range(1, len(rule_ids) + 3)),
         nowrap=frozenset({0}),
     )
-    worst_first = sorted(
-        by_rep,
-        key=lambda rep: (-rules_with_violations(by_rep[rep]), -violation_total(by_rep[rep]), rep),
-    )
-    for rep in worst_first:
-        rows = {r.rule: r for r in by_rep[rep]}
-        total = violation_total(by_rep[rep])
+    for rep, rep_rows in reps_worst_first(result.reps):
+        rows = {r.rule: r for r in rep_rows}
+        total = violation_total(rep_rows)
         grid.rows.append(
             (
                 Cell(display.clean(rep)),
-                Cell(str(rules_with_violations(by_rep[rep]))),
+                Cell(str(rules_with_violations(rep_rows))),
                 Cell(str(total), "red" if total else ""),
                 *(rep_cell(rows.get(rule_id), rule_id) for rule_id in rule_ids),
             )
