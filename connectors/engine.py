@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 
+from connectors.instants import format_instant
 from connectors.redact import Redactor
 from connectors.store import Page, SnapshotStore
 
@@ -406,6 +407,9 @@ class Api:
         self.requests = 0
         self.retries = 0
         self.daily_cap: int | None = None
+        self.daily_max: int | None = None
+        self.used_earlier = 0
+        """Requests this source's earlier runs made in the last 24 hours (from ``sync_runs``)."""
 
     def stats_for(self, stream: str) -> StreamStats:
         return self.stats.setdefault(stream, StreamStats())
@@ -471,6 +475,7 @@ class Api:
         limits = self.dialect.limits(answer)
         self.throttle.observe(limits)
         if limits.daily_max and self.daily_cap is None:
+            self.daily_max = limits.daily_max
             self.daily_cap = max(1, math.floor(limits.daily_max * self.max_daily_share))
         if 200 <= answer.status < 300:
             try:
@@ -533,12 +538,20 @@ class Api:
         )
 
     def _check_daily_cap(self, endpoint: str) -> None:
-        if self.daily_cap is not None and self.requests >= self.daily_cap:
-            raise self.fail(
-                f"stopped before {endpoint} after {self.requests} requests, the share of the "
-                f"daily API allowance this sync may use (SLA_AUDIT_MAX_DAILY_SHARE="
-                f"{self.max_daily_share:g}); the next run resumes here, or raise the share"
-            )
+        """Stop before this source's requests in 24 hours pass its share of the allowance.
+
+        The CRM's allowance is shared with every other integration of the account, so the
+        share is counted over this source's own runs (``sync_runs``), not the CRM's
+        remaining count, which others spend too.
+        """
+        if self.daily_cap is None or self.used_earlier + self.requests < self.daily_cap:
+            return
+        raise self.fail(
+            f"stopped before {endpoint}: this sync has made {self.requests} requests, "
+            f"{self.used_earlier + self.requests} in 24 hours, its share of the daily API "
+            f"allowance (SLA_AUDIT_MAX_DAILY_SHARE={self.max_daily_share:g} of "
+            f"{self.daily_max}); the next run resumes here, or raise the share"
+        )
 
 
 def _retry_after_s(value: str | None) -> float | None:
@@ -676,6 +689,7 @@ def run_sync(
     source = connector.dialect.source
     redactor = api.redactor
     started = api.clock.monotonic()
+    api.used_earlier = requests_in_last_day(store, source, api.clock.now())
     run_id = store.start_run(source)
     records = 0
 
@@ -746,8 +760,27 @@ def run_sync(
     )
 
 
+def requests_in_last_day(store: SnapshotStore, source: str, now: datetime) -> int:
+    """What this source's runs spent in the 24 hours before ``now``."""
+    since = format_instant(now - timedelta(days=1))
+    row = store.db.execute(
+        "select coalesce(sum(requests), 0) from sync_runs where source = ? and started_at >= ?",
+        [source, since],
+    ).fetchone()
+    return int(row[0])
+
+
 def _note_shortfall(source: str, stream: str, stats: StreamStats) -> None:
-    """Say so when a change query delivered fewer records than the CRM announced."""
+    """Say so when a change query delivered fewer records than the CRM announced, and
+    when records were kept with a field left empty."""
+    if stats.gaps:
+        log.warning(
+            "%s %s: %d records kept with an unusable value left empty (e.g. a duration that "
+            "is not a number)",
+            source,
+            stream,
+            stats.gaps,
+        )
     if stats.expected is not None and stats.records < stats.expected:
         log.warning(
             "%s %s: the CRM announced %d changed records, %d arrived (records changed or "

@@ -7,7 +7,7 @@ the run stopped with one clear line and resumes), and the token is nowhere to be
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -255,3 +255,36 @@ def test_retry_budget_is_bounded_in_time(
     # Waits 0.25–0.5, 0.5–1, 1–2, 2–4 s …: the next would pass 5 s in total, so it stops.
     assert sum(fast_clock.requested) <= 5.0
     assert 3 <= hubspot_sandbox.requests["GET /crm/v3/owners/"] <= 5
+
+
+class LaterClock(FastClock):
+    """A day later, as far as the daily allowance is concerned."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(hours=25)
+
+
+def test_the_sync_spends_at_most_its_share_of_the_daily_allowance(crm: CRM, tmp_path: Path) -> None:
+    # Allowance 40 a day, share 0.5: 20 requests in any 24 hours. A full sync needs 19, so
+    # the next run may make one request only, then stops with a line saying what to change.
+    with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, portal_id=PORTAL_ID, daily_budget=40) as sb:
+        environ = {
+            "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+            "HUBSPOT_BASE_URL": sb.base_url,
+            "SLA_AUDIT_MAX_DAILY_SHARE": "0.5",
+        }
+        settings = Settings.from_env(environ, dotenv=None)
+        store = SnapshotStore(tmp_path / "share.db")
+        assert sync_source("hubspot", store, settings).requests == 19
+        sb.reset_counters()
+
+        with pytest.raises(SyncError) as stopped:
+            sync_source("hubspot", store, settings)
+        assert sb.total_requests == 1
+        assert "20 in 24 hours" in str(stopped.value)
+        assert "SLA_AUDIT_MAX_DAILY_SHARE=0.5 of 40" in str(stopped.value)
+
+        sb.reset_rate_limits()  # the CRM's new day
+        summary = sync_source("hubspot", store, settings, clock=LaterClock())
+        assert summary.retries == 0 and sb.count_429 == 0
+    assert snapshot_rows(store) == expected_snapshot(crm)

@@ -259,3 +259,32 @@ def test_the_snapshot_does_not_depend_on_the_machines_time_zone(
     there = SnapshotStore(new_york)
     assert full_dump(there) == full_dump(here)
     assert snapshot_rows(there) == expected_snapshot(crm)
+
+
+def test_a_change_hidden_by_search_lag_arrives_with_the_next_run(crm: CRM, tmp_path: Path) -> None:
+    # HubSpot's search index trails writes; here by 30 s of sandbox time.
+    sandbox_now = [datetime.now(UTC)]
+    with HubSpotSandbox(
+        crm,
+        token=HUBSPOT_TOKEN,
+        search_lag_s=30,
+        search_per_second=None,
+        clock=lambda: sandbox_now[0],
+    ) as sandbox:
+        settings = Settings.from_env(
+            {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_BASE_URL": sandbox.base_url},
+            dotenv=None,
+        )
+        store = SnapshotStore(tmp_path / "lag.db")
+        sync_source("hubspot", store, settings)
+        lead = next(lead for lead in crm.leads if not lead.archived)
+        changed_at = datetime.now(UTC)
+        crm.touch_lead(lead.key, changed_at, stage="salesqualifiedlead")
+
+        sandbox_now[0] = changed_at + timedelta(seconds=5)  # written, not yet searchable
+        assert sync_source("hubspot", store, settings).streams["contacts"].records == 0
+
+        sandbox_now[0] = changed_at + timedelta(seconds=60)
+        assert sync_source("hubspot", store, settings).streams["contacts"].records == 1
+    stage = store.db.execute("select stage from leads where crm_id = ?", [contact_id(lead.key)])
+    assert stage.fetchone()[0] == "salesqualifiedlead"
