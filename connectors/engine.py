@@ -44,6 +44,8 @@ from connectors.store import Page, SnapshotStore
 
 log = logging.getLogger(__name__)
 
+CONNECTION_PROBLEM = "connection problem"
+
 ProgressCallback = Callable[[str, int, int | None], None]
 """``progress(stream, done, total)``: records committed so far; ``total`` None if unknown."""
 
@@ -164,6 +166,10 @@ class CrmDialect(Protocol):
 
     def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
         """How a user fixes this non-retryable answer (the end of the one-line error)."""
+        ...
+
+    def unreachable_fix(self) -> str:
+        """What to check when the CRM could not be reached at all, after every retry."""
         ...
 
 
@@ -449,10 +455,15 @@ class Api:
         except _Retryable as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             waited = retrying.statistics.get("idle_for", 0.0)
+            fix = (
+                self.dialect.unreachable_fix()
+                if exc.reason.startswith(CONNECTION_PROBLEM)
+                else "the CRM is unavailable or overloaded"
+            )
             raise self.fail(
                 f"{endpoint} kept failing ({exc.reason}); gave up after {attempts} attempts and "
-                f"{waited:.0f}s of waiting: the CRM is unavailable or overloaded, run the sync "
-                "again later (it resumes where it stopped)"
+                f"{waited:.0f}s of waiting: {fix}; run the sync again later (it resumes where "
+                "it stopped)"
             ) from None
 
     def _attempt(
@@ -469,7 +480,7 @@ class Api:
         try:
             answer = send()
         except ConnectionTrouble as exc:
-            raise _Retryable(f"connection problem: {exc}") from None
+            raise _Retryable(f"{CONNECTION_PROBLEM}: {exc}") from None
         except ConfigTrouble as exc:
             raise self.fail(f"{endpoint} could not be reached: {exc}") from None
         limits = self.dialect.limits(answer)
@@ -576,7 +587,9 @@ class Cursor:
     ``started`` the scan's start instant), ``"incremental"`` (``since`` is the lower bound
     of the next change query and ``ties`` how many records *at* ``since`` were already
     taken), or ``"complete"`` (a scan that runs from scratch every time has finished).
-    ``scanning`` tells a resumed run whether it is in the middle of a scan.
+    ``scanning`` tells a resumed run whether it is in the middle of a scan; ``floor`` is
+    the ``since`` a running incremental scan began from; ``phase`` is the part of a
+    multi-part stream (e.g. active, then archived owners).
     """
 
     mode: str

@@ -41,7 +41,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -293,6 +293,12 @@ class HubSpotDialect:
         if 300 <= status < 400:
             return f"HubSpot redirected the call; check HUBSPOT_BASE_URL ({self.base_url})"
         return "check https://status.hubspot.com and run the sync again later"
+
+    def unreachable_fix(self) -> str:
+        return (
+            f"HubSpot could not be reached at {self.base_url}: check the network, a proxy, "
+            "and HUBSPOT_BASE_URL"
+        )
 
 
 # ---------------------------------------------------------------------------- transport
@@ -1101,8 +1107,3 @@ class HubSpotConnector:
             return
         self.ctx.portal_id = str(reply.data["portalId"])
         self.ctx.ui_domain = str(reply.data.get("uiDomain") or self.ctx.ui_domain)
-
-
-def iter_specs() -> Iterable[ObjectSpec]:
-    """Every object type synced, contacts first."""
-    return (CONTACTS, *ENGAGEMENTS)

@@ -288,3 +288,45 @@ def test_a_change_hidden_by_search_lag_arrives_with_the_next_run(crm: CRM, tmp_p
         assert sync_source("hubspot", store, settings).streams["contacts"].records == 1
     stage = store.db.execute("select stage from leads where crm_id = ?", [contact_id(lead.key)])
     assert stage.fetchone()[0] == "salesqualifiedlead"
+
+
+def test_a_process_killed_outright_resumes_to_the_same_snapshot(
+    crm: CRM, tmp_path: Path, hubspot_settings: Settings, hubspot_sandbox: HubSpotSandbox
+) -> None:
+    # SIGKILL: no exception handler, no finally, no 'error' row; only committed pages stay.
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        from config.settings import Settings
+        from connectors.store import SnapshotStore
+        from connectors.sync import sync_source
+
+        def progress(stream, done, total):
+            if stream == "emails" and done >= 100:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        sync_source("hubspot", SnapshotStore(sys.argv[1]), Settings.from_env(dotenv=None),
+                    progress=progress)
+        """
+    )
+    db = tmp_path / "killed.db"
+    env = {
+        **os.environ,
+        "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+        "HUBSPOT_BASE_URL": hubspot_sandbox.base_url,
+        "PYTHONPATH": str(REPO),
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", script, str(db)], env=env, cwd=tmp_path, timeout=60, check=False
+    )
+    assert killed.returncode == -9
+
+    store = SnapshotStore(db)
+    assert store.count("activities") == 164 + 100  # all calls, the first page of emails
+    assert [r["status"] for r in store.db["sync_runs"].rows] == ["running"]
+    hubspot_sandbox.reset_counters()
+
+    sync_source("hubspot", store, hubspot_settings)
+
+    assert snapshot_rows(store) == expected_snapshot(crm)
+    assert hubspot_sandbox.requests["GET /crm/v3/objects/emails"] == 2  # page 2 + archived

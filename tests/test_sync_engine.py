@@ -73,6 +73,9 @@ class Dialect:
     def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
         return "set FAKE_TOKEN to a valid token"
 
+    def unreachable_fix(self) -> str:
+        return "check FAKE_URL"
+
 
 def ok(data: Any = None, **headers: str) -> HttpAnswer:
     return HttpAnswer.of(200, headers, json.dumps(data if data is not None else {"results": []}))
@@ -160,6 +163,13 @@ def test_retries_are_bounded_in_attempts() -> None:
     with pytest.raises(SyncError, match=r"kept failing \(HTTP 503\); gave up after 3 attempts"):
         api.call("GET /x", script(status(503), status(503), status(503)))
     assert api.requests == 3
+
+
+def test_an_unreachable_crm_is_named_with_what_to_check() -> None:
+    api = make_api(VirtualClock(), retry=RetryPolicy(attempts=2))
+    refused = ConnectionTrouble("NewConnectionError: [Errno 111] Connection refused")
+    with pytest.raises(SyncError, match=r"gave up after 2 attempts .*: check FAKE_URL; run"):
+        api.call("GET /x", script(refused, refused))
 
 
 def test_retries_are_bounded_in_total_wait() -> None:
