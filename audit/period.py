@@ -23,6 +23,7 @@ class Period:
     label: str
     start: datetime
     end: datetime
+    tz: ZoneInfo
 
     @property
     def start_text(self) -> str:
@@ -35,7 +36,7 @@ class Period:
     def previous(self, months: int = 1) -> Period:
         year, month = int(self.label[:4]), int(self.label[5:])
         index = year * 12 + (month - 1) - months
-        return parse_period(f"{index // 12:04d}-{index % 12 + 1:02d}", self.start.tzinfo)  # type: ignore[arg-type]
+        return parse_period(f"{index // 12:04d}-{index % 12 + 1:02d}", self.tz)
 
 
 def parse_period(text: str, tz: ZoneInfo) -> Period:
@@ -49,7 +50,7 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
     next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
     start = datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
     end = datetime(next_year, next_month, 1, tzinfo=tz).astimezone(UTC)
-    return Period(label=f"{year:04d}-{month:02d}", start=start, end=end)
+    return Period(label=f"{year:04d}-{month:02d}", start=start, end=end, tz=tz)
 
 
 def parse_as_of(text: str, tz: ZoneInfo) -> datetime:

@@ -212,3 +212,17 @@ def test_sync_then_audit_from_the_environment(tmp_path, capsys, monkeypatch, hub
     code, out, err = run(capsys, "audit", "--sla", str(EXAMPLE_SLA), "--period", "2026-10")
     assert code in (0, 1), err
     assert "Speed to lead" in out
+
+
+def test_earlier_months_are_read_in_the_sla_time_zone():
+    from zoneinfo import ZoneInfo
+
+    from audit.period import parse_period
+
+    # São Paulo is UTC−3: July 2026 runs from 07-01 03:00Z to 08-01 03:00Z.
+    july = parse_period("2026-10", ZoneInfo("America/Sao_Paulo")).previous(3)
+    assert (july.label, july.start_text, july.end_text) == (
+        "2026-07",
+        "2026-07-01T03:00:00.000Z",
+        "2026-08-01T03:00:00.000Z",
+    )
