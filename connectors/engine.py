@@ -58,11 +58,16 @@ class SyncError(Exception):
 
 
 class RefusedError(SyncError):
-    """The CRM refused a call for good (401, 403, 400…); ``status`` says which."""
+    """The CRM refused a call for good (401, 403, 400…); ``status`` says which.
 
-    def __init__(self, message: str, status: int) -> None:
+    ``answer`` is the refusal itself, for a connector that can act on one particular
+    refusal (Salesforce's QUERY_TIMEOUT: narrow the query window and ask again).
+    """
+
+    def __init__(self, message: str, status: int, answer: HttpAnswer | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.answer = answer
 
 
 class ConnectionTrouble(Exception):
@@ -147,6 +152,10 @@ class RateLimits:
     window_ms: int | None = None
     daily_max: int | None = None
     daily_remaining: int | None = None
+    daily_used: int | None = None
+    """Requests the whole account has made today, by every integration (Salesforce's
+    ``Sforce-Limit-Info: api-usage=used/max``); when stated, the sync also stops once
+    ``daily_used / daily_max`` reaches its share, so it never starves the others."""
 
 
 class CrmDialect(Protocol):
@@ -416,6 +425,9 @@ class Api:
         self.daily_max: int | None = None
         self.used_earlier = 0
         """Requests this source's earlier runs made in the last 24 hours (from ``sync_runs``)."""
+        self.account_used: int | None = None
+        self.account_max: int | None = None
+        """The account-wide usage the latest answer stated (``RateLimits.daily_used``)."""
 
     def stats_for(self, stream: str) -> StreamStats:
         return self.stats.setdefault(stream, StreamStats())
@@ -434,12 +446,15 @@ class Api:
         *,
         lanes: Sequence[str] = ("app",),
         expect: Callable[[Any], bool] | None = None,
+        parse: Callable[[HttpAnswer], Any] | None = None,
     ) -> Reply:
         """Perform ``send`` until it yields a usable JSON answer, or raise :class:`SyncError`.
 
         ``endpoint`` ("POST /crm/v3/objects/calls/search") names the call in errors;
         ``expect`` rejects a well-formed JSON answer of the wrong shape (retried like a
-        truncated one, since both are a broken answer rather than a refusal).
+        truncated one, since both are a broken answer rather than a refusal). ``parse``
+        reads a 2xx answer that is not JSON (e.g. Salesforce's Bulk API CSV pages); a
+        ``ValueError`` from it is a broken answer too, and is retried.
         """
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.attempts)
@@ -451,7 +466,7 @@ class Api:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, endpoint, send, lanes, expect)
+            return retrying(self._attempt, endpoint, send, lanes, expect, parse)
         except _Retryable as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             waited = retrying.statistics.get("idle_for", 0.0)
@@ -472,6 +487,7 @@ class Api:
         send: Callable[[], HttpAnswer],
         lanes: Sequence[str],
         expect: Callable[[Any], bool] | None,
+        parse: Callable[[HttpAnswer], Any] | None = None,
     ) -> Reply:
         self._check_daily_cap(endpoint)
         self.throttle.acquire(lanes)
@@ -488,11 +504,14 @@ class Api:
         if limits.daily_max and self.daily_cap is None:
             self.daily_max = limits.daily_max
             self.daily_cap = max(1, math.floor(limits.daily_max * self.max_daily_share))
+        if limits.daily_used is not None and limits.daily_max:
+            self.account_used, self.account_max = limits.daily_used, limits.daily_max
         if 200 <= answer.status < 300:
             try:
-                data = answer.json()
+                data = parse(answer) if parse is not None else answer.json()
             except (ValueError, UnicodeDecodeError):
-                raise _Retryable(f"HTTP {answer.status} with a malformed JSON body") from None
+                kind = "body" if parse is not None else "JSON body"
+                raise _Retryable(f"HTTP {answer.status} with a malformed {kind}") from None
             if expect is not None and not expect(data):
                 raise _Retryable(f"HTTP {answer.status} with an answer of unexpected shape")
             return Reply(answer.status, answer.headers, data)
@@ -524,7 +543,7 @@ class Api:
             f"{endpoint} answered HTTP {status} ({answer.message()}): "
             f"{self.dialect.fix_for(answer, endpoint)}"
         )
-        raise RefusedError(str(refused), status)
+        raise RefusedError(str(refused), status, answer)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -555,6 +574,7 @@ class Api:
         share is counted over this source's own runs (``sync_runs``), not the CRM's
         remaining count, which others spend too.
         """
+        self._check_account_share(endpoint)
         if self.daily_cap is None or self.used_earlier + self.requests < self.daily_cap:
             return
         raise self.fail(
@@ -562,6 +582,23 @@ class Api:
             f"{self.used_earlier + self.requests} in 24 hours, its share of the daily API "
             f"allowance (SLA_AUDIT_MAX_DAILY_SHARE={self.max_daily_share:g} of "
             f"{self.daily_max}); the next run resumes here, or raise the share"
+        )
+
+    def _check_account_share(self, endpoint: str) -> None:
+        """Stop once the account's own count (every integration's requests) reaches the share.
+
+        Only for CRMs whose answers state the account-wide usage (``RateLimits.daily_used``):
+        there the share caps what the account has spent in total, so a sync started late in
+        a busy day stops early instead of eating the allowance other integrations need.
+        """
+        used, most = self.account_used, self.account_max
+        if used is None or not most or used < most * self.max_daily_share:
+            return
+        raise self.fail(
+            f"stopped before {endpoint}: the account has used {used} of its {most} daily API "
+            f"requests ({used / most:.0%}; {self.requests} by this sync), at or past the share "
+            f"a sync may take counting other integrations (SLA_AUDIT_MAX_DAILY_SHARE="
+            f"{self.max_daily_share:g}); the next run resumes here, or raise the share"
         )
 
 
@@ -589,7 +626,8 @@ class Cursor:
     taken), or ``"complete"`` (a scan that runs from scratch every time has finished).
     ``scanning`` tells a resumed run whether it is in the middle of a scan; ``floor`` is
     the ``since`` a running incremental scan began from; ``phase`` is the part of a
-    multi-part stream (e.g. active, then archived owners).
+    multi-part stream (e.g. active, then archived owners); ``job`` names a server-side
+    job whose result pages ``after`` walks (a Salesforce Bulk API query job).
     """
 
     mode: str
@@ -600,6 +638,7 @@ class Cursor:
     phase: str | None = None
     scanning: bool = False
     floor: str | None = None
+    job: str | None = None
 
     def encode(self) -> str:
         data = {k: v for k, v in asdict(self).items() if v not in (None, 0, False)}
