@@ -876,7 +876,12 @@ class ObjectStream(Stream):
         self.now = now
 
     def open(self, cursor: Cursor | None, *, full: bool, api: Api, store: SnapshotStore) -> Cursor:
-        if full or cursor is None or cursor.mode not in ("full", "incremental"):
+        if (
+            full
+            or cursor is None
+            or cursor.mode not in ("full", "incremental")
+            or (cursor.mode == "incremental" and not cursor.since)
+        ):
             return Cursor("full", started=self.now(), scanning=True)
         if cursor.scanning or cursor.mode == "full":
             return cursor
