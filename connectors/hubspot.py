@@ -519,6 +519,7 @@ def map_owner(record: Mapping[str, Any], *, active: bool) -> dict[str, Any]:
         "name": name,
         "team": team,
         "active": 1 if active and not record.get("archived") else 0,
+        "created_at": _instant(record.get("createdAt"), "owners", crm_id, "createdAt"),
         "updated_at": _instant(record.get("updatedAt"), "owners", crm_id, "updatedAt"),
         "raw": to_raw_json(record),
     }

@@ -135,6 +135,7 @@ def expected_snapshot(crm: CRM, portal_id: int = PORTAL_ID) -> dict[str, set[tup
             f"{r.first_name} {r.last_name}",
             r.team,
             int(r.active),
+            _fmt(r.created_at),
             _fmt(r.updated_at),
         )
         for r in crm.reps
@@ -212,7 +213,7 @@ def expected_snapshot(crm: CRM, portal_id: int = PORTAL_ID) -> dict[str, set[tup
 
 
 SNAPSHOT_COLUMNS = {
-    "owners": "id, source, crm_id, email, name, team, active, updated_at",
+    "owners": "id, source, crm_id, email, name, team, active, created_at, updated_at",
     "leads": (
         "id, source, crm_id, email, company, owner_id, segment, lead_source, created_at, "
         "stage, status, is_deleted, deleted_at, updated_at, url"
