@@ -10,19 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from config.sla import RULE_IDS
+
 Status = Literal["pass", "warn", "fail", "n/a"]
+
+__all__ = ["RULE_IDS", "RULE_TITLES", "STATUS_ORDER", "AuditResult", "RuleResult"]
 
 STATUS_ORDER: dict[str, int] = {"n/a": 0, "pass": 1, "warn": 2, "fail": 3}
 
-RULE_IDS: tuple[str, ...] = (
-    "mql_volume",
-    "mql_per_rep",
-    "speed_to_lead",
-    "coverage",
-    "attempts",
-    "recycling",
-    "conversion",
-)
 
 RULE_TITLES: dict[str, str] = {
     "mql_volume": "MQL volume",
