@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import random
+import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -39,8 +40,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from tenacity.stop import stop_base
 
 from connectors.instants import format_instant
+from connectors.quality import future_issues
 from connectors.redact import Redactor
-from connectors.store import Page, SnapshotStore
+from connectors.store import Page, SnapshotStore, describe_snapshot_error
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +370,7 @@ class StreamStats:
     expected: int | None = None
     gaps: int = 0
     """Records kept with a field left empty because the CRM's value was unusable."""
+    duration_s: float = 0.0
 
 
 @dataclass
@@ -564,7 +567,18 @@ class Api:
                 f"{self.dialect.source} {self.stream}: {endpoint} {reason}; retry "
                 f"{state.attempt_number}/{self.retry.attempts - 1} in "
                 f"{state.upcoming_sleep or 0:.1f}s"
-            )
+            ),
+            extra={
+                "event": {
+                    "event": "retry",
+                    "source": self.dialect.source,
+                    "stream": self.stream,
+                    "endpoint": endpoint,
+                    "reason": self.redactor(reason),
+                    "attempt": state.attempt_number,
+                    "wait_s": round(state.upcoming_sleep or 0.0, 3),
+                }
+            },
         )
 
     def _check_daily_cap(self, endpoint: str) -> None:
@@ -746,14 +760,21 @@ def run_sync(
     records = 0
 
     def finish(status: str, error: str | None = None) -> None:
-        store.finish_run(
-            run_id,
-            status=status,
-            records=records,
-            requests=api.requests,
-            retries=api.retries,
-            error=error,
-        )
+        try:
+            store.finish_run(
+                run_id,
+                status=status,
+                records=records,
+                requests=api.requests,
+                retries=api.retries,
+                error=error,
+            )
+        except sqlite3.Error:
+            # A full disk or a read-only file refuses this row too; the run's own error
+            # says why, and the next run marks this one interrupted.
+            if status == "ok":
+                raise
+            log.debug("could not record the end of sync run %s", run_id, exc_info=True)
 
     try:
         api.stream = "setup"
@@ -765,6 +786,7 @@ def run_sync(
             cursor = stream.open(stored, full=full, api=api, store=store)
             if progress:
                 progress(stream.name, 0, None)
+            stream_started = api.clock.monotonic()
             while True:
                 batch = stream.fetch(api, cursor)
                 if batch.total is not None and stats.expected is None:
@@ -773,6 +795,7 @@ def run_sync(
                     page = stream.to_page(batch, stats)
                 except RecordError as exc:
                     raise api.fail(f"{exc}") from None
+                page.issues.extend(future_issues(page, api.clock.now()))
                 step = stream.advance(cursor, batch)
                 written = store.write_page(source, stream.name, page, step.cursor.encode())
                 records += written
@@ -783,14 +806,18 @@ def run_sync(
                     progress(stream.name, stats.records, stats.expected)
                 if step.done:
                     break
+            stats.duration_s += api.clock.monotonic() - stream_started
             _note_shortfall(source, stream.name, stats)
+            _log_stream(source, stream.name, stats)
     except SyncError as exc:
         message = redactor(str(exc))
         finish("error", message)
         raise SyncError(message) from None
     except Exception as exc:
+        described = describe_snapshot_error(store.path, exc) if _is_storage(exc) else None
         message = redactor(
-            f"{source} sync stopped in {api.stream}: {type(exc).__name__}: {exc}; committed "
+            f"{source} sync stopped in {api.stream}: "
+            f"{described or f'{type(exc).__name__}: {exc}'}; committed "
             "pages are kept and the next run resumes from them"
         )
         message = " ".join(message.split())
@@ -820,6 +847,37 @@ def requests_in_last_day(store: SnapshotStore, source: str, now: datetime) -> in
         [source, since],
     ).fetchone()
     return int(row[0])
+
+
+def _is_storage(exc: BaseException) -> bool:
+    """An error of the snapshot file rather than of the CRM or of our code."""
+    return isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, ConnectionError)
+
+
+def _log_stream(source: str, stream: str, stats: StreamStats) -> None:
+    """One line per finished stream; ``--log-json`` turns ``event`` into JSON fields."""
+    log.info(
+        "%s %s: %d records in %d requests (%d retries) in %.1fs",
+        source,
+        stream,
+        stats.records,
+        stats.requests,
+        stats.retries,
+        stats.duration_s,
+        extra={
+            "event": {
+                "event": "stream",
+                "source": source,
+                "stream": stream,
+                "records": stats.records,
+                "requests": stats.requests,
+                "retries": stats.retries,
+                "pages": stats.pages,
+                "gaps": stats.gaps,
+                "duration_s": round(stats.duration_s, 3),
+            }
+        },
+    )
 
 
 def _note_shortfall(source: str, stream: str, stats: StreamStats) -> None:

@@ -11,6 +11,7 @@ therefore never point past rows that are not on disk.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -119,8 +120,25 @@ TABLES: dict[str, dict[str, Any]] = {
         },
         "pk": "id",
     },
+    "data_issues": {
+        "columns": {
+            "record_table": str,
+            "record_id": str,
+            "source": str,
+            "field": str,
+            "issue": str,
+            "value": str,
+        },
+        "pk": ("record_table", "record_id", "field", "issue"),
+    },
     "meta": {"columns": {"key": str, "value": str}, "pk": "key"},
 }
+
+DATA_TABLES = ("owners", "leads", "lead_history", "activities", "activity_leads")
+"""Tables holding CRM data (as opposed to sync bookkeeping)."""
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
 
 INDEXES: dict[str, list[list[str]]] = {
     "leads": [["source", "crm_id"], ["owner_id"], ["created_at"]],
@@ -128,7 +146,14 @@ INDEXES: dict[str, list[list[str]]] = {
     "activities": [["occurred_at"], ["source", "crm_id"], ["updated_at"]],
     "activity_leads": [["lead_id", "activity_id"]],
     "sync_runs": [["source", "started_at"]],
+    "data_issues": [["issue"]],
 }
+
+#: ``data_issues.issue`` values: a record kept as the CRM sent it, with a caveat.
+NAIVE_INSTANT = "naive_instant"
+"""An instant without a time zone, read as UTC (both CRMs store instants in UTC)."""
+FUTURE_INSTANT = "future_instant"
+"""An instant later than the sync that read it: a clock or import error in the CRM."""
 
 
 class SnapshotError(Exception):
@@ -136,7 +161,57 @@ class SnapshotError(Exception):
 
 
 def _unreadable(path: Path, exc: Exception) -> str:
-    return f"snapshot {path} is not a readable SQLite file ({exc}): check --db"
+    return f"snapshot {path} is not an sla-audit snapshot ({exc}): check --db"
+
+
+def describe_snapshot_error(path: str | os.PathLike[str], exc: BaseException) -> str | None:
+    """One sentence (what, where, fix) for an error that is the file's fault, else None.
+
+    SQLite reports a full disk, a read-only file and a damaged file through the same
+    exception classes as a bug in our SQL; only the message tells them apart, and only
+    the former three are the operator's to fix.
+    """
+    text = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    if "disk is full" in text or code == errno.ENOSPC:
+        return (
+            f"the disk holding snapshot {path} is full ({exc}): free space there, or pass "
+            "--db with a file on another disk, and run again"
+        )
+    denied = code in (errno.EACCES, errno.EPERM, errno.EROFS)
+    if "readonly" in text or "read-only" in text or denied:
+        return (
+            f"snapshot {path} is read-only for this user ({exc}): make the file and its "
+            "folder writable (chmod u+w), or pass --db with a writable path"
+        )
+    if "unable to open database file" in text:
+        return (
+            f"snapshot {path} cannot be opened ({exc}): check that its folder exists and "
+            "is readable and writable by this user"
+        )
+    if "database is locked" in text or "database is busy" in text:
+        return (
+            f"snapshot {path} is locked by another program ({exc}): wait for it to finish "
+            "and run again"
+        )
+    if "malformed" in text or "not a database" in text or "disk i/o error" in text:
+        return (
+            f"snapshot {path} is damaged ({exc}): restore it from a backup, or sync into a "
+            "new file with --db PATH --full"
+        )
+    return None
+
+
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parents owner-only (0o700); existing ones are kept.
+
+    The snapshot holds customer data: a folder created for it must not be listable by
+    others. A folder that already exists is the user's choice and is left alone.
+    """
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=FOLDER_MODE)
+        os.chmod(path, FOLDER_MODE)  # mkdir's mode is filtered by the umask
 
 
 def canonical_id(source: str, crm_id: str | int) -> str:
@@ -171,6 +246,8 @@ class Page:
     links_for: list[str] = field(default_factory=list)
     deleted_leads: list[tuple[str, str]] = field(default_factory=list)
     deleted_activities: list[str] = field(default_factory=list)
+    issues: list[Row] = field(default_factory=list)
+    """``data_issues`` rows for records of this page; they replace the records' old ones."""
 
     @property
     def records(self) -> int:
@@ -188,44 +265,67 @@ class SnapshotStore:
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise SnapshotError(
+                f"{self.path} is a folder, not a snapshot file: pass --db with a file path"
+            )
         if not create and not self.path.exists():
             raise SnapshotError(
                 f"snapshot {self.path} does not exist: run 'run_audit.py sync' first "
                 "or pass --db with the right file"
             )
-        if create and not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Owner-only from the first byte: the snapshot holds customer data.
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+        try:
+            if create and not self.path.exists():
+                private_folder(self.path.parent)
+                # Owner-only from the first byte: the snapshot holds customer data. SQLite
+                # gives its -wal and -shm files the same mode.
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, FILE_MODE)
+                os.close(fd)
+        except OSError as exc:
+            raise SnapshotError(
+                describe_snapshot_error(self.path, exc)
+                or f"snapshot {self.path} cannot be created ({exc}): check --db"
+            ) from None
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.DatabaseError as exc:
-            raise SnapshotError(_unreadable(self.path, exc)) from exc
-        self.db = sqlite_utils.Database(conn)
-        self._check_or_create_schema(create)
+            self.db = sqlite_utils.Database(conn)
+            self._check_or_create_schema(create)
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            message = describe_snapshot_error(self.path, exc)
+            if message is None or "is damaged" in message:
+                message = _unreadable(self.path, exc)
+            raise SnapshotError(message) from None
+        except SnapshotError:
+            if conn is not None:
+                conn.close()
+            raise
 
     # -- schema ---------------------------------------------------------------------
 
     def _check_or_create_schema(self, create: bool) -> None:
-        try:
-            names = set(self.db.table_names())
-        except sqlite3.DatabaseError as exc:
-            raise SnapshotError(_unreadable(self.path, exc)) from exc
-        if "meta" in names:
-            row = self.db.execute("select value from meta where key = 'schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise SnapshotError(
-                    f"snapshot {self.path} has schema version {version}, newer than this "
-                    f"sla-audit understands ({SCHEMA_VERSION}): upgrade sla-audit"
-                )
-        elif names and not create:
-            raise SnapshotError(f"snapshot {self.path} is not an sla-audit snapshot")
-        elif not names and not create:
+        """Check the file is ours and current; add what an older version lacked.
+
+        Nothing is written when the schema is complete, so a snapshot can be opened on a
+        read-only disk for reading. A file of SQLite tables that are not ours is refused
+        rather than extended: ``--db`` pointing at another program's database must not
+        change it.
+        """
+        names = set(self.db.table_names())
+        check_version(self.path, self.db.conn, names)
+        if names and "meta" not in names and "leads" not in names:
+            raise SnapshotError(
+                f"{self.path} is an SQLite file but not an sla-audit snapshot (tables: "
+                f"{', '.join(sorted(names)[:5])}): pass --db with a snapshot or a new file path"
+            )
+        if not names and not create:
             raise SnapshotError(f"snapshot {self.path} is empty: run 'run_audit.py sync' first")
+        if not missing_schema(self.db.conn, names):
+            return
         with self.transaction():
             for name, spec in TABLES.items():
                 self.db[name].create(spec["columns"], pk=spec["pk"], if_not_exists=True)
@@ -328,9 +428,30 @@ class SnapshotStore:
                 self.upsert_links(page.links)
             self.mark_leads_deleted(page.deleted_leads)
             self.mark_activities_deleted(page.deleted_activities)
+            self._replace_issues(page)
             if cursor is not None:
                 self.set_cursor(source, stream, cursor)
         return page.records
+
+    def _replace_issues(self, page: Page) -> None:
+        """A rewritten record loses its old caveats: only the page's current ones remain."""
+        for table, rows in (
+            ("owners", page.owners),
+            ("leads", page.leads),
+            ("activities", page.activities),
+        ):
+            ids = [row["id"] for row in rows]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(
+                    f"delete from data_issues where record_table = ? and record_id in ({marks})",
+                    [table, *chunk],
+                )
+        if page.issues:
+            self.db["data_issues"].upsert_all(
+                page.issues, pk=TABLES["data_issues"]["pk"], batch_size=1000
+            )
 
     # -- sync state ----------------------------------------------------------------------
 
@@ -387,6 +508,29 @@ class SnapshotStore:
                 },
             )
 
+    def mark_interrupted_runs(self) -> int:
+        """Close the ``running`` rows a killed process left behind; returns how many.
+
+        Only safe while holding the snapshot lock (:mod:`connectors.lock`): without it a
+        row could belong to a sync that is still running in another process.
+        """
+        with self.transaction():
+            cursor = self.db.execute(
+                "update sync_runs set status = 'interrupted', error = ? where status = 'running'",
+                [
+                    "the process stopped before finishing (killed, crashed or out of power); "
+                    "the next run resumed from the last committed page"
+                ],
+            )
+            return int(cursor.rowcount or 0)
+
+    def last_run(self, source: str) -> dict[str, Any] | None:
+        """The latest ``sync_runs`` row of ``source`` (for logs after a failure)."""
+        rows = list(
+            self.db["sync_runs"].rows_where("source = ?", [source], order_by="id desc", limit=1)
+        )
+        return rows[0] if rows else None
+
     def last_successful_sync(self) -> str | None:
         """When the last successful sync finished: the audit's default as-of."""
         row = self.db.execute(
@@ -399,3 +543,91 @@ class SnapshotStore:
 
     def count(self, table: str) -> int:
         return int(self.db.execute(f"select count(*) from [{table}]").fetchone()[0])
+
+
+# ------------------------------------------------------------------------------ schema
+
+
+def check_version(path: Path, conn: sqlite3.Connection, names: set[str]) -> int:
+    """The file's schema version; a newer one than this code knows is refused."""
+    if "meta" not in names:
+        return 0
+    row = conn.execute("select value from meta where key = 'schema_version'").fetchone()
+    try:
+        version = int(row[0]) if row else 0
+    except (TypeError, ValueError):
+        raise SnapshotError(
+            f"snapshot {path} has an unreadable schema version ({row[0]!r}): check --db"
+        ) from None
+    if version > SCHEMA_VERSION:
+        raise SnapshotError(
+            f"snapshot {path} has schema version {version}, newer than this sla-audit "
+            f"understands ({SCHEMA_VERSION}): upgrade sla-audit"
+        )
+    return version
+
+
+def missing_schema(conn: sqlite3.Connection, names: set[str] | None = None) -> list[str]:
+    """Tables (``"data_issues"``) and columns (``"leads.deleted_at"``) the file lacks."""
+    if names is None:
+        names = {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
+    missing: list[str] = []
+    for name, spec in TABLES.items():
+        if name not in names:
+            missing.append(name)
+            continue
+        existing = {r[1] for r in conn.execute(f"pragma table_info([{name}])")}
+        missing += [f"{name}.{c}" for c in spec["columns"] if c not in existing]
+    row = (
+        conn.execute("select value from meta where key = 'schema_version'").fetchone()
+        if "meta" in names
+        else None
+    )
+    if row is None or str(row[0]) != str(SCHEMA_VERSION):
+        missing.append("meta.schema_version")
+    return missing
+
+
+def prepare_for_reading(path: str | os.PathLike[str]) -> None:
+    """Check that ``path`` is a snapshot this version can read; upgrade an older one.
+
+    The audit opens snapshots read-only; a file written by an older sla-audit may lack
+    tables or columns the audit queries. Such a file is upgraded in place (tables and
+    columns are only added, never changed); a current file is not written at all.
+    """
+    file = Path(path)
+    if file.is_dir():
+        raise SnapshotError(f"{file} is a folder, not a snapshot file: pass --db with a file path")
+    if not file.exists():
+        raise SnapshotError(
+            f"snapshot {file} does not exist: run 'run_audit.py sync' first or pass --db"
+        )
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise SnapshotError(_unreadable(file, exc)) from None
+    try:
+        names = {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
+        if not names:
+            raise SnapshotError(f"snapshot {file} is empty: run 'run_audit.py sync' first")
+        if "meta" not in names and "leads" not in names:
+            raise SnapshotError(
+                f"snapshot {file} is not an sla-audit snapshot (an SQLite file with other "
+                "tables): check --db"
+            )
+        check_version(file, conn, names)
+        missing = missing_schema(conn, names)
+    except sqlite3.Error as exc:
+        raise SnapshotError(_unreadable(file, exc)) from None
+    finally:
+        conn.close()
+    if not missing:
+        return
+    try:
+        SnapshotStore(file, create=False).close()
+    except SnapshotError as exc:
+        raise SnapshotError(
+            f"snapshot {file} was written by an older sla-audit and lacks "
+            f"{', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}; upgrading it "
+            f"failed: {exc}"
+        ) from None
