@@ -29,9 +29,9 @@ The objects and their ids are :mod:`.salesforce_model`'s. Behaviour worth knowin
   ``/services/data/vXX.X/query/01g…-<offset>`` for query *and* queryAll (as documented: the
   locator remembers it was a queryAll); ``totalSize`` counts every row of the result. The
   result set is fixed when the query runs (later CRM changes do not move its pages). A
-  locator works as long as the sandbox keeps it (the newest ``max_cursors``); an unknown one
-  is 400 ``INVALID_QUERY_LOCATOR``. There is no limit on open cursors (Salesforce removed
-  it in API 56.0).
+  locator works as long as the sandbox keeps it (the ``max_cursors`` most recently used;
+  Salesforce keeps them two days, with no limit on open cursors since API 56.0); an unknown
+  one is 400 ``INVALID_QUERY_LOCATOR``.
 * ``query`` never returns rows with ``IsDeleted = true``; ``queryAll`` does.
 * Bulk 2.0: creating a job runs the query (errors are the REST SOQL errors, 400); the job
   answers ``UploadComplete`` on creation, ``InProgress`` to its first
@@ -232,7 +232,8 @@ class SalesforceSandbox:
         api_usage: int = 0,
         query_timeout_over_days: float | None = None,
         max_batch_size: int = MAX_BATCH,
-        max_cursors: int = 1000,
+        max_cursors: int = 64,
+        max_jobs: int = 256,
         bulk_polls_in_progress: int = 0,
         bulk_default_max_records: int = 50_000,
         bulk_datetime_suffix: str = "Z",
@@ -247,6 +248,7 @@ class SalesforceSandbox:
         self.query_timeout_over_days = query_timeout_over_days
         self.max_batch_size = max(MIN_BATCH, min(MAX_BATCH, max_batch_size))
         self.max_cursors = max_cursors
+        self.max_jobs = max_jobs
         self.bulk_polls_in_progress = bulk_polls_in_progress
         self.bulk_default_max_records = bulk_default_max_records
         self.bulk_datetime_suffix = bulk_datetime_suffix
@@ -262,7 +264,8 @@ class SalesforceSandbox:
         self._org: Org | None = None
         self._org_lock = threading.Lock()
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: OrderedDict[str, _Job] = OrderedDict()
+        self._jobs_created = 0
         self._serial = 0
         self._ca = sandbox_ca()
         self._server: ThreadingHTTPServer | None = None
@@ -278,8 +281,10 @@ class SalesforceSandbox:
         self.stop()
 
     def start(self) -> None:
+        """Serve in a thread; the org is built first so the first request is not slow."""
         if self._server is not None:
             return
+        self.org()
         server = _TLSServer(("127.0.0.1", self._port), _make_handler(self), self._ca.server_context)
         self._server = server
         self._thread = threading.Thread(
@@ -449,6 +454,11 @@ class SalesforceSandbox:
         query = parse_qs(parts.query, keep_blank_values=True)
         key, route = self._route(method, parts.path)
         self._count(key)
+        if key == "GET /services/data":
+            # The versions list needs no session and is no API call.
+            answer = self._versions(query, headers, body, raw_path)
+            answer.headers.update(self._limit_headers())
+            return key, answer, None
         fault = self._take_fault(method, raw_path, query_timeout=False)
         answer = self._faulty(fault) if fault is not None else None
         if fault is not None and fault.kind == "reset":
@@ -585,7 +595,7 @@ class SalesforceSandbox:
         org = self.org()
         bound = bind(parse(texts[0]), org.tables)
         self._maybe_time_out(bound, org, raw_path)
-        positions = execute(bound, include_deleted)
+        positions = _compact(execute(bound, include_deleted))
         if bound.count:
             return _Answer(200, {"totalSize": len(positions), "done": True, "records": []})
         batch = self._batch_size(headers, self.max_batch_size)
@@ -640,7 +650,7 @@ class SalesforceSandbox:
     def _limits(self) -> _Answer:
         with self._lock:
             used = self._api_usage
-            jobs = len(self._jobs)
+            jobs = self._jobs_created
         return _Answer(
             200,
             {
@@ -695,9 +705,10 @@ class SalesforceSandbox:
                 "API_ERROR",
                 "Bulk API query jobs do not support COUNT() or OFFSET",
             )
-        positions = execute(bound, operation == "queryAll")
+        positions = _compact(execute(bound, operation == "queryAll"))
         with self._lock:
             self._serial += 1
+            self._jobs_created += 1
             job_id = sf_id(JOB_PREFIX, self._serial)
             job = _Job(
                 id=job_id,
@@ -712,6 +723,8 @@ class SalesforceSandbox:
                 line_ending_name=line_ending,
             )
             self._jobs[job_id] = job
+            while len(self._jobs) > self.max_jobs:
+                self._jobs.popitem(last=False)
         return _Answer(200, self._job_json(job, detailed=False))
 
     def _job_json(self, job: _Job, detailed: bool) -> dict[str, Any]:
@@ -830,6 +843,11 @@ class SalesforceSandbox:
         return _Answer(
             200, buffer.getvalue().encode(), headers, content_type="text/csv; charset=UTF-8"
         )
+
+
+def _compact(positions: np.ndarray) -> np.ndarray:
+    """Row positions as int32: cursors and jobs keep them until evicted."""
+    return positions.astype(np.int32) if positions.size else positions
 
 
 def _error(error: ApiError) -> _Answer:
