@@ -85,6 +85,26 @@ register_source(
 )
 
 
+def _build_salesforce(settings: Settings, options: SyncOptions, clock: Clock) -> Connector:
+    from connectors.salesforce import build_connector
+
+    return build_connector(settings, options, clock)
+
+
+register_source(
+    ConnectorSpec(
+        name="salesforce",
+        configured=Settings.salesforce_configured,
+        missing_hint=(
+            "set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN (a session id), or "
+            "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN (and "
+            "SALESFORCE_DOMAIN, e.g. 'test' for a sandbox org), in the environment or in .env"
+        ),
+        build=_build_salesforce,
+    )
+)
+
+
 def sync_source(
     source: str,
     store: SnapshotStore,

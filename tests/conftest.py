@@ -1,8 +1,10 @@
-"""Shared fixtures: a small generated CRM behind the HubSpot sandbox, and a fresh snapshot.
+"""Shared fixtures: a small generated CRM behind the HubSpot and Salesforce sandboxes, and
+a fresh snapshot.
 
-Also what a correct HubSpot sync must produce, computed from the generated CRM *without*
-the connector's mapping code (``expected_snapshot``), so connector tests compare against
-an independent statement of the answer.
+Also what a correct sync must produce, computed from the generated CRM (HubSpot,
+``expected_snapshot``) or the sandbox org's rows (Salesforce,
+``expected_salesforce_snapshot``) *without* the connectors' mapping code, so connector
+tests compare against an independent statement of the answer.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from config.settings import Settings
 from connectors.engine import SystemClock
+from connectors.salesforce import SalesforceOptions
 from connectors.sandbox.generator import CRM, generate_crm
 from connectors.sandbox.hubspot_server import (
     HubSpotSandbox,
@@ -24,10 +28,14 @@ from connectors.sandbox.hubspot_server import (
     engagement_id,
     owner_id,
 )
+from connectors.sandbox.salesforce_model import Org
+from connectors.sandbox.salesforce_server import SalesforceSandbox
+from connectors.sandbox.soql import render_records
 from connectors.store import SnapshotStore
 
 FIXED_END = datetime(2026, 11, 1, tzinfo=UTC)
 HUBSPOT_TOKEN = "pat-na1-0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+SALESFORCE_TOKEN = "00D5g000004ZxYb!AQ8AQJ3sAndBoxSessionId.k2Vq9TzL7mWcR4pXh1nYbE6uGfD0aS"
 PORTAL_ID = 4_242_424
 
 TABLE_KEYS = {
@@ -75,6 +83,29 @@ def hubspot_settings(hubspot_sandbox: HubSpotSandbox) -> Settings:
         {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_BASE_URL": hubspot_sandbox.base_url},
         dotenv=None,
     )
+
+
+@pytest.fixture
+def salesforce_sandbox(crm: CRM) -> Iterator[SalesforceSandbox]:
+    with SalesforceSandbox(crm, token=SALESFORCE_TOKEN) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def salesforce_settings(salesforce_sandbox: SalesforceSandbox) -> Settings:
+    return Settings.from_env(
+        {
+            "SALESFORCE_INSTANCE_URL": salesforce_sandbox.instance_url,
+            "SALESFORCE_ACCESS_TOKEN": SALESFORCE_TOKEN,
+        },
+        dotenv=None,
+    )
+
+
+@pytest.fixture
+def salesforce_options(salesforce_sandbox: SalesforceSandbox) -> SalesforceOptions:
+    """Defaults, plus the sandbox's throwaway CA for TLS."""
+    return SalesforceOptions(ca_bundle=salesforce_sandbox.ca_path)
 
 
 @pytest.fixture
@@ -207,6 +238,174 @@ def expected_snapshot(crm: CRM, portal_id: int = PORTAL_ID) -> dict[str, set[tup
         "owners": owners,
         "leads": leads,
         "lead_history": history,
+        "activities": activities,
+        "activity_leads": links,
+    }
+
+
+# ------------------------------------------------------------ expected Salesforce snapshot
+
+
+def org_records(org: Org, sobject: str) -> list[dict[str, Any]]:
+    """Every row of one sandbox org table, every field, as the REST API renders it."""
+    table = org.table(sobject)
+    records = render_records(table, list(table.specs.values()), np.arange(table.size), "59.0")
+    for record in records:
+        record.pop("attributes", None)
+    return records
+
+
+def _sf_at(value: str | None) -> str | None:
+    """REST ``2026-07-02T22:27:14.357+0000`` or a date → the snapshot's instant text."""
+    if value is None:
+        return None
+    if len(value) == 10:
+        return f"{value}T00:00:00.000Z"
+    return value[:23] + "Z"
+
+
+def _sf(crm_id: str) -> str:
+    return f"salesforce:{crm_id}"
+
+
+def _sf_user(value: str | None) -> str | None:
+    return _sf(value) if value and value.startswith("005") else None
+
+
+def expected_salesforce_snapshot(org: Org, instance_url: str) -> dict[str, set[tuple[Any, ...]]]:
+    """Every table as a faithful sync of the sandbox org holds it, from the org's own rows
+    and the mapping rules the connector documents — not from the connector's code.
+
+    History per lead: Status rows (value NewValue), Owner rows with the Ids (a queue is
+    no owner), leadConverted rows (value "true"); at CreatedDate the value each field was
+    created with (the first change's OldValue, else the current value, left out when
+    none); a won opportunity's StageName at CloseDate's midnight UTC, not before the
+    conversion. Two rows of one field at one instant: the later (by Id) is the value.
+    """
+    users = org_records(org, "User")
+    leads = org_records(org, "Lead")
+    history = org_records(org, "LeadHistory")
+    by_lead: dict[str, list[dict[str, Any]]] = {}
+    for row in history:
+        by_lead.setdefault(row["LeadId"], []).append(row)
+    won = {o["Id"]: o for o in org_records(org, "Opportunity") if o["IsWon"]}
+    owners = {
+        (
+            _sf(u["Id"]),
+            "salesforce",
+            u["Id"],
+            u["Email"],
+            u["Name"],
+            None,
+            int(u["IsActive"]),
+            _sf_at(u["CreatedDate"]),
+            _sf_at(u["LastModifiedDate"]),
+        )
+        for u in users
+    }
+    lead_rows = set()
+    history_rows: dict[tuple[str, str, str], Any] = {}
+    by_contact: dict[str, str] = {}
+    for lead in leads:
+        lid = _sf(lead["Id"])
+        created = _sf_at(lead["CreatedDate"])
+        assert created is not None
+        stamp = _sf_at(lead["SystemModstamp"])
+        if lead["ConvertedContactId"]:
+            by_contact[lead["ConvertedContactId"]] = lid
+        lead_rows.add(
+            (
+                lid,
+                "salesforce",
+                lead["Id"],
+                lead["Email"],
+                lead["Company"],
+                _sf_user(lead["OwnerId"]),
+                lead["Industry"],
+                lead["LeadSource"],
+                created,
+                None,
+                lead["Status"],
+                int(lead["IsDeleted"]),
+                stamp if lead["IsDeleted"] else None,
+                stamp,
+                f"{instance_url}/lightning/r/Lead/{lead['Id']}/view",
+            )
+        )
+        rows = by_lead.get(lead["Id"], [])
+        status = [r for r in rows if r["Field"] == "Status"]
+        owner = [r for r in rows if r["Field"] == "Owner" and r["DataType"] == "EntityId"]
+        for name, changes, current, value_of in (
+            ("status", status, lead["Status"], lambda v: v),
+            ("owner", owner, _sf_user(lead["OwnerId"]), _sf_user),
+        ):
+            if not changes:
+                if current is not None:
+                    history_rows[(lid, name, created)] = current
+            elif _sf_at(changes[0]["CreatedDate"]) > created:
+                history_rows[(lid, name, created)] = value_of(changes[0]["OldValue"])
+            for change in changes:
+                at = _sf_at(change["CreatedDate"])
+                history_rows[(lid, name, at)] = value_of(change["NewValue"])
+        converted = [_sf_at(r["CreatedDate"]) for r in rows if r["Field"] == "leadConverted"]
+        for at in converted:
+            history_rows[(lid, "converted", at)] = "true"
+        if lead["IsConverted"] and not converted:
+            history_rows[(lid, "converted", max(_sf_at(lead["ConvertedDate"]), created))] = "true"
+            converted = [max(_sf_at(lead["ConvertedDate"]), created)]
+        opportunity = won.get(lead["ConvertedOpportunityId"] or "")
+        if opportunity is not None:
+            at = max(_sf_at(opportunity["CloseDate"]), min(converted or [created]))
+            history_rows[(lid, "stage", at)] = opportunity["StageName"]
+    activities = set()
+    links = set()
+    for sobject in ("Task", "Event"):
+        for act in org_records(org, sobject):
+            aid = _sf(act["Id"])
+            if sobject == "Event":
+                kind, direction, outcome, status = "meeting", None, None, None
+                occurred = _sf_at(act["StartDateTime"] or act["ActivityDateTime"])
+                minutes = act["DurationInMinutes"]
+                duration = minutes * 60.0 if minutes is not None else None
+            else:
+                kind = {"Call": "call", "Email": "email", "ListEmail": "email"}.get(
+                    act["TaskSubtype"], "task"
+                )
+                direction = {
+                    "call": {"Inbound": "inbound", "Outbound": "outbound"}.get(act["CallType"]),
+                    "email": "outbound",
+                }.get(kind)
+                outcome, status = act["CallDisposition"], act["Status"]
+                occurred = _sf_at(act["CompletedDateTime"] or act["ActivityDate"])
+                seconds = act["CallDurationInSeconds"]
+                duration = float(seconds) if seconds is not None else None
+            activities.add(
+                (
+                    aid,
+                    "salesforce",
+                    act["Id"],
+                    kind,
+                    direction,
+                    outcome,
+                    None,
+                    status,
+                    act["Subject"],
+                    occurred or _sf_at(act["CreatedDate"]),
+                    _sf_at(act["CreatedDate"]),
+                    _sf_at(act["LastModifiedDate"]),
+                    _sf_user(act["OwnerId"]),
+                    duration,
+                    int(act["IsDeleted"]),
+                )
+            )
+            who = act["WhoId"] or ""
+            lead_id = _sf(who) if who.startswith("00Q") else by_contact.get(who)
+            if lead_id is not None:
+                links.add((aid, lead_id))
+    return {
+        "owners": owners,
+        "leads": lead_rows,
+        "lead_history": {(k[0], k[1], v, k[2], None) for k, v in history_rows.items()},
         "activities": activities,
         "activity_leads": links,
     }
