@@ -379,3 +379,16 @@ def test_windowed_order_by_matches_a_brute_force_scan(org: Org) -> None:
     assert got.tolist() == expected
     assert len(expected) > 50
     assert np.all(np.diff(stamps[got]) >= 0)
+
+
+def test_a_merged_lead_is_deleted_with_its_master_record() -> None:
+    crm = generate_crm(50, seed=3, end=END)
+    if not hasattr(crm, "merge_leads"):
+        pytest.skip("this generator has no lead merges")
+    crm.merge_leads(1, 2, END + timedelta(hours=1))
+    org = build_org(crm)
+    assert rows(org, "SELECT Id FROM Lead WHERE Id = '" + lead_id(2) + "'") == []
+    [merged] = rows(
+        org, "SELECT IsDeleted, MasterRecordId FROM Lead WHERE MasterRecordId != null", True
+    )
+    assert merged == {"IsDeleted": True, "MasterRecordId": lead_id(1)}

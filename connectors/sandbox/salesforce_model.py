@@ -67,6 +67,10 @@ Deleting a lead deletes its (not re-parented) activities; deleted rows keep
 = the latest change: for a lead the generator's ``updated_at`` (which, as documented in
 the generator, also moves when an activity is logged), its history, conversion and
 deletion. LeadHistory has only CreatedDate.
+
+**Merges.** A lead merged into another (``Lead.merged_into``, when the generator sets it)
+is deleted with ``MasterRecordId`` = the surviving lead, as Salesforce's merge leaves it
+for ``queryAll``; its activities already belong to the survivor.
 """
 
 from __future__ import annotations
@@ -295,6 +299,7 @@ SCHEMAS: Final[dict[str, tuple[FieldSpec, ...]]] = {
         _f("ConvertedContactId", "reference"),
         _f("ConvertedOpportunityId", "reference"),
         _f("IsDeleted", "boolean"),
+        _f("MasterRecordId", "reference"),
         _f("CreatedById", "reference"),
         *_AUDIT,
     ),
@@ -730,10 +735,18 @@ def _leads(
     acc_cols = _Columns(SCHEMAS["Account"])
     con_cols = _Columns(SCHEMAS["Contact"])
     opp_cols = _Columns(SCHEMAS["Opportunity"])
+    by_key = {lead.key: lead for lead in leads}
     for lead in leads:
         fact = facts[lead.key]
         lid = lead_id(lead.key)
         modstamp = fact.modstamp
+        # A lead merged into another is deleted with MasterRecordId = the survivor; the
+        # generator keeps no merge instant, so the survivor's last change stands in for it
+        # (never earlier than the merge, so an incremental sync cannot miss it).
+        master = getattr(lead, "merged_into", None)
+        deleted = lead.archived or master is not None
+        if master is not None and master in by_key:
+            modstamp = max(modstamp, by_key[master].updated_at)
         conv = fact.converted_at
         source = LEAD_SOURCES.get(lead.lead_source, lead.lead_source)
         industry = INDUSTRIES.get(lead.industry, lead.industry)
@@ -755,7 +768,8 @@ def _leads(
             ConvertedAccountId=account_id(lead.key) if conv is not None else None,
             ConvertedContactId=contact_id(lead.key) if conv is not None else None,
             ConvertedOpportunityId=opportunity_id(lead.key) if conv is not None else None,
-            IsDeleted=lead.archived,
+            IsDeleted=deleted,
+            MasterRecordId=lead_id(master) if master is not None else None,
             CreatedById=INTEGRATION_USER_ID,
             CreatedDate=_ms(fact.created_at),
             LastModifiedDate=_ms(modstamp),
@@ -773,7 +787,7 @@ def _leads(
                 NewValue=row.new,
                 CreatedById=row.by,
                 CreatedDate=_ms(row.at),
-                IsDeleted=lead.archived,
+                IsDeleted=deleted,
             )
         if conv is None:
             continue
