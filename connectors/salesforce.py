@@ -584,11 +584,12 @@ class SalesforceTransport:
             requests.exceptions.ContentDecodingError,
         ) as exc:
             raise ConnectionTrouble(_describe(exc)) from None
-        except requests.exceptions.RequestException as exc:
-            raise ConfigTrouble(_describe(exc)) from None
         except (SalesforceError, ValueError, KeyError, IndexError, TypeError):
+            # ValueError includes requests' JSONDecodeError (a body cut short): an answer.
             if self._last is None:
                 raise
+        except requests.exceptions.RequestException as exc:
+            raise ConfigTrouble(_describe(exc)) from None
         response = self._last
         if response is None:  # pragma: no cover - every path above sends or raises
             raise ConnectionTrouble("no answer")
