@@ -230,7 +230,7 @@ def test_the_token_never_reaches_logs_errors_or_the_snapshot(
     ("source", "environ", "fix"),
     [
         ("hubspot", {}, "HUBSPOT_ACCESS_TOKEN"),
-        ("salesforce", {}, "unknown source 'salesforce'"),
+        ("salesforce", {}, "SALESFORCE_INSTANCE_URL"),
         ("pipedrive", {"HUBSPOT_ACCESS_TOKEN": "x" * 10}, "use one of hubspot"),
     ],
 )
