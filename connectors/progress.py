@@ -5,17 +5,22 @@ from __future__ import annotations
 import sys
 
 from config.settings import Settings
-from connectors.engine import SyncSummary
+from connectors.engine import SyncOptions, SyncSummary
 from connectors.store import SnapshotStore
 from connectors.sync import sync_source
 
 
 def sync_with_progress(
-    source: str, store: SnapshotStore, settings: Settings, *, full: bool = False
+    source: str,
+    store: SnapshotStore,
+    settings: Settings,
+    *,
+    full: bool = False,
+    options: SyncOptions | None = None,
 ) -> SyncSummary:
     """``sync_source`` with a rich progress bar on stderr when stderr is a terminal."""
     if not sys.stderr.isatty():
-        return sync_source(source, store, settings, full=full)
+        return sync_source(source, store, settings, full=full, options=options)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -28,4 +33,4 @@ def sync_with_progress(
                 tasks[stream] = bar.add_task(f"{source} {stream}", total=total)
             bar.update(tasks[stream], completed=done, total=total)
 
-        return sync_source(source, store, settings, full=full, progress=progress)
+        return sync_source(source, store, settings, full=full, progress=progress, options=options)

@@ -112,7 +112,12 @@ def test_example_file_reads_calendar_and_sales_terms() -> None:
     assert sla.sales.attempts.window == timedelta(days=14)
     assert sla.sales.attempts.min_gap == timedelta(hours=4)
     assert sla.sales.recycle.grace == timedelta(days=3)
-    assert sla.sales.recycle.reasons == ["UNQUALIFIED", "BAD_TIMING"]
+    assert sla.sales.recycle.reasons == [
+        "UNQUALIFIED",
+        "BAD_TIMING",
+        "Recycled",
+        "Closed - Not Converted",
+    ]
 
 
 # --------------------------------------------------------------------------- defaults
@@ -485,7 +490,7 @@ def test_summary_states_the_key_numbers() -> None:
     assert "at least 5 attempts by call, email or meeting over 14 days" in text
     assert "at least 4 hours apart" in text
     assert "within 3 days after the window" in text
-    assert "(UNQUALIFIED or BAD_TIMING)" in text
+    assert "(UNQUALIFIED, BAD_TIMING, Recycled or Closed - Not Converted)" in text
     assert "90%" in text
 
 
