@@ -546,7 +546,8 @@ class SalesforceTransport:
                 **self._credentials, session=self.session, version=self.version
             )
         except SalesforceAuthenticationFailed as exc:
-            raise LoginRefused(f"{exc.code}: {exc.message}") from None
+            said = " ".join(str(getattr(exc, "auth_message", "") or exc).split())
+            raise LoginRefused(f"{exc.code}: {said[:200]}") from None
         except requests.exceptions.SSLError as exc:
             raise ConfigTrouble(_tls_hint(exc)) from None
         except requests.exceptions.RequestException as exc:
