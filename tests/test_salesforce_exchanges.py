@@ -770,3 +770,40 @@ def test_retry_policy_bounds_apply_to_salesforce_too(org: FakeOrg, store: Snapsh
 
     with pytest.raises(SyncError, match="gave up after 3 attempts"):
         run(store, options=options)
+
+
+def test_a_lead_whose_history_arrived_before_it_gets_its_creation_values_next_run(
+    org: FakeOrg, store: SnapshotStore
+) -> None:
+    # The lead was created after the leads query ran and changed before the history query
+    # did: its history came without the lead, so nothing knew its CreatedDate.
+    late = "00Q000000000009AAA"
+    org.records["LeadHistory"] = [
+        change(
+            "0170009",
+            late,
+            "Status",
+            "Open - Not Contacted",
+            "Marketing Qualified",
+            "2026-10-02T09:00:00.000+0000",
+            "DynamicEnum",
+        ),
+    ]
+    run(store)
+    assert store.db.execute("select value from lead_history").fetchall() == [
+        ("Marketing Qualified",)
+    ]
+
+    org.records["Lead"] = [
+        lead(late, Status="Marketing Qualified", stamp="2026-11-01T12:00:00.000+0000")
+    ]
+    run(store)
+
+    assert [q for q in org.queries if f"LeadId = '{late}'" in q]  # its history, read once
+    history = store.db.execute(
+        "select value, changed_at from lead_history where field = 'status' order by changed_at"
+    ).fetchall()
+    assert history == [
+        ("Open - Not Contacted", "2026-10-01T12:00:00.000Z"),  # created so, not as it is now
+        ("Marketing Qualified", "2026-10-02T09:00:00.000Z"),
+    ]
