@@ -31,9 +31,12 @@ How each stream syncs:
 
 Malformed records: a timestamp that HubSpot sent but that is not an instant ends the
 sync with one line naming the object type, record id and field — the audit measures
-time, and a guessed instant would silently move every figure. A duration that is not a
-number is stored as empty and counted (``StreamStats.gaps``): the audit can live
-without it.
+time, and a guessed instant would silently move every figure. A date-time without a
+time zone is the exception: HubSpot stores datetimes in UTC, so it is read as UTC, kept,
+and noted in ``data_issues`` (the report's data notes say so, nothing moves silently).
+A duration that is not a number is stored as empty and counted (``StreamStats.gaps``):
+the audit can live without it. ``hs_merged_object_ids`` is kept in ``raw`` so the audit
+can name contacts merged in HubSpot after an earlier sync stored them separately.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ import http.client
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import urllib3
@@ -75,6 +78,7 @@ from connectors.instants import (
     normalize_instant,
     parse_instant,
 )
+from connectors.quality import naive_instant
 from connectors.store import Page, SnapshotStore, canonical_id, to_raw_json
 
 SOURCE = "hubspot"
@@ -106,6 +110,7 @@ CONTACT_PROPERTIES = (
     "hubspot_owner_id",
     "createdate",
     "lastmodifieddate",
+    "hs_merged_object_ids",
 )
 HISTORY_FIELDS = {
     "lifecyclestage": "stage",
@@ -460,25 +465,64 @@ class MappingContext:
 
     portal_id: str | None = None
     ui_domain: str = "app.hubspot.com"
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    """``data_issues`` rows noted while mapping, taken by the page they belong to."""
 
     def contact_url(self, crm_id: str) -> str | None:
         if not self.portal_id:
             return None
         return f"https://{self.ui_domain}/contacts/{self.portal_id}/record/0-1/{crm_id}"
 
+    def take_issues(self) -> list[dict[str, Any]]:
+        taken, self.issues = self.issues, []
+        return taken
 
-def _instant(value: Any, object_type: str, record_id: str, field_name: str) -> str | None:
-    """A HubSpot instant in the snapshot's format; a value that is no instant is refused."""
+
+_TABLE_OF = {"contacts": "leads", "owners": "owners"}
+
+
+def _instant(
+    value: Any,
+    object_type: str,
+    record_id: str,
+    field_name: str,
+    ctx: MappingContext | None = None,
+) -> str | None:
+    """A HubSpot instant in the snapshot's format; a value that is no instant is refused.
+
+    An instant without a time zone (``2026-10-05T10:00:00``) is read as UTC — HubSpot
+    stores every datetime in UTC — and kept, with a ``data_issues`` note through ``ctx``,
+    so the report says so: refusing it would stop the night's sync for one record.
+    """
     if value is None or value == "":
         return None
     try:
         return normalize_instant(str(value))
     except InstantError:
+        naive = _naive(str(value))
+        if naive is not None:
+            if ctx is not None:
+                table = _TABLE_OF.get(object_type, "activities")
+                ctx.issues.append(
+                    naive_instant(table, canonical_id(SOURCE, record_id), SOURCE, field_name, value)
+                )
+            return naive
         raise RecordError(
             f"HubSpot {object_type} record {record_id} has {field_name}={str(value)[:40]!r}, "
             "which is not an ISO-8601 instant; correct the record in HubSpot (or report it "
             "if HubSpot shows it fine) and run the sync again"
         ) from None
+
+
+def _naive(text: str) -> str | None:
+    """A date-time without an offset, as UTC in the snapshot's format; None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        return None
+    return format_instant(parsed.replace(tzinfo=UTC))
 
 
 def _text(value: Any) -> str | None:
@@ -533,8 +577,8 @@ def map_contact(
     props = record.get("properties") or {}
     lead_id = canonical_id(SOURCE, crm_id)
     archived = bool(record.get("archived"))
-    created = _instant(props.get("createdate"), "contacts", crm_id, "createdate")
-    updated = _instant(props.get("lastmodifieddate"), "contacts", crm_id, "lastmodifieddate")
+    created = _instant(props.get("createdate"), "contacts", crm_id, "createdate", ctx)
+    updated = _instant(props.get("lastmodifieddate"), "contacts", crm_id, "lastmodifieddate", ctx)
     row = {
         "id": lead_id,
         "source": SOURCE,
@@ -544,24 +588,32 @@ def map_contact(
         "owner_id": _owner(props.get("hubspot_owner_id")),
         "segment": _text(props.get("industry")),
         "lead_source": _text(props.get("hs_analytics_source")),
-        "created_at": created or _instant(record.get("createdAt"), "contacts", crm_id, "createdAt"),
+        "created_at": created
+        or _instant(record.get("createdAt"), "contacts", crm_id, "createdAt", ctx),
         "stage": _text(props.get("lifecyclestage")),
         "status": _text(props.get("hs_lead_status")),
         "is_deleted": 1 if archived else 0,
         "deleted_at": (
-            _instant(record.get("archivedAt"), "contacts", crm_id, "archivedAt")
+            _instant(record.get("archivedAt"), "contacts", crm_id, "archivedAt", ctx)
             if archived
             else None
         ),
-        "updated_at": updated or _instant(record.get("updatedAt"), "contacts", crm_id, "updatedAt"),
+        "updated_at": updated
+        or _instant(record.get("updatedAt"), "contacts", crm_id, "updatedAt", ctx),
         "url": ctx.contact_url(crm_id),
         "raw": _raw(record, archived),
     }
-    return row, map_history(lead_id, crm_id, record.get("propertiesWithHistory") or {}, props)
+    history = record.get("propertiesWithHistory") or {}
+    return row, map_history(lead_id, crm_id, history, props, ctx=ctx)
 
 
 def map_history(
-    lead_id: str, crm_id: str, with_history: Mapping[str, Any], current: Mapping[str, Any]
+    lead_id: str,
+    crm_id: str,
+    with_history: Mapping[str, Any],
+    current: Mapping[str, Any],
+    *,
+    ctx: MappingContext | None = None,
 ) -> list[dict[str, Any]]:
     """Property history → ``lead_history`` rows, oldest first.
 
@@ -575,7 +627,7 @@ def map_history(
         for entry in entries:
             if not isinstance(entry, Mapping):
                 continue
-            changed = _instant(entry.get("timestamp"), "contacts", crm_id, f"{prop} history")
+            changed = _instant(entry.get("timestamp"), "contacts", crm_id, f"{prop} history", ctx)
             if changed is None:
                 continue
             raw_value = _text(entry.get("value"))
@@ -616,7 +668,12 @@ def _duration_s(
     return None, False
 
 
-def map_activity(record: Mapping[str, Any], spec: ObjectSpec, stats: StreamStats) -> dict[str, Any]:
+def map_activity(
+    record: Mapping[str, Any],
+    spec: ObjectSpec,
+    stats: StreamStats,
+    ctx: MappingContext | None = None,
+) -> dict[str, Any]:
     crm_id = _record_id(record, spec.object_type)
     props = record.get("properties") or {}
     archived = bool(record.get("archived"))
@@ -631,7 +688,7 @@ def map_activity(record: Mapping[str, Any], spec: ObjectSpec, stats: StreamStats
     direction = _text(props.get(spec.direction)) if spec.direction else None
 
     def instant(name: str, value: Any) -> str | None:
-        return _instant(value, spec.object_type, crm_id, name)
+        return _instant(value, spec.object_type, crm_id, name, ctx)
 
     return {
         "id": canonical_id(SOURCE, crm_id),
@@ -668,16 +725,19 @@ def activity_page(
     spec: ObjectSpec,
     links: Mapping[str, Sequence[str]],
     stats: StreamStats,
+    ctx: MappingContext | None = None,
 ) -> Page:
     page = Page()
     for record in records:
-        row = map_activity(record, spec, stats)
+        row = map_activity(record, spec, stats, ctx)
         page.activities.append(row)
         page.links_for.append(row["id"])
         for contact_id in links.get(row["crm_id"], ()):
             page.links.append(
                 {"activity_id": row["id"], "lead_id": canonical_id(SOURCE, contact_id)}
             )
+    if ctx is not None:
+        page.issues.extend(ctx.take_issues())
     return page
 
 
@@ -688,6 +748,7 @@ def contact_page(records: Sequence[Mapping[str, Any]], ctx: MappingContext) -> P
         page.leads.append(row)
         page.history_for.append(row["id"])
         page.history.extend(history)
+    page.issues.extend(ctx.take_issues())
     return page
 
 
@@ -954,7 +1015,8 @@ class ObjectStream(Stream):
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         if self.spec.is_contact:
             return contact_page(batch.records, self.ctx)
-        return activity_page(batch.records, self.spec, batch.extra.get("links", {}), stats)
+        links = batch.extra.get("links", {})
+        return activity_page(batch.records, self.spec, links, stats, self.ctx)
 
     def advance(self, cursor: Cursor, batch: Batch) -> Advance:
         if cursor.mode == "full":
@@ -1035,7 +1097,7 @@ class ArchivedStream(Stream):
         records = [{**r, "archived": True} for r in batch.records]
         if self.spec.is_contact:
             return contact_page(records, self.ctx)
-        return activity_page(records, self.spec, batch.extra.get("links", {}), stats)
+        return activity_page(records, self.spec, batch.extra.get("links", {}), stats, self.ctx)
 
     def advance(self, cursor: Cursor, batch: Batch) -> Advance:
         if batch.next_after:

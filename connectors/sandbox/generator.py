@@ -179,6 +179,10 @@ class Lead:
     archived_at: datetime | None = None
     converted_at: datetime | None = None
     history: list[HistoryEntry] = field(default_factory=list)
+    merged_into: int | None = None
+    """Set on a lead merged into another (it then no longer exists on its own)."""
+    merged_keys: list[int] = field(default_factory=list)
+    """Keys of the leads merged into this one (HubSpot's ``hs_merged_object_ids``)."""
 
 
 @dataclass(slots=True)
@@ -350,6 +354,30 @@ class CRM:
             lead.updated_at = max(lead.updated_at, at)
             self.version += 1
             return lead
+
+    def merge_leads(self, primary_key: int, merged_key: int, at: datetime) -> Lead:
+        """Merge lead ``merged_key`` into ``primary_key``, as HubSpot's contact merge does.
+
+        The merged lead disappears (neither live nor archived; its id resolves to the
+        primary), its activities move to the primary, the primary lists it in
+        ``merged_keys`` and its ``updated_at`` moves. Property values stay the primary's.
+        """
+        at = _utc_ms(at)
+        with self.lock:
+            primary = self._leads_by_key[primary_key]
+            merged = self._leads_by_key[merged_key]
+            if merged_key == primary_key or merged.merged_into is not None:
+                raise ValueError(f"lead {merged_key} cannot be merged into {primary_key}")
+            merged.merged_into = primary_key
+            primary.merged_keys.extend([merged_key, *merged.merged_keys])
+            for act in self.activities:
+                if merged_key in act.lead_keys:
+                    act.lead_keys = list(
+                        dict.fromkeys(primary_key if k == merged_key else k for k in act.lead_keys)
+                    )
+            primary.updated_at = max(primary.updated_at, at)
+            self.version += 1
+            return primary
 
     def add_activity(
         self,

@@ -335,6 +335,7 @@ class _Serializer:
 
     def __init__(self, crm: CRM) -> None:
         self.crm = crm
+        self.tampered: dict[tuple[str, int, str], str] = {}
 
     # ----------------------------------------------------------------- contacts
     def contact_value(self, lead: Lead, name: str) -> str | None:
@@ -365,6 +366,8 @@ class _Serializer:
             return iso(lead.updated_at)
         if name == "hs_object_id":
             return contact_id(lead.key)
+        if name == "hs_merged_object_ids":
+            return ";".join(contact_id(k) for k in lead.merged_keys) or None
         if name.startswith("hs_lifecyclestage_") and name.endswith("_date"):
             stage = name[len("hs_lifecyclestage_") : -len("_date")]
             for entry in lead.history:
@@ -461,6 +464,8 @@ class _Serializer:
 
     # ----------------------------------------------------------------- generic
     def value(self, otype: str, record: Lead | Activity, name: str) -> str | None:
+        if (otype, record.key, name) in self.tampered:
+            return self.tampered[(otype, record.key, name)]
         if otype == "contacts":
             return self.contact_value(record, name)  # type: ignore[arg-type]
         return self.engagement_value(record, name)  # type: ignore[arg-type]
@@ -563,6 +568,8 @@ class _Index:
         archived: dict[str, list[int]] = {t: [] for t in live}
         lead_by_email: dict[str, int] = {}
         for lead in crm.leads:
+            if lead.merged_into is not None:
+                continue  # merged away: HubSpot lists it neither as live nor as archived
             (archived if lead.archived else live)["contacts"].append(lead.key)
             if not lead.archived:
                 lead_by_email[lead.email.lower()] = lead.key
@@ -776,6 +783,19 @@ class HubSpotSandbox:
             raise ValueError(f"unknown fault kind {kind!r}")
         with self._lock:
             self._faults.append(_Fault(kind, count, path_contains, status, delay_s))
+
+    def tamper(self, object_type: str, object_id: str, name: str, value: str) -> None:
+        """Serve ``value`` as property ``name`` of one record, verbatim (fault injection).
+
+        For data HubSpot itself would not produce but an integration writing through it,
+        or a proxy, might: a date-time without a time zone, a date in 2099. The raw text
+        reaches the client as given; nothing else about the record changes.
+        """
+        otype = _TYPE_ALIASES[object_type.lower()]
+        key = lead_key_of(object_id) if otype == "contacts" else activity_key_of(object_id)
+        with self._lock:
+            self._serializer.tampered[(otype, key, name)] = value
+            self._index = None
 
     def pending_faults(self) -> int:
         with self._lock:
@@ -991,7 +1011,12 @@ class HubSpotSandbox:
     def _record(self, otype: str, key: int) -> Lead | Activity | None:
         crm = self.crm
         if otype == "contacts":
-            return crm.lead(key) if crm.has_lead(key) else None
+            if not crm.has_lead(key):
+                return None
+            lead = crm.lead(key)
+            while lead.merged_into is not None:  # a merged id reads as the primary
+                lead = crm.lead(lead.merged_into)
+            return lead
         try:
             act = crm.activity(key)
         except KeyError:

@@ -1,0 +1,248 @@
+"""``run_audit.py nightly``: sync every source with credentials, then audit the month so far.
+
+The job cron runs at night, unattended for months. Its choices, each one for the person
+reading the report the next morning:
+
+* **One writer.** The snapshot's lock (:mod:`connectors.lock`) is held from the first sync
+  to the last report, so an overlapping run exits 2 naming the holder (or waits, with
+  ``--wait``), and the audit reads a snapshot no sync is changing.
+* **A failed source does not cost the report.** Each source syncs on its own; if one
+  fails, the others still sync and the audit still runs, with the failure in the data
+  notes — and the exit code is 2, so cron still mails the error line.
+* **As-of is what every source has confirmed.** When all syncs succeed, as-of is the end
+  of the last one. When one fails, as-of falls back to the end of the last sync that
+  *every* source completed, so no rep is judged on activities a failed sync could not
+  fetch; the notes say so. Only when no source has ever synced is there nothing to audit.
+* **Month to date in the SLA's time zone**: the period is the month that contains as-of
+  there, and the dated folder (``reports/2026-11-22/``) is the run's local date, so a
+  re-run the same day replaces that day's reports rather than adding a second set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from audit.data_quality import quality_notes
+from audit.engine import open_snapshot, run_audit
+from audit.period import parse_period
+from audit.reports import FORMATS, write_report
+from audit.result import AuditResult
+from config.logging_setup import event
+from config.settings import Settings
+from config.sla import SLA, load_sla
+from connectors.engine import SyncError, SyncSummary
+from connectors.instants import format_instant, parse_instant
+from connectors.lock import SnapshotLock
+from connectors.store import SnapshotStore, prepare_for_reading
+
+log = logging.getLogger(__name__)
+
+SyncFn = Callable[[str, SnapshotStore, Settings], SyncSummary]
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+class NightlyError(Exception):
+    """The nightly job cannot start (no credentials): one line, exit 2."""
+
+
+@dataclass
+class SourceOutcome:
+    """How one source's sync ended tonight."""
+
+    source: str
+    summary: SyncSummary | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def words(self) -> str:
+        if self.summary is not None:
+            s = self.summary
+            return (
+                f"{self.source} ok ({s.records} records, {s.requests} requests, "
+                f"{s.retries} retries, {s.duration_s:.1f}s)"
+            )
+        return f"{self.source} FAILED"
+
+
+@dataclass
+class NightlyResult:
+    """What the night produced: the syncs, the audit (if any) and the files written."""
+
+    day: str
+    folder: Path
+    syncs: list[SourceOutcome]
+    audit: AuditResult | None = None
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def sync_failed(self) -> bool:
+        return any(not s.ok for s in self.syncs)
+
+    def exit_code(self) -> int:
+        """DESIGN.md: 2 when a sync could not finish (even with a report), else the audit's."""
+        if self.sync_failed or self.audit is None:
+            return EXIT_ERROR
+        return self.audit.exit_code()
+
+    def line(self) -> str:
+        """The one line a cron mail shows on stdout."""
+        syncs = ", ".join(s.words() for s in self.syncs)
+        if self.audit is None:
+            return f"nightly {self.day}: synced {syncs}; no audit (nothing synced yet)"
+        failing = [r.id for r in self.audit.rules if r.status == "fail"]
+        verdict = self.audit.status.upper() + (f" ({', '.join(failing)})" if failing else "")
+        return (
+            f"nightly {self.day}: synced {syncs}; audit {self.audit.period} as of "
+            f"{self.audit.as_of}: {verdict}; reports in {self.folder}"
+        )
+
+
+def run_nightly(
+    sla_path: str | Path,
+    db: str | Path,
+    out_root: str | Path,
+    settings: Settings,
+    *,
+    wait_s: float = 0.0,
+    sync: SyncFn,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> NightlyResult:
+    """Sync, audit, write the reports; raises only for what stops the job before it starts.
+
+    ``sync(source, store, settings)`` performs one source's sync (the CLI passes one with
+    a progress bar on a terminal); it raises :class:`SyncError` with one redacted line.
+    """
+    sla = load_sla(sla_path)  # a bad SLA file stops the night before any API call
+    sources = settings.configured_sources()
+    if not sources:
+        raise NightlyError(
+            "no CRM credentials found: set HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL "
+            "with SALESFORCE_ACCESS_TOKEN (or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN), "
+            "in the environment or in .env"
+        )
+    day = now().astimezone(sla.tz).date().isoformat()
+    folder = Path(out_root) / day
+    with SnapshotLock(db, command="run_audit.py nightly", wait_s=wait_s):
+        store = SnapshotStore(db)
+        try:
+            store.mark_interrupted_runs()
+            outcomes = [_sync_one(source, store, settings, sync) for source in sources]
+            as_of, fallback = _as_of(store, sources, outcomes)
+        finally:
+            store.close()
+        result = NightlyResult(day=day, folder=folder, syncs=outcomes)
+        if as_of is None:
+            log.error("nothing to audit: no source has ever synced successfully")
+            return result
+        result.audit = _audit(db, sla, as_of, outcomes, fallback)
+        result.written = _write(result.audit, folder)
+    log.info(
+        result.line(),
+        extra=event(
+            "nightly",
+            day=day,
+            exit_code=result.exit_code(),
+            status=result.audit.status if result.audit else None,
+            as_of=result.audit.as_of if result.audit else None,
+            folder=str(folder),
+        ),
+    )
+    return result
+
+
+def _sync_one(source: str, store: SnapshotStore, settings: Settings, sync: SyncFn) -> SourceOutcome:
+    try:
+        summary = sync(source, store, settings)
+    except SyncError as exc:
+        log_sync_failure(source, store, str(exc))
+        return SourceOutcome(source, error=str(exc))
+    log_sync_success(summary)
+    return SourceOutcome(source, summary=summary)
+
+
+def log_sync_success(summary: SyncSummary) -> None:
+    """The per-run log record (``--log-json``: one JSON line with the run's totals)."""
+    log.info(
+        summary.line(),
+        extra=event(
+            "sync",
+            source=summary.source,
+            status="ok",
+            run_id=summary.run_id,
+            records=summary.records,
+            requests=summary.requests,
+            retries=summary.retries,
+            duration_s=round(summary.duration_s, 3),
+        ),
+    )
+
+
+def log_sync_failure(source: str, store: SnapshotStore | None, message: str) -> None:
+    """The per-run log record of a failed sync, with what the run did before it failed."""
+    run = None
+    if store is not None:
+        try:
+            run = store.last_run(source)
+        except Exception:  # a full or read-only disk must not hide the sync's own error
+            run = None
+    counts = {k: run.get(k) for k in ("records", "requests", "retries")} if run else {}
+    log.info(
+        f"{source} sync failed",
+        extra=event("sync", source=source, status="error", error=message, **counts),
+    )
+
+
+def _as_of(
+    store: SnapshotStore, sources: list[str], outcomes: list[SourceOutcome]
+) -> tuple[datetime | None, bool]:
+    """As-of for tonight's audit and whether it fell back (see the module docstring)."""
+    last_ok: dict[str, str] = {}
+    for source in sources:
+        row = store.db.execute(
+            "select max(finished_at) from sync_runs where source = ? and status = 'ok'", [source]
+        ).fetchone()
+        if row and row[0]:
+            last_ok[source] = row[0]
+    if not last_ok:
+        return None, False
+    if all(o.ok for o in outcomes):
+        return parse_instant(max(last_ok.values())), False
+    return parse_instant(min(last_ok.values())), True
+
+
+def _audit(
+    db: str | Path, sla: SLA, as_of: datetime, outcomes: list[SourceOutcome], fallback: bool
+) -> AuditResult:
+    prepare_for_reading(db)
+    conn = open_snapshot(db)
+    try:
+        local = as_of.astimezone(sla.tz)
+        period = parse_period(f"{local.year:04d}-{local.month:02d}", sla.tz)
+        result = run_audit(conn, sla, period, as_of)
+        result.data_notes.extend(quality_notes(conn, period, as_of))
+    finally:
+        conn.close()
+    for outcome in outcomes:
+        if not outcome.ok:
+            result.data_notes.append(f"{outcome.source} sync failed tonight: {outcome.error}")
+    if fallback:
+        result.data_notes.append(
+            f"figures are as of {format_instant(as_of)}, the end of the last sync every "
+            "source completed, so nobody is judged on activities a failed sync could not fetch"
+        )
+    return result
+
+
+def _write(result: AuditResult, folder: Path) -> list[Path]:
+    written = write_report(result, "json", folder / "report.json")
+    written += write_report(result, "csv", folder / "csv")
+    if "html" in FORMATS:
+        written += write_report(result, "html", folder / "report.html")
+    return written
