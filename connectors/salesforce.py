@@ -20,7 +20,9 @@ How each stream syncs (all incremental after the first run, all resumable mid-sc
 * **lead_history** — ``LeadHistory`` rows for Status, Owner and leadConverted by
   ``CreatedDate`` (history rows never change once written).
 * **lead_conversions** — converted leads whose ``leadConverted`` history row never came:
-  the conversion instant falls back to ``ConvertedDate``.
+  the conversion instant falls back to ``ConvertedDate``. Read only up to a look-back
+  before the history stream began, so a conversion whose row is still on its way does not
+  get a second, coarser instant.
 * **opportunities** — won opportunities (``IsWon = true``); the lead converted into one
   gets a ``stage`` event with the opportunity's ``StageName``.
 
@@ -28,8 +30,10 @@ Small deltas page through REST (≤ 2,000 records a page); when a query's first 
 (``totalSize``) that the window holds more than ``bulk_threshold`` records, the window is
 read by a Bulk API 2.0 query job instead (unordered CSV pages walked by ``Sforce-Locator``;
 the cursor holds the job id and locator, so a killed sync resumes mid-job). A query that
-fails with ``QUERY_TIMEOUT`` is retried on half the date window, and halved again until it
-answers. The history cursor, the look-back and the order of commits follow the engine.
+fails with ``QUERY_TIMEOUT`` is asked again for the first half of its date window (a first
+sync's window starts at the org's first user, not in 1999), halved until it answers; the
+next window then starts where it ended, twice as wide. The look-back, the retries and the
+order of commits are the engine's, as for HubSpot.
 
 **Funnel history.** Salesforce records no history row for the values a lead is *created*
 with, so the value of Status and Owner at ``CreatedDate`` is derived: the first history
@@ -41,7 +45,10 @@ lead and its history arrive in different streams, so the snapshot is where they 
   change rows yet;
 * the history stream, on the first change of a field, writes that change's ``OldValue``
   at ``CreatedDate`` — replacing the leads stream's guess when the lead changed before
-  its history was read. Both run in one sync, so the snapshot is right when it ends.
+  its history was read. Both run in one sync, so the snapshot is right when it ends;
+* a lead created after the leads query and changed before the history query (its history
+  came first, with no CreatedDate to anchor to) has its history read on its own the next
+  run — one query, rarely needed.
 
 Owner changes come as two rows at one instant (the Ids, DataType ``EntityId``; the
 names, ``Text``): the Id row is kept, and the value is ``salesforce:{user id}``; an owner
@@ -97,7 +104,6 @@ API_VERSION = "59.0"
 log = logging.getLogger(__name__)
 
 USER_PREFIX = "005"
-QUEUE_PREFIX = "00G"
 LEAD_PREFIX = "00Q"
 CONTACT_PREFIX = "003"
 
@@ -1276,9 +1282,6 @@ class SoqlStream(Stream):
     def hydrate(self, api: Api, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Facts the page's mapping needs beyond its records (snapshot reads, rare calls)."""
         return {}
-
-    def to_page(self, batch: Batch, stats: StreamStats) -> Page:
-        raise NotImplementedError
 
 
 class UsersStream(SoqlStream):
