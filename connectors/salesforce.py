@@ -1014,20 +1014,20 @@ class SnapshotFacts:
             out.setdefault(lead_id, []).append((field_name, changed_at))
         return out
 
-    def leads_by(self, raw_key: str, values: Iterable[str]) -> dict[str, list[str]]:
-        """Salesforce leads whose record has ``raw_key`` in ``values`` (e.g. the contact or
-        opportunity a lead was converted into) → their lead ids."""
-        wanted = sorted(set(values))
+    def converted_into(self, raw_key: str) -> dict[str, list[str]]:
+        """The contact or opportunity (``raw_key``: ``ConvertedContactId`` /
+        ``ConvertedOpportunityId``) each converted lead became → those lead ids.
+
+        One scan of the leads a stream run (the streams cache it): the leads stream has
+        run by then, and a lookup per page would scan the table once a page.
+        """
         sql = (
             f"select json_extract(raw, '$.{raw_key}'), id from leads where source = ? "
-            f"and json_extract(raw, '$.{raw_key}') in ({{marks}})"
+            f"and json_extract(raw, '$.{raw_key}') is not null"
         )
         out: dict[str, list[str]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for value, lead_id in self.db.execute(sql.format(marks=marks), [SOURCE, *chunk]):
-                out.setdefault(str(value), []).append(lead_id)
+        for value, lead_id in self.db.execute(sql, [SOURCE]):
+            out.setdefault(str(value), []).append(lead_id)
         return out
 
 
@@ -1417,9 +1417,9 @@ class OpportunitiesStream(SoqlStream):
 
     def hydrate(self, api: Api, records: list[dict[str, Any]]) -> dict[str, Any]:
         assert self.facts is not None
-        leads = self.facts.leads_by(
-            "ConvertedOpportunityId", [_rid(r, "Opportunity") for r in records]
-        )
+        converted_into = self.facts.converted_into("ConvertedOpportunityId") if records else {}
+        wanted = {_rid(r, "Opportunity") for r in records}
+        leads = {opp: found for opp, found in converted_into.items() if opp in wanted}
         lead_ids = [lead for found in leads.values() for lead in found]
         created = self.facts.created_at(lead_ids)
         converted: dict[str, str] = {}
@@ -1448,12 +1448,19 @@ class ActivitiesStream(SoqlStream):
     """Tasks or Events, linked to the lead in ``WhoId`` — or, once Salesforce has moved
     them to the contact a lead was converted into, to that lead."""
 
+    _contacts: dict[str, list[str]] | None = None
+
+    def open(self, cursor: Cursor | None, *, full: bool, api: Api, store: SnapshotStore) -> Cursor:
+        self._contacts = None
+        return super().open(cursor, full=full, api=api, store=store)
+
     def hydrate(self, api: Api, records: list[dict[str, Any]]) -> dict[str, Any]:
         assert self.facts is not None
-        contacts = {
-            str(r["WhoId"]) for r in records if str(r.get("WhoId") or "").startswith(CONTACT_PREFIX)
-        }
-        return {"contacts": self.facts.leads_by("ConvertedContactId", contacts)}
+        who = {str(r.get("WhoId") or "") for r in records}
+        if self._contacts is None and any(w.startswith(CONTACT_PREFIX) for w in who):
+            self._contacts = self.facts.converted_into("ConvertedContactId")
+        known = self._contacts or {}
+        return {"contacts": {w: known[w] for w in who if w in known}}
 
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         contacts: dict[str, list[str]] = batch.extra.get("contacts", {})
