@@ -139,7 +139,7 @@ def run_nightly(
             store.close()
         result = NightlyResult(day=day, folder=folder, syncs=outcomes)
         if as_of is None:
-            log.error("nothing to audit: no source has ever synced successfully")
+            log.info("nothing to audit: no source has ever synced successfully")
             return result
         result.audit = _audit(db, sla, as_of, outcomes, fallback)
         result.written = _write(result.audit, folder)

@@ -351,7 +351,10 @@ class SnapshotStore:
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may already have rolled back (a full disk does): rolling back again
+            # would raise and hide the error that matters.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
