@@ -53,20 +53,16 @@ indexes); ``lastmodifieddate``/``hs_lastmodifieddate`` come from ``updated_at``.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import json
 import math
-import socket
-import struct
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -80,6 +76,7 @@ from connectors.sandbox.generator import (
     Lead,
     Rep,
 )
+from connectors.sandbox.http_sandbox import Fault, HttpSandbox
 
 CONTACT_ID_BASE: Final = 100_000
 OWNER_ID_BASE: Final = 200_000
@@ -624,20 +621,15 @@ class _RollingWindow:
 
 
 @dataclass
-class _Fault:
-    kind: str
-    remaining: int
-    path_contains: str
-    status: int
-    delay_s: float
-
-
-@dataclass
 class _Answer:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     rate_headers: bool = True
+    content_type: ClassVar[str] = "application/json;charset=utf-8"
+
+    def payload(self) -> bytes:
+        return json.dumps(self.body, separators=(",", ":")).encode()
 
 
 FaultKind = Literal["status", "reset", "slow", "malformed", "unauthorized"]
@@ -646,12 +638,19 @@ FaultKind = Literal["status", "reset", "slow", "malformed", "unauthorized"]
 # --------------------------------------------------------------------------- the sandbox
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(HttpSandbox[FaultKind]):
     """A HubSpot imitation serving ``crm`` on 127.0.0.1 in its own thread.
 
     Use it as a context manager; ``base_url`` goes to ``HubSpot(host=...)``.
     ``requests`` counts every request received, keyed ``"METHOD /path/template"``.
+
+    Faults (:meth:`inject`): ``status``: answer ``status`` with HubSpot's error body;
+    ``reset``: close the connection without answering; ``slow``: wait ``delay_s`` then
+    answer normally; ``malformed``: 200 with a truncated JSON body; ``unauthorized``: 401.
     """
+
+    server_version = "HubSpotSandbox/1.0"
+    fault_kinds = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 
     def __init__(
         self,
@@ -669,9 +668,9 @@ class HubSpotSandbox:
         port: int = 0,
         portal_id: int = 4_242_424,
     ) -> None:
+        super().__init__(token, port)
         self.crm = crm
         self.portal_id = portal_id
-        self.token = token
         self.ten_second_budget = ten_second_budget
         self.daily_budget = daily_budget
         self.search_per_second = search_per_second
@@ -680,13 +679,7 @@ class HubSpotSandbox:
         self.retry_after_on_429 = retry_after_on_429
         self.strict_limits = strict_limits
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.requests: Counter[str] = Counter()
-        self.statuses: Counter[int] = Counter()
         self.count_429 = 0
-        self.fault_log: list[dict[str, Any]] = []
-        self._port = port
-        self._lock = threading.Lock()
-        self._faults: list[_Fault] = []
         self._burst = _RollingWindow(ten_second_budget, 10.0)
         self._search = _RollingWindow(search_per_second, 1.0)
         self._daily_used = 0
@@ -697,62 +690,16 @@ class HubSpotSandbox:
         self._teams = {
             team: TEAM_ID_BASE + n for n, team in enumerate(dict.fromkeys(r.team for r in crm.reps))
         }
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
-
-    # ----------------------------------------------------------------- lifecycle
-    def __enter__(self) -> HubSpotSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        if self._server is not None:
-            return
-        handler = _make_handler(self)
-        server = _Server(("127.0.0.1", self._port), handler)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-            self._connections.clear()
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running: use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._origin()
 
     # ----------------------------------------------------------------- knobs
-    @property
-    def total_requests(self) -> int:
-        return sum(self.requests.values())
-
-    def reset_counters(self) -> None:
-        """Forget request counts, statuses, 429s and the fault log (not the rate windows)."""
-        with self._lock:
-            self.requests.clear()
-            self.statuses.clear()
-            self.count_429 = 0
-            self.fault_log.clear()
+    def _clear_counters(self) -> None:
+        """Also the 429s (not the rate windows)."""
+        super()._clear_counters()
+        self.count_429 = 0
 
     def reset_rate_limits(self) -> None:
         """Give back the whole ten-second, secondly and daily allowance."""
@@ -760,29 +707,6 @@ class HubSpotSandbox:
             self._burst.events.clear()
             self._search.events.clear()
             self._daily_used = 0
-
-    def set_token(self, token: str) -> None:
-        """Accept only ``token`` from now on (the old one is revoked)."""
-        self.token = token
-
-    def inject(
-        self,
-        kind: FaultKind,
-        count: int = 1,
-        path_contains: str = "",
-        status: int = 503,
-        delay_s: float = 2.0,
-    ) -> None:
-        """Make the next ``count`` requests whose path contains ``path_contains`` misbehave.
-
-        ``status``: answer ``status`` with HubSpot's error body; ``reset``: close the
-        connection without answering; ``slow``: wait ``delay_s`` then answer normally;
-        ``malformed``: 200 with a truncated JSON body; ``unauthorized``: 401.
-        """
-        if kind not in ("status", "reset", "slow", "malformed", "unauthorized"):
-            raise ValueError(f"unknown fault kind {kind!r}")
-        with self._lock:
-            self._faults.append(_Fault(kind, count, path_contains, status, delay_s))
 
     def tamper(self, object_type: str, object_id: str, name: str, value: str) -> None:
         """Serve ``value`` as property ``name`` of one record, verbatim (fault injection).
@@ -797,33 +721,7 @@ class HubSpotSandbox:
             self._serializer.tampered[(otype, key, name)] = value
             self._index = None
 
-    def pending_faults(self) -> int:
-        with self._lock:
-            return sum(f.remaining for f in self._faults)
-
     # ----------------------------------------------------------------- request pipeline
-    def _take_fault(self, method: str, raw_path: str) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.remaining > 0 and fault.path_contains in raw_path:
-                    fault.remaining -= 1
-                    self.fault_log.append(
-                        {
-                            "kind": fault.kind,
-                            "method": method,
-                            "path": raw_path,
-                            "status": fault.status if fault.kind == "status" else None,
-                            "at": time.time(),
-                        }
-                    )
-                    self._faults = [f for f in self._faults if f.remaining > 0]
-                    return fault
-        return None
-
-    def _count(self, key: str) -> None:
-        with self._lock:
-            self.requests[key] += 1
-
     def _record_status(self, status: int) -> None:
         with self._lock:
             self.statuses[status] += 1
@@ -871,7 +769,7 @@ class HubSpotSandbox:
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[str, _Answer | None, _Fault | None]:
+    ) -> tuple[str, _Answer | None, Fault | None]:
         """Answer one request: (counter key, answer or None for "no answer", fault fired)."""
         parts = urlsplit(raw_path)
         path = parts.path
@@ -1659,88 +1557,3 @@ def _match_text(value: str | None, op: str, flt: dict[str, Any]) -> bool:
     if op == "BETWEEN":
         return target <= value <= str(flt.get("highValue", "")).lower()
     return False
-
-
-# --------------------------------------------------------------------------- HTTP plumbing
-
-
-class _Server(ThreadingHTTPServer):
-    """One daemon thread per connection; a deep backlog for connectors that fan out."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-
-def _make_handler(sandbox: HubSpotSandbox) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "HubSpotSandbox/1.0"
-        timeout = 60
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes: without NODELAY, Nagle and the
-            # client's delayed ACK add ~40 ms to every keep-alive answer.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with sandbox._lock:
-                sandbox._connections.add(self.connection)
-
-        def finish(self) -> None:
-            try:
-                super().finish()
-            finally:
-                with sandbox._lock:
-                    sandbox._connections.discard(self.connection)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: tests read counters, not logs."""
-
-        def _serve(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            _, answer, fault = sandbox.handle(method, self.path, headers, body)
-            if answer is None:
-                self._reset()
-                return
-            payload = json.dumps(answer.body, separators=(",", ":")).encode()
-            status = answer.status
-            if fault is not None and fault.kind == "malformed":
-                payload = payload[: max(1, len(payload) // 2)]
-                status = 200
-            sandbox._record_status(status)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def _reset(self) -> None:
-            """Close the connection with a TCP reset and no answer at all."""
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.connection.close()
-            except OSError:
-                pass
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_PUT(self) -> None:
-            self._serve("PUT")
-
-        def do_PATCH(self) -> None:
-            self._serve("PATCH")
-
-        def do_DELETE(self) -> None:
-            self._serve("DELETE")
-
-    return Handler

@@ -53,17 +53,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import csv
 import io
 import json
 import math
-import socket
-import ssl
-import struct
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,6 +72,7 @@ import numpy as np
 from simple_salesforce import Salesforce
 
 from connectors.sandbox.generator import CRM
+from connectors.sandbox.http_sandbox import Fault, HttpSandbox, TLSServer
 from connectors.sandbox.salesforce_model import INTEGRATION_USER_ID, Org, build_org, sf_id
 from connectors.sandbox.soql import (
     BoundQuery,
@@ -94,7 +91,6 @@ __all__ = ["FaultKind", "SalesforceSandbox", "sandbox_session"]
 FaultKind = Literal[
     "status", "reset", "slow", "malformed", "unauthorized", "request_limit", "query_timeout"
 ]
-_FAULT_KINDS: Final = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 
 #: Objects big enough for ``query_timeout_over_days`` to apply to (the rest answer at once).
 LARGE_OBJECTS: Final = frozenset(
@@ -139,15 +135,6 @@ class _Answer:
         if isinstance(self.body, bytes):
             return self.body
         return json.dumps(self.body, separators=(",", ":")).encode()
-
-
-@dataclass
-class _Fault:
-    kind: str
-    remaining: int
-    path_contains: str
-    status: int
-    delay_s: float
 
 
 @dataclass
@@ -212,7 +199,7 @@ def _decode_locator(locator: str) -> int:
         raise ApiError(400, "INVALIDLOCATOR", f"Invalid locator: {locator}") from None
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(HttpSandbox[FaultKind]):
     """A Salesforce org imitation serving ``crm`` over HTTPS on 127.0.0.1, in its own thread.
 
     Use it as a context manager. ``requests`` counts every request received, keyed
@@ -220,7 +207,18 @@ class SalesforceSandbox:
     ``"GET /services/data/v59.0/query"``, ``"GET /services/data/v59.0/query/<locator>"``,
     ``"POST /services/data/v59.0/jobs/query"``, ``"GET /services/data/v59.0/jobs/query/<id>"``,
     ``"GET /services/data/v59.0/jobs/query/<id>/results"``, ``"GET /services/data/v59.0/limits"``.
+
+    Faults (:meth:`inject`): ``status``: answer ``status`` with a Salesforce error body (500
+    UNKNOWN_EXCEPTION, 502/503/504 SERVER_UNAVAILABLE…); ``reset``: close the connection
+    with a TCP reset and no answer; ``slow``: wait ``delay_s`` then answer normally;
+    ``malformed``: 200 with the body cut in half; ``unauthorized``: 401 INVALID_SESSION_ID;
+    ``request_limit``: 403 REQUEST_LIMIT_EXCEEDED; ``query_timeout``: 400 QUERY_TIMEOUT —
+    with ``query_timeout_over_days`` set, only REST queries wider than that fire it.
     """
+
+    server_version = "SalesforceSandbox/1.0"
+    fault_kinds = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
+    scheme = "https"
 
     def __init__(
         self,
@@ -241,8 +239,8 @@ class SalesforceSandbox:
         owner_history: Literal["both", "ids"] = "both",
         port: int = 0,
     ) -> None:
+        super().__init__(token, port)
         self.crm = crm
-        self.token = token
         self.version = version
         self.daily_limit = daily_limit
         self.query_timeout_over_days = query_timeout_over_days
@@ -254,13 +252,7 @@ class SalesforceSandbox:
         self.bulk_datetime_suffix = bulk_datetime_suffix
         self.reparent_on_conversion = reparent_on_conversion
         self.owner_history: Literal["both", "ids"] = owner_history
-        self.requests: Counter[str] = Counter()
-        self.statuses: Counter[int] = Counter()
-        self.fault_log: list[dict[str, Any]] = []
         self._api_usage = api_usage
-        self._port = port
-        self._lock = threading.Lock()
-        self._faults: list[_Fault] = []
         self._org: Org | None = None
         self._org_lock = threading.Lock()
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
@@ -268,52 +260,20 @@ class SalesforceSandbox:
         self._jobs_created = 0
         self._serial = 0
         self._ca = sandbox_ca()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
 
     # ----------------------------------------------------------------- lifecycle
-    def __enter__(self) -> SalesforceSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Serve in a thread; the org is built first so the first request is not slow."""
-        if self._server is not None:
-            return
+    def _make_server(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]
+    ) -> ThreadingHTTPServer:
+        """HTTPS; the org is built first so the first request is not slow."""
         self.org()
-        server = _TLSServer(("127.0.0.1", self._port), _make_handler(self), self._ca.server_context)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-            self._connections.clear()
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        return TLSServer(address, handler, self._ca.server_context)
 
     # ----------------------------------------------------------------- addresses
     @property
     def instance_url(self) -> str:
         """``https://127.0.0.1:PORT`` — simple-salesforce's ``instance_url``."""
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running: use it as a context manager")
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
+        return self._origin()
 
     @property
     def ca_path(self) -> str:
@@ -354,47 +314,6 @@ class SalesforceSandbox:
         """A new day: the whole daily allowance is available again."""
         self.api_usage = 0
 
-    @property
-    def total_requests(self) -> int:
-        return sum(self.requests.values())
-
-    def reset_counters(self) -> None:
-        """Forget request counts, statuses and the fault log (not the API usage)."""
-        with self._lock:
-            self.requests.clear()
-            self.statuses.clear()
-            self.fault_log.clear()
-
-    def set_token(self, token: str) -> None:
-        """Accept only ``token`` from now on (the old session is expired)."""
-        self.token = token
-
-    def inject(
-        self,
-        kind: FaultKind,
-        count: int = 1,
-        path_contains: str = "",
-        status: int = 503,
-        delay_s: float = 2.0,
-    ) -> None:
-        """Make the next ``count`` requests whose path contains ``path_contains`` misbehave.
-
-        ``status``: answer ``status`` with a Salesforce error body (500 UNKNOWN_EXCEPTION,
-        502/503/504 SERVER_UNAVAILABLE…); ``reset``: close the connection with a TCP reset
-        and no answer; ``slow``: wait ``delay_s`` then answer normally; ``malformed``: 200
-        with the body cut in half; ``unauthorized``: 401 INVALID_SESSION_ID;
-        ``request_limit``: 403 REQUEST_LIMIT_EXCEEDED; ``query_timeout``: 400 QUERY_TIMEOUT —
-        with ``query_timeout_over_days`` set, only REST queries wider than that fire it.
-        """
-        if kind not in _FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}")
-        with self._lock:
-            self._faults.append(_Fault(kind, count, path_contains, status, delay_s))
-
-    def pending_faults(self) -> int:
-        with self._lock:
-            return sum(f.remaining for f in self._faults)
-
     def org(self) -> Org:
         """The org for the CRM's current version (rebuilt lazily after changes)."""
         with self._org_lock:
@@ -409,46 +328,24 @@ class SalesforceSandbox:
             return org
 
     # ----------------------------------------------------------------- pipeline
-    def _take_fault(self, method: str, raw_path: str, *, query_timeout: bool) -> _Fault | None:
+    def _fault_for(self, method: str, raw_path: str, *, query_timeout: bool) -> Fault | None:
         """The first pending fault matching the request. Width-dependent query timeouts are
         taken only by the query handler (``query_timeout=True``)."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.remaining <= 0 or fault.path_contains not in raw_path:
-                    continue
-                wants_window = (
-                    fault.kind == "query_timeout" and self.query_timeout_over_days is not None
-                )
-                if wants_window != query_timeout:
-                    continue
-                fault.remaining -= 1
-                self.fault_log.append(
-                    {
-                        "kind": fault.kind,
-                        "method": method,
-                        "path": raw_path,
-                        "status": fault.status if fault.kind == "status" else None,
-                        "at": time.time(),
-                    }
-                )
-                self._faults = [f for f in self._faults if f.remaining > 0]
-                return fault
-        return None
 
-    def _count(self, key: str) -> None:
-        with self._lock:
-            self.requests[key] += 1
+        def accept(fault: Fault) -> bool:
+            wants_window = (
+                fault.kind == "query_timeout" and self.query_timeout_over_days is not None
+            )
+            return wants_window == query_timeout
 
-    def _record_status(self, status: int) -> None:
-        with self._lock:
-            self.statuses[status] += 1
+        return self._take_fault(method, raw_path, accept)
 
     def _limit_headers(self) -> dict[str, str]:
         return {"Sforce-Limit-Info": f"api-usage={self._api_usage}/{self.daily_limit}"}
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[str, _Answer | None, _Fault | None]:
+    ) -> tuple[str, _Answer | None, Fault | None]:
         """Answer one request: (counter key, answer or None for "no answer", fault fired)."""
         parts = urlsplit(raw_path)
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -459,7 +356,7 @@ class SalesforceSandbox:
             answer = self._versions(query, headers, body, raw_path)
             answer.headers.update(self._limit_headers())
             return key, answer, None
-        fault = self._take_fault(method, raw_path, query_timeout=False)
+        fault = self._fault_for(method, raw_path, query_timeout=False)
         answer = self._faulty(fault) if fault is not None else None
         if fault is not None and fault.kind == "reset":
             return key, None, fault
@@ -468,7 +365,7 @@ class SalesforceSandbox:
         answer.headers.update(self._limit_headers())
         return key, answer, fault
 
-    def _faulty(self, fault: _Fault) -> _Answer | None:
+    def _faulty(self, fault: Fault) -> _Answer | None:
         kind = fault.kind
         if kind == "slow":
             time.sleep(fault.delay_s)
@@ -616,7 +513,7 @@ class SalesforceSandbox:
             return
         if _window_days(bound, org) <= days:
             return
-        if self._take_fault("GET", raw_path, query_timeout=True) is not None:
+        if self._fault_for("GET", raw_path, query_timeout=True) is not None:
             raise ApiError(400, "QUERY_TIMEOUT", _TIMEOUT_MESSAGE)
 
     def _page(self, cursor: _Cursor, cursor_id: str, start: int, batch: int) -> dict[str, Any]:
@@ -869,117 +766,3 @@ def _status_error(status: int) -> ApiError:
     except ValueError:
         phrase = "Error"
     return ApiError(status, phrase.upper().replace(" ", "_"), phrase)
-
-
-# --------------------------------------------------------------------------- HTTP plumbing
-
-
-class _TLSServer(ThreadingHTTPServer):
-    """One daemon thread per connection; TLS is negotiated in that thread, not the acceptor."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        context: ssl.SSLContext,
-    ) -> None:
-        super().__init__(address, handler)
-        self.context = context
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.settimeout(30)
-        try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            with contextlib.suppress(OSError):
-                tls.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a client hanging up mid-answer is normal for fault tests."""
-
-
-def _make_handler(sandbox: SalesforceSandbox) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "SalesforceSandbox/1.0"
-        timeout = 60
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in separate writes: without NODELAY, Nagle and the
-            # client's delayed ACK add ~40 ms to every keep-alive answer.
-            with contextlib.suppress(OSError):
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with sandbox._lock:
-                sandbox._connections.add(self.connection)
-
-        def finish(self) -> None:
-            try:
-                super().finish()
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                with sandbox._lock:
-                    sandbox._connections.discard(self.connection)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: tests read counters, not logs."""
-
-        def _serve(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            _, answer, fault = sandbox.handle(method, self.path, headers, body)
-            if answer is None:
-                self._reset()
-                return
-            payload = answer.payload()
-            status = answer.status
-            if fault is not None and fault.kind == "malformed":
-                payload = payload[: max(1, len(payload) // 2)]
-                status = 200
-            sandbox._record_status(status)
-            self.send_response(status)
-            if status != 204:
-                self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if payload:
-                self.wfile.write(payload)
-
-        def _reset(self) -> None:
-            """Close the connection with a TCP reset and no answer at all."""
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.connection.close()
-            except OSError:
-                pass
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_PATCH(self) -> None:
-            self._serve("PATCH")
-
-        def do_DELETE(self) -> None:
-            self._serve("DELETE")
-
-        def do_PUT(self) -> None:
-            self._serve("PUT")
-
-    return Handler
