@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, Union
@@ -497,19 +497,23 @@ class _Parser:
         raise self.unexpected()
 
 
-def _unescape(raw: str) -> str:
-    out: list[str] = []
+def _scan_escapes(raw: str) -> Iterator[tuple[str, bool]]:
+    """The characters of a string literal's text, each with whether it was escaped
+    (``\\n`` → newline, ``\\x`` → ``x``; a backslash at the very end stands for itself)."""
     i = 0
     while i < len(raw):
         ch = raw[i]
         if ch == "\\" and i + 1 < len(raw):
             nxt = raw[i + 1]
-            out.append(_ESCAPES.get(nxt, nxt))
+            yield _ESCAPES.get(nxt, nxt), True
             i += 2
             continue
-        out.append(ch)
+        yield ch, False
         i += 1
-    return "".join(out)
+
+
+def _unescape(raw: str) -> str:
+    return "".join(ch for ch, _ in _scan_escapes(raw))
 
 
 def parse_datetime_literal(text: str) -> datetime:
@@ -965,21 +969,15 @@ def bind(query: Query, tables: Mapping[str, Table]) -> BoundQuery:
 def _like_regex(raw: str) -> re.Pattern[str]:
     """SOQL LIKE: ``%`` any run, ``_`` one character, ``\\%``/``\\_`` literal, no case."""
     out: list[str] = []
-    i = 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch == "\\" and i + 1 < len(raw):
-            nxt = raw[i + 1]
-            out.append(re.escape(_ESCAPES.get(nxt, nxt)))
-            i += 2
-            continue
-        if ch == "%":
+    for ch, escaped in _scan_escapes(raw):
+        if escaped:
+            out.append(re.escape(ch))
+        elif ch == "%":
             out.append(".*")
         elif ch == "_":
             out.append(".")
         else:
             out.append(re.escape(ch))
-        i += 1
     return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
 
 
