@@ -168,6 +168,18 @@ class SObjectSpec:
     cursor_field: str = "SystemModstamp"
     include_deleted: bool = True
     where: str | None = None
+    essential: tuple[str, ...] = ()
+    """Fields the mapping cannot do without, besides ``Id`` and the cursor field. Any
+    other field an org does not expose (field-level security, an edition without it) is
+    dropped from the query for the run, and its values are read as empty."""
+
+    def without(self, field_name: str) -> SObjectSpec | None:
+        """This spec minus an optional field, or None when the field is essential."""
+        keep = {"Id", self.cursor_field, *self.essential}
+        if field_name in keep or field_name not in self.kinds:
+            return None
+        kinds = {k: v for k, v in self.kinds.items() if k != field_name}
+        return replace(self, kinds=kinds)
 
     def soql(self, since: str | None, until: str | None, *, ordered: bool = True) -> str:
         """``SELECT … WHERE cursor >= since AND cursor < until ORDER BY cursor, Id``.
@@ -240,6 +252,7 @@ LEADS = SObjectSpec(
         "IsDeleted": "bool",
         **_AUDIT,
     },
+    essential=("Status", "OwnerId", "CreatedDate"),
 )
 HISTORY_FIELDS = ("Status", "Owner", "leadConverted")
 LEAD_HISTORY = SObjectSpec(
@@ -257,6 +270,7 @@ LEAD_HISTORY = SObjectSpec(
     },
     cursor_field="CreatedDate",
     where="Field IN ({})".format(", ".join(f"'{f}'" for f in HISTORY_FIELDS)),
+    essential=("LeadId", "Field", "OldValue", "NewValue"),
 )
 CONVERSIONS = SObjectSpec(
     stream="lead_conversions",
@@ -269,6 +283,7 @@ CONVERSIONS = SObjectSpec(
         "SystemModstamp": "datetime",
     },
     where="IsConverted = true",
+    essential=("ConvertedDate",),
 )
 OPPORTUNITIES = SObjectSpec(
     stream="opportunities",
@@ -276,6 +291,7 @@ OPPORTUNITIES = SObjectSpec(
     kinds={"Id": "text", "StageName": "text", "CloseDate": "date", "SystemModstamp": "datetime"},
     include_deleted=False,
     where="IsWon = true",
+    essential=("StageName", "CloseDate"),
 )
 TASKS = SObjectSpec(
     stream="tasks",
@@ -297,6 +313,7 @@ TASKS = SObjectSpec(
         "IsDeleted": "bool",
         **_AUDIT,
     },
+    essential=("WhoId", "CreatedDate"),
 )
 EVENTS = SObjectSpec(
     stream="events",
@@ -316,6 +333,7 @@ EVENTS = SObjectSpec(
         "IsDeleted": "bool",
         **_AUDIT,
     },
+    essential=("WhoId", "CreatedDate"),
 )
 
 TASK_KINDS = {"Call": "call", "Email": "email", "ListEmail": "email"}
@@ -336,6 +354,17 @@ def whole_second(at: datetime) -> str:
 
 
 # ------------------------------------------------------------------------------ dialect
+
+
+_NO_SUCH_COLUMN = re.compile(r"No such column '(\w+)'")
+
+
+def missing_column(answer: HttpAnswer | None) -> str | None:
+    """The field an INVALID_FIELD answer names (``No such column 'X' on entity …``)."""
+    if answer is None or error_code(answer) != "INVALID_FIELD":
+        return None
+    match = _NO_SUCH_COLUMN.search(answer.message(2000))
+    return match.group(1) if match else None
 
 
 def error_code(answer: HttpAnswer | None) -> str:
@@ -1083,6 +1112,21 @@ class SoqlStream(Stream):
             return cursor
         return Cursor("incremental", since=cursor.since, floor=cursor.since, scanning=True)
 
+    def _drop_hidden_field(self, exc: RefusedError) -> bool:
+        """Leave out an optional field the org refuses (INVALID_FIELD); True to retry."""
+        column = missing_column(exc.answer)
+        smaller = self.spec.without(column) if column else None
+        if smaller is None:
+            return False
+        log.warning(
+            "Salesforce %s has no readable field %s: synced without it (its values stay "
+            "empty); grant the integration user read access to keep it",
+            self.spec.sobject,
+            column,
+        )
+        self.spec = smaller
+        return True
+
     def _upper(self) -> str | None:
         """The end of the window being read: a narrowed window, the stream's ceiling, or none."""
         if self._until is not None:
@@ -1110,6 +1154,8 @@ class SoqlStream(Stream):
                 code = error_code(exc.answer)
                 if code == "QUERY_TIMEOUT":
                     self._narrow(api, cursor)
+                elif fresh and self._drop_hidden_field(exc):
+                    continue
                 elif code != "INVALID_QUERY_LOCATOR" or fresh:
                     raise
                 self._next_url = None

@@ -198,10 +198,37 @@ def test_a_malformed_query_is_refused_once_and_reported_as_a_bug(
 def test_a_field_the_user_cannot_see_names_field_level_security(
     org: FakeOrg, store: SnapshotStore
 ) -> None:
-    org.refuse["Task"] = [(400, error("INVALID_FIELD", "No such column 'CallDisposition'"))]
+    # WhoId links a task to its lead: without it the tasks cannot be audited at all.
+    org.refuse["Task"] = [(400, error("INVALID_FIELD", "No such column 'WhoId'"))]
 
     with pytest.raises(SyncError, match="grant it read access \\(field-level security\\)"):
         run(store)
+
+
+def test_an_optional_field_the_org_hides_is_left_out_and_the_sync_goes_on(
+    org: FakeOrg, store: SnapshotStore
+) -> None:
+    # An org (or an edition) without CallDisposition or LeadHistory.DataType still syncs:
+    # the field is dropped from that stream's query for the run, its values stay empty.
+    org.records["Lead"] = [lead("00Q000000000001AAA")]
+    org.records["Task"] = [task("00T000000000001AAA", WhoId="00Q000000000001AAA")]
+    org.refuse["Task"] = [
+        (400, error("INVALID_FIELD", "\nSELECT Id, CallDisposition FROM Task\n ^\nERROR at "
+                    "Row:1:Column:12\nNo such column 'CallDisposition' on entity 'Task'."))
+    ]  # fmt: skip
+    org.refuse["LeadHistory"] = [
+        (400, error("INVALID_FIELD", "No such column 'DataType' on entity 'LeadHistory'."))
+    ]
+
+    run(store)
+
+    task_queries = [q for q in org.queries if "FROM Task" in q]
+    assert "CallDisposition" in task_queries[0]
+    assert all("CallDisposition" not in q for q in task_queries[1:])
+    assert len(task_queries) >= 2
+    assert store.count("activities") == 1
+    history = [q for q in org.queries if "FROM LeadHistory" in q]
+    assert "DataType" not in history[-1]
 
 
 def test_a_cut_short_answer_and_a_server_error_are_retried(
