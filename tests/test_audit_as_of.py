@@ -12,20 +12,14 @@ import sqlite3
 
 import pytest
 
-from audit.engine import open_snapshot, run_audit
 from audit.period import AuditInputError, parse_as_of
-from tests.tiny_crm import TinyCRM, make_sla
+from tests.tiny_crm import TinyCRM, audit_snapshot, make_sla
 
 END_OF_OCTOBER = "2026-11-01T03:00:00Z"
 
 
 def audit(path, sla=None, as_of=END_OF_OCTOBER, period="2026-10"):
-    sla = sla or make_sla()
-    conn = open_snapshot(path)
-    try:
-        return run_audit(conn, sla, period, None if as_of is None else parse_as_of(as_of, sla.tz))
-    finally:
-        conn.close()
+    return audit_snapshot(path, sla, as_of, period)
 
 
 def add_sync_runs(path, runs):

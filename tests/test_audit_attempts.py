@@ -9,24 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from audit.engine import open_snapshot, run_audit
-from audit.period import parse_as_of
-from tests.tiny_crm import TinyCRM, make_sla
+from tests.tiny_crm import TinyCRM, audit, make_sla
 
-AS_OF = "2026-12-01T03:00:00Z"  # 1 Dec 00:00 local: every October window has closed
 HANDOFF = "2026-10-14 10:00"
 CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"  # HubSpot "Connected" disposition
 NO_ANSWER = "73a0d17f-1163-4015-bdd5-ec830791da20"  # HubSpot "No answer" disposition
-
-
-def audit(crm, sla=None, as_of=AS_OF):
-    sla = sla or make_sla()
-    crm.save()
-    conn = open_snapshot(crm.path)
-    try:
-        return run_audit(conn, sla, "2026-10", parse_as_of(as_of, sla.tz))
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -9,21 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.engine import open_snapshot, run_audit
-from audit.period import parse_as_of
-from tests.tiny_crm import TinyCRM, make_sla
-
-AS_OF = "2026-12-01T03:00:00Z"
-
-
-def audit(crm, sla=None, as_of=AS_OF, period="2026-10"):
-    sla = sla or make_sla()
-    crm.save()
-    conn = open_snapshot(crm.path)
-    try:
-        return run_audit(conn, sla, period, parse_as_of(as_of, sla.tz))
-    finally:
-        conn.close()
+from tests.tiny_crm import TinyCRM, audit, make_sla
 
 
 @pytest.fixture

@@ -11,21 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from audit.engine import open_snapshot, run_audit
-from audit.period import parse_as_of
 from tests.tiny_crm import TinyCRM, make_sla
+from tests.tiny_crm import audit_snapshot as audit
 
-AS_OF = "2026-12-01T03:00:00Z"
 HANDOFF = "2026-10-14 10:00"
-
-
-def audit(path, sla=None, as_of=AS_OF):
-    sla = sla or make_sla()
-    conn = open_snapshot(path)
-    try:
-        return run_audit(conn, sla, "2026-10", parse_as_of(as_of, sla.tz))
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -13,24 +13,11 @@ import re
 
 import pytest
 
-from audit.engine import open_snapshot, run_audit
-from audit.period import parse_as_of
-from tests.tiny_crm import TinyCRM, make_sla
+from tests.tiny_crm import TinyCRM, audit, make_sla
 
-AS_OF = "2026-12-01T03:00:00Z"
 HANDOFF = "2026-10-05 10:00"
 NO_ANSWER = "73a0d17f-1163-4015-bdd5-ec830791da20"
 THREE_CALLS = ("2026-10-05 10:01", "2026-10-06 10:00", "2026-10-07 10:00")
-
-
-def audit(crm, sla=None, as_of=AS_OF):
-    sla = sla or make_sla()
-    crm.save()
-    conn = open_snapshot(crm.path)
-    try:
-        return run_audit(conn, sla, "2026-10", parse_as_of(as_of, sla.tz))
-    finally:
-        conn.close()
 
 
 @pytest.fixture

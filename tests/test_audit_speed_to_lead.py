@@ -11,21 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.engine import open_snapshot, run_audit
-from audit.period import parse_as_of
-from tests.tiny_crm import TinyCRM, make_sla
-
-# 2026-12-01 00:00 in São Paulo: every October deadline, window and grace has passed.
-AS_OF = "2026-12-01T03:00:00Z"
-
-
-def audit(crm, sla, period="2026-10", as_of=AS_OF):
-    crm.save()
-    conn = open_snapshot(crm.path)
-    try:
-        return run_audit(conn, sla, period, parse_as_of(as_of, sla.tz))
-    finally:
-        conn.close()
+from tests.tiny_crm import TinyCRM, audit, make_sla
 
 
 def called_lead(crm, crm_id, owner, mql_at, call_at=None):

@@ -11,11 +11,9 @@ import json
 
 import pytest
 
-from audit.engine import open_snapshot, run_audit
 from audit.period import parse_as_of
-from tests.tiny_crm import TinyCRM, make_sla
+from tests.tiny_crm import AS_OF, TinyCRM, audit, make_sla
 
-AS_OF = "2026-12-01T03:00:00Z"
 RULE_IDS = [
     "mql_volume",
     "mql_per_rep",
@@ -25,16 +23,6 @@ RULE_IDS = [
     "recycling",
     "conversion",
 ]
-
-
-def audit(crm, sla=None, as_of=AS_OF, period="2026-10"):
-    sla = sla or make_sla()
-    crm.save()
-    conn = open_snapshot(crm.path)
-    try:
-        return run_audit(conn, sla, period, parse_as_of(as_of, sla.tz))
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from audit.engine import open_snapshot, run_audit
+from audit.period import parse_as_of
+from audit.result import AuditResult
 from config.sla import SLA
 from connectors.instants import format_instant
 from connectors.store import Page, SnapshotStore
@@ -84,6 +87,31 @@ def make_sla(**changes: Any) -> SLA:
         else:
             node[keys[-1]] = value
     return SLA.model_validate(data)
+
+
+#: 2026-12-01 00:00 in São Paulo: every October deadline, window and grace has passed.
+AS_OF = "2026-12-01T03:00:00Z"
+
+
+def audit_snapshot(
+    path: Path, sla: SLA | None = None, as_of: str | None = AS_OF, period: str = "2026-10"
+) -> AuditResult:
+    """Audit ``period`` of the snapshot at ``path`` as of ``as_of`` (None: the last good
+    sync) under ``sla`` (default: the base test SLA)."""
+    sla = sla or make_sla()
+    conn = open_snapshot(path)
+    try:
+        return run_audit(conn, sla, period, None if as_of is None else parse_as_of(as_of, sla.tz))
+    finally:
+        conn.close()
+
+
+def audit(
+    crm: TinyCRM, sla: SLA | None = None, as_of: str | None = AS_OF, period: str = "2026-10"
+) -> AuditResult:
+    """Save ``crm`` and audit its snapshot (see :func:`audit_snapshot`)."""
+    crm.save()
+    return audit_snapshot(crm.path, sla, as_of, period)
 
 
 class TinyCRM:
