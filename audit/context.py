@@ -31,6 +31,7 @@ from audit.outreach import (
     is_connection,
     per_handoff_count,
     per_handoff_first,
+    relevant_kinds,
     window_activities,
 )
 from audit.period import Period
@@ -47,12 +48,23 @@ def td_ns(value: object) -> int:
 
 
 def ns_text(values: np.ndarray | int) -> list[str | None] | str | None:
-    """int64 ns → snapshot instant text (None for NaT)."""
+    """int64 ns → snapshot instant text (None for NaT).
+
+    Arrays are formatted by numpy in one pass (a million instants in well under a
+    second; ``format_instant`` one by one takes seconds). Both truncate to the
+    millisecond toward the past, and every int64 nanosecond instant lies in the years
+    1677–2262, which both write with four digits: the text is the same character for
+    character.
+    """
     if isinstance(values, int | np.integer):
         if values == NAT:
             return None
         return format_instant(EPOCH + timedelta(microseconds=int(values) // 1000))
-    return [ns_text(int(v)) for v in values]  # type: ignore[misc]
+    ns = np.asarray(values, dtype=np.int64)
+    present = ns != NAT
+    ms = (np.where(present, ns, 0) // 1_000_000).astype("datetime64[ms]")
+    text = np.datetime_as_string(ms, unit="ms").tolist()
+    return [f"{t}Z" if ok else None for t, ok in zip(text, present.tolist(), strict=True)]
 
 
 @dataclass
@@ -104,15 +116,29 @@ def build_context(
     owners = reader.owners()
     owner_names = _owner_names(owners)
     reason_field = sla.sales.recycle.reason_field
-    history = reader.cohort_history(sorted({"owner", reason_field}))
+    funnel = {
+        name: stage_conditions(sla, stages)
+        for name, stages in (
+            ("progress", PROGRESS_STAGES),
+            ("recycled", ["recycled"]),
+            ("customer", ["customer"]),
+        )
+    }
+    fields = {"owner", reason_field} | {c.field for cs in funnel.values() for c in cs}
+    history = reader.cohort_history(sorted(fields))
     current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
     current_owner = current_owner.where(
         ~facts["lead_id"].isin(reader.leads_with_owner_history()), None
     )
     facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
 
-    counted = _add_outreach_facts(facts, reader, sla, as_of_text)
-    _add_funnel_facts(facts, reader, sla, history, counted)
+    counted = _add_outreach_facts(facts, reader, sla)
+    states = reader.cohort_lead_states()
+    entries = {
+        name: reader.cohort_stage_entries(history, states, conditions)
+        for name, conditions in funnel.items()
+    }
+    _add_funnel_facts(facts, sla, history, entries, counted)
     facts["first_touch_deadline"] = (
         calendar.add_business_ns(
             facts["h"].to_numpy(), sla.sales.first_touch.within.total_seconds()
@@ -153,19 +179,20 @@ def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Se
     return sorted(active | involved)
 
 
-def _add_outreach_facts(
-    facts: pd.DataFrame, reader: SnapshotReader, sla: SLA, as_of_text: str
-) -> pd.DataFrame:
+def _add_outreach_facts(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -> pd.DataFrame:
     """Add first attempt, counted attempts and activity connection; return counted rows."""
     attempts_cfg = sla.sales.attempts
     window_ns = td_ns(attempts_cfg.window)
     facts["window_end"] = facts["h"] + window_ns
-    if facts.empty:
-        since, until = as_of_text, as_of_text
-    else:
-        since = ns_text(int(facts["h"].min()))
-        until = ns_text(int(facts["window_end"].max()))
-    acts = reader.cohort_activities(since, until)  # type: ignore[arg-type]
+    windows = pd.DataFrame(
+        {
+            "hid": facts["hid"].to_numpy(),
+            "lead_id": facts["lead_id"].to_numpy(),
+            "since": ns_text(facts["h"].to_numpy()),
+            "until": ns_text(facts["window_end"].to_numpy()),
+        }
+    )
+    acts = reader.handoff_activities(windows, relevant_kinds(attempts_cfg.channels))
     in_window = window_activities(facts, acts)
     attempts = in_window[is_attempt(in_window, list(attempts_cfg.channels))]
     counted = counted_attempts(attempts, td_ns(attempts_cfg.min_gap))
@@ -178,20 +205,19 @@ def _add_outreach_facts(
 
 def _add_funnel_facts(
     facts: pd.DataFrame,
-    reader: SnapshotReader,
     sla: SLA,
     history: pd.DataFrame,
+    entries: dict[str, pd.DataFrame],
     counted: pd.DataFrame,
 ) -> None:
     """Funnel instants per handoff: the first entry into each stage at or after it.
 
+    ``entries`` holds the cohort's stage entries by group (progress, recycled, customer).
     ``sql_at``, ``opportunity_at`` and ``customer_at`` are entries into exactly that stage:
     a lead that jumps from mql to customer has no ``sql_at``. Whoever counts "reached
     opportunity" for a funnel must therefore also count later stages (conversion does).
     """
-    progress = reader.stage_entries(stage_conditions(sla, PROGRESS_STAGES), cohort_only=True)
-    recycled = reader.stage_entries(stage_conditions(sla, ["recycled"]), cohort_only=True)
-    customer = reader.stage_entries(stage_conditions(sla, ["customer"]), cohort_only=True)
+    progress, recycled, customer = entries["progress"], entries["recycled"], entries["customer"]
     for frame in (progress, recycled, customer):
         frame["t"] = to_ns(frame["changed_at"])
     facts["progressed_at"] = first_event_at_or_after(facts, progress, "progressed_at")

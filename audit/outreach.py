@@ -8,23 +8,35 @@ attempts of any handoff, not the number of activities.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 NAT = np.iinfo(np.int64).min
 
 
-def window_activities(handoffs: pd.DataFrame, activities: pd.DataFrame) -> pd.DataFrame:
-    """Activities of each handoff's lead with occurred_at in [handoff, window end).
+CONNECTION_KINDS = ("call", "email", "meeting")
+"""The kinds :func:`is_connection` can accept: connected calls, meetings, inbound calls and
+emails."""
 
-    ``handoffs`` needs hid, lead_id, h, window_end; ``activities`` lead_id, t and the
-    activity columns. One activity linked to two handoffs of the same lead appears twice.
+
+def relevant_kinds(channels: Sequence[str]) -> list[str]:
+    """Every kind that can be an attempt or a connection; other activities never count."""
+    return sorted({*channels, *CONNECTION_KINDS})
+
+
+def window_activities(handoffs: pd.DataFrame, activities: pd.DataFrame) -> pd.DataFrame:
+    """Activities of each handoff with t in [handoff, window end), sorted by (hid, t).
+
+    ``handoffs`` needs hid, h, window_end; ``activities`` hid, t and the activity columns
+    (one row per handoff and activity, as :meth:`SnapshotReader.handoff_activities` reads
+    them). The reader already compared instants as text; this is the exact comparison.
     """
-    pairs = handoffs[["hid", "lead_id", "h", "window_end"]].merge(
-        activities, on="lead_id", how="inner"
-    )
+    acts = activities.astype({"hid": np.int64})
+    pairs = acts.merge(handoffs[["hid", "h", "window_end"]], on="hid", how="inner")
     inside = (pairs["t"] >= pairs["h"]) & (pairs["t"] < pairs["window_end"])
-    return pairs[inside].sort_values(["hid", "t", "activity_id"], kind="stable")
+    return pairs[inside].sort_values(["hid", "t"], kind="stable")
 
 
 def is_attempt(acts: pd.DataFrame, channels: list[str]) -> pd.Series:
@@ -34,13 +46,22 @@ def is_attempt(acts: pd.DataFrame, channels: list[str]) -> pd.Series:
 
 def is_connection(acts: pd.DataFrame, connected_outcomes: set[str]) -> pd.Series:
     """A connected call (canonical outcome), a meeting, or an inbound call or email."""
-    outcome = acts["outcome"].fillna("").str.strip().str.lower()
-    label = acts["outcome_label"].fillna("").str.strip().str.lower()
     connected_call = (acts["kind"] == "call") & (
-        outcome.isin(connected_outcomes) | label.isin(connected_outcomes)
+        _matches(acts["outcome"], connected_outcomes)
+        | _matches(acts["outcome_label"], connected_outcomes)
     )
     inbound = acts["kind"].isin(["call", "email"]) & (acts["direction"] == "inbound")
     return connected_call | (acts["kind"] == "meeting") | inbound
+
+
+def _matches(values: pd.Series, wanted: set[str]) -> pd.Series:
+    """Whether each value, stripped and lower-cased (missing as ""), is in ``wanted``.
+
+    Decided once per distinct value: a million calls carry a handful of dispositions.
+    """
+    filled = values.fillna("")
+    hits = [v for v in filled.unique() if isinstance(v, str) and v.strip().lower() in wanted]
+    return filled.isin(hits)
 
 
 def counted_attempts(attempts: pd.DataFrame, min_gap_ns: int) -> pd.DataFrame:

@@ -5,7 +5,13 @@ recorded or a deletion after as-of is not seen. That is what makes an audit of O
 of 1 November identical from November's snapshot and from December's.
 
 Queries are set-based: the cohort's lead ids go into a temporary table and the history and
-activities are fetched with indexed joins, never one query per lead.
+activities are fetched with indexed joins, never one query per lead. Those joins are
+written ``temp.cohort_leads c cross join …``: in SQLite a CROSS JOIN fixes the loop order,
+so each query walks the cohort's few thousand leads through the primary-key and
+``(lead_id, …)`` indexes. Left to itself, without table statistics, the planner prefers
+the ``occurred_at`` / ``(field, changed_at)`` indexes and reads every activity or history
+row of the whole date range (measured: 4.6 s instead of 0.5 s for the activities of
+100,000 leads' October; see benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -20,6 +26,21 @@ import pandas as pd
 from config.sla import SLA, FunnelStage
 
 HISTORY_FIELDS = ("stage", "status", "converted")
+
+COHORT_COLUMNS = (
+    "source",
+    "crm_id",
+    "email",
+    "company",
+    "owner_id",
+    "segment",
+    "lead_source",
+    "url",
+    "created_at",
+    "is_deleted",
+    "deleted_at",
+)
+"""The ``leads`` columns the audit reads for a cohort lead (everything but ``raw``)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,8 @@ class SnapshotReader:
 
         ``since``/``until`` bound ``changed_at`` as [since, until); as-of always applies.
         Deleted leads are included here (with ``is_deleted``) so callers can count them.
+        ``cohort_only`` reads the leads' columns from the cohort table (a copy of their
+        ``leads`` rows) instead of the wide ``leads`` rows themselves.
         """
         if not conditions:
             return pd.DataFrame(columns=["lead_id", "stage", "changed_at", "is_deleted"])
@@ -101,11 +124,15 @@ class SnapshotReader:
             if cond.values is not None:
                 clause += f" and h.value in ({','.join('?' * len(cond.values))})"
                 params += list(cond.values)
+            source = (
+                "temp.cohort_leads l cross join lead_history h on h.lead_id = l.lead_id"
+                if cohort_only
+                else "lead_history h join leads l on l.id = h.lead_id"
+            )
             parts.append(
                 f"select h.lead_id, '{cond.stage}' as stage, h.changed_at, "
-                f"{self._deleted_sql()} as is_deleted from lead_history h "
-                f"join leads l on l.id = h.lead_id where {clause})"
-                + self._entry_bounds(since, until, cohort_only, params)
+                f"{self._deleted_sql()} as is_deleted from {source} where {clause})"
+                + self._entry_bounds(since, until, params)
             )
         sql = " union all ".join(parts)
         frame = self._frame(sql, params)
@@ -117,9 +144,7 @@ class SnapshotReader:
             f"(l.deleted_at is null or l.deleted_at <= '{self.as_of}') then 1 else 0 end"
         )
 
-    def _entry_bounds(
-        self, since: str | None, until: str | None, cohort_only: bool, params: list[object]
-    ) -> str:
+    def _entry_bounds(self, since: str | None, until: str | None, params: list[object]) -> str:
         sql = " and h.changed_at <= ? and (l.created_at is null or l.created_at <= ?)"
         params += [self.as_of, self.as_of]
         if since is not None:
@@ -128,34 +153,87 @@ class SnapshotReader:
         if until is not None:
             sql += " and h.changed_at < ?"
             params.append(until)
-        if cohort_only:
-            sql += " and h.lead_id in (select lead_id from temp.cohort_leads)"
         return sql
 
     # -- cohort-scoped reads -------------------------------------------------------------
 
     def load_cohort(self, lead_ids: Iterable[str]) -> None:
-        """Put the cohort's lead ids in a temp table that later joins use."""
-        self.conn.execute("drop table if exists temp.cohort_leads")
-        self.conn.execute("create temp table cohort_leads (lead_id text primary key)")
+        """Put the cohort's leads in a temp table that later joins use.
+
+        The table holds a copy of the columns the audit reads from ``leads``: a lead row
+        also carries the CRM record as JSON (``raw``, about a kilobyte), and reading the
+        copy instead of the row in each query saves most of the work. Its columns have
+        no declared type, so every value keeps the type it has in ``leads``.
+        """
+        self.conn.execute("drop table if exists temp.cohort_ids")
+        self.conn.execute("create temp table cohort_ids (lead_id text primary key)")
         self.conn.executemany(
-            "insert or ignore into temp.cohort_leads values (?)", [(i,) for i in lead_ids]
+            "insert or ignore into temp.cohort_ids values (?)", [(i,) for i in lead_ids]
         )
+        columns = ", ".join(COHORT_COLUMNS)
+        copied = ", ".join(f"l.{c}" for c in COHORT_COLUMNS)
+        self.conn.execute("drop table if exists temp.cohort_leads")
+        self.conn.execute(f"create temp table cohort_leads (lead_id text primary key, {columns})")
+        self.conn.execute(
+            f"insert into temp.cohort_leads select l.id, {copied} "
+            "from temp.cohort_ids c cross join leads l on l.id = c.lead_id"
+        )
+        self.conn.execute("drop table temp.cohort_ids")
         self._cohort_loaded = True
 
     def cohort_leads(self) -> pd.DataFrame:
         return self._frame(
-            "select l.id as lead_id, l.source, l.crm_id, l.email, l.company, l.owner_id, "
-            "l.segment, l.lead_source, l.url from leads l "
-            "join temp.cohort_leads c on c.lead_id = l.id"
+            "select lead_id, source, crm_id, email, company, owner_id, segment, lead_source, "
+            "url from temp.cohort_leads"
         )
+
+    def cohort_lead_states(self) -> pd.DataFrame:
+        """Per cohort lead: source, ``visible`` (created by as-of) and ``is_deleted`` at as-of.
+
+        Both flags are computed by SQLite with the very expressions :meth:`stage_entries`
+        applies, so :meth:`cohort_stage_entries` filters exactly as that query does.
+        """
+        return self._frame(
+            f"select l.lead_id, l.source, {self._deleted_sql()} as is_deleted, "
+            "case when l.created_at is null or l.created_at <= ? then 1 else 0 end "
+            "as visible from temp.cohort_leads l",
+            [self.as_of],
+        )
+
+    def cohort_stage_entries(
+        self,
+        history: pd.DataFrame,
+        states: pd.DataFrame,
+        conditions: Sequence[StageCondition],
+    ) -> pd.DataFrame:
+        """:meth:`stage_entries` with ``cohort_only=True``, from already read history.
+
+        ``history`` is :meth:`cohort_history` of at least the conditions' fields and
+        ``states`` is :meth:`cohort_lead_states`. One read of the cohort's history then
+        serves every stage: a query per stage would walk the cohort's history again for
+        each condition (1.8 s of a 1,000,000-lead audit, benchmarks/RESULTS.md).
+        """
+        columns = ["lead_id", "stage", "changed_at", "is_deleted"]
+        if not conditions:
+            return pd.DataFrame(columns=columns)
+        visible = states.loc[states["visible"] == 1, ["lead_id", "source", "is_deleted"]]
+        rows = history[["lead_id", "field", "value", "changed_at"]].merge(visible, on="lead_id")
+        parts = []
+        for cond in conditions:
+            match = (rows["source"] == cond.source) & (rows["field"] == cond.field)
+            if cond.values is not None:
+                match &= rows["value"].isin(list(cond.values))
+            part = rows.loc[match, ["lead_id", "changed_at", "is_deleted"]]
+            parts.append(part.assign(stage=cond.stage)[columns])
+        frame = pd.concat(parts, ignore_index=True)
+        return frame.drop_duplicates(["lead_id", "stage", "changed_at"]).reset_index(drop=True)
 
     def cohort_history(self, fields: Sequence[str]) -> pd.DataFrame:
         """History of the cohort's leads for ``fields`` up to as-of, oldest first."""
         marks = ",".join("?" * len(fields))
         frame = self._frame(
-            "select h.lead_id, h.field, h.value, h.changed_at from lead_history h "
-            "join temp.cohort_leads c on c.lead_id = h.lead_id "
+            "select h.lead_id, h.field, h.value, h.changed_at from temp.cohort_leads c "
+            "cross join lead_history h on h.lead_id = c.lead_id "
             f"where h.field in ({marks}) and h.changed_at <= ? "
             "order by h.lead_id, h.field, h.changed_at",
             [*fields, self.as_of],
@@ -163,22 +241,50 @@ class SnapshotReader:
         frame["t"] = to_ns(frame["changed_at"])
         return frame
 
-    def cohort_activities(self, since: str, until: str) -> pd.DataFrame:
-        """Activities linked to cohort leads that occurred in [since, until) and by as-of.
+    def handoff_activities(
+        self, windows: pd.DataFrame, kinds: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Per handoff, the activities of its lead that occurred in its window and by as-of.
 
-        An activity recorded in the CRM after as-of is not seen even if back-dated, and a
-        deleted activity is left out.
+        ``windows`` has hid, lead_id, since and until (instant text); each handoff gets
+        the activities with ``since <= occurred_at < until``, so an activity of a lead
+        with two handoffs whose windows overlap comes once per handoff. ``kinds`` keeps
+        only those kinds (the rest never counts, so it is not read into Python). An
+        activity recorded in the CRM after as-of is not seen even if back-dated, and a
+        deleted activity is left out. Columns: hid, kind, direction, outcome,
+        outcome_label, occurred_at, t (int64 ns).
         """
-        frame = self._frame(
-            "select al.lead_id, a.id as activity_id, a.kind, a.direction, a.outcome, "
-            "a.outcome_label, a.occurred_at from activity_leads al "
-            "join temp.cohort_leads c on c.lead_id = al.lead_id "
-            "join activities a on a.id = al.activity_id "
-            "where a.occurred_at >= ? and a.occurred_at < ? and a.occurred_at <= ? "
-            "and (a.created_at is null or a.created_at <= ?) "
-            "and coalesce(a.is_deleted, 0) = 0",
-            [since, until, self.as_of, self.as_of],
+        self.conn.execute("drop table if exists temp.handoff_windows")
+        self.conn.execute(
+            "create temp table handoff_windows "
+            "(hid integer primary key, lead_id text, since text, until text)"
         )
+        self.conn.executemany(
+            "insert into temp.handoff_windows values (?, ?, ?, ?)",
+            zip(
+                windows["hid"].tolist(),
+                windows["lead_id"].tolist(),
+                windows["since"].tolist(),
+                windows["until"].tolist(),
+                strict=True,
+            ),
+        )
+        params: list[object] = [self.as_of, self.as_of]
+        kind_sql = ""
+        if kinds is not None:
+            kind_sql = f" and a.kind in ({','.join('?' * len(kinds))})"
+            params += list(kinds)
+        frame = self._frame(
+            "select w.hid, a.kind, a.direction, a.outcome, a.outcome_label, a.occurred_at "
+            "from temp.handoff_windows w "
+            "cross join activity_leads al on al.lead_id = w.lead_id "
+            "cross join activities a on a.id = al.activity_id "
+            "where a.occurred_at >= w.since and a.occurred_at < w.until "
+            "and a.occurred_at <= ? and (a.created_at is null or a.created_at <= ?) "
+            f"and coalesce(a.is_deleted, 0) = 0{kind_sql}",
+            params,
+        )
+        self.conn.execute("drop table temp.handoff_windows")
         frame["t"] = to_ns(frame["occurred_at"])
         return frame
 
@@ -206,8 +312,8 @@ class SnapshotReader:
         it must never stand in for "the owner at the handoff".
         """
         rows = self.conn.execute(
-            "select distinct h.lead_id from lead_history h "
-            "join temp.cohort_leads c on c.lead_id = h.lead_id where h.field = 'owner'"
+            "select c.lead_id from temp.cohort_leads c where exists (select 1 from "
+            "lead_history h where h.lead_id = c.lead_id and h.field = 'owner')"
         ).fetchall()
         return {r[0] for r in rows}
 
