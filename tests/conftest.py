@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,26 @@ class FastClock(SystemClock):
         self.requested.append(seconds)
         if seconds > 0:
             time.sleep(min(seconds, self.cap))
+
+
+class VirtualClock:
+    """Monotonic time that only moves when the engine sleeps: every sleep returns at once
+    and is recorded in ``sleeps``; wall time is ``start`` plus the time slept."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 1, tzinfo=UTC)) -> None:
+        self.start = start
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += max(0.0, seconds)
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.t)
 
 
 @pytest.fixture

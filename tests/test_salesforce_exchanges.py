@@ -27,29 +27,12 @@ from connectors.salesforce import (
 )
 from connectors.store import SnapshotStore
 from connectors.sync import SyncError, SyncSummary, sync_source
+from tests.conftest import VirtualClock
 
 HOST = "https://acme.my.salesforce.com"
 DATA = f"{HOST}/services/data/v59.0"
 TOKEN = "00DAc000001xYz9!AQ0AQHl7Gx4fakesession.W2xqYpN0mZbLrVtK3jC8sUe5dHfA1oIg"
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
-
-
-class VirtualClock:
-    """Wall time fixed at ``NOW``; sleeps return at once (and are counted)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
-
-    def now(self) -> datetime:
-        return NOW + timedelta(seconds=self.t)
 
 
 Answer = tuple[int, dict[str, str], str]
@@ -129,7 +112,7 @@ def run(
         store,
         settings(**env),
         options=options or SalesforceOptions(),
-        clock=VirtualClock(),
+        clock=VirtualClock(NOW),
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,26 +31,9 @@ from connectors.engine import (
 )
 from connectors.redact import Redactor
 from connectors.store import Page, SnapshotStore
+from tests.conftest import VirtualClock
 
 TOKEN = "pat-na1-abcdef-123456"
-
-
-class VirtualClock:
-    """Monotonic time that only moves when the engine sleeps."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
-
-    def now(self) -> datetime:
-        return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=self.t)
 
 
 class Dialect:
