@@ -10,9 +10,10 @@ reading the report the next morning:
   fails, the others still sync and the audit still runs, with the failure in the data
   notes — and the exit code is 2, so cron still mails the error line.
 * **As-of is what every source has confirmed.** When all syncs succeed, as-of is the end
-  of the last one. When one fails, as-of falls back to the end of the last sync that
-  *every* source completed, so no rep is judged on activities a failed sync could not
-  fetch; the notes say so. Only when no source has ever synced is there nothing to audit.
+  of the last one. When a source fails, as-of falls back to the end of that source's last
+  successful sync, so no rep is judged on activities a failed sync could not fetch; the
+  notes say so. (A source that never synced holds nothing back: it has no data yet.)
+  Only when no source has ever synced is there nothing to audit.
 * **Month to date in the SLA's time zone**: the period is the month that contains as-of
   there, and the dated folder (``reports/2026-11-22/``) is the run's local date, so a
   re-run the same day replaces that day's reports rather than adding a second set.
@@ -202,7 +203,11 @@ def log_sync_failure(source: str, store: SnapshotStore | None, message: str) -> 
 def _as_of(
     store: SnapshotStore, sources: list[str], outcomes: list[SourceOutcome]
 ) -> tuple[datetime | None, bool]:
-    """As-of for tonight's audit and whether it fell back (see the module docstring)."""
+    """As-of for tonight's audit and whether it fell back (see the module docstring).
+
+    A failed source that never synced has nothing in the snapshot to protect, so it does
+    not hold as-of back; one that synced before holds it at that sync's end.
+    """
     last_ok: dict[str, str] = {}
     for source in sources:
         row = store.db.execute(
@@ -212,9 +217,10 @@ def _as_of(
             last_ok[source] = row[0]
     if not last_ok:
         return None, False
-    if all(o.ok for o in outcomes):
-        return parse_instant(max(last_ok.values())), False
-    return parse_instant(min(last_ok.values())), True
+    newest = max(last_ok.values())
+    held = [last_ok[o.source] for o in outcomes if not o.ok and o.source in last_ok]
+    as_of = min([newest, *held])
+    return parse_instant(as_of), as_of < newest
 
 
 def _audit(
@@ -234,8 +240,8 @@ def _audit(
             result.data_notes.append(f"{outcome.source} sync failed tonight: {outcome.error}")
     if fallback:
         result.data_notes.append(
-            f"figures are as of {format_instant(as_of)}, the end of the last sync every "
-            "source completed, so nobody is judged on activities a failed sync could not fetch"
+            f"figures are as of {format_instant(as_of)}, the end of the failed source's last "
+            "successful sync, so nobody is judged on activities a failed sync could not fetch"
         )
     return result
 

@@ -289,10 +289,14 @@ class SnapshotStore:
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            # Refuse a file that is not ours *before* switching it to WAL, which rewrites
+            # its header: another program's database must come out untouched.
+            names = set(self.db.table_names())
+            self._refuse_foreign(names, create)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self.db = sqlite_utils.Database(conn)
-            self._check_or_create_schema(create)
+            self._check_or_create_schema(names)
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
@@ -307,15 +311,8 @@ class SnapshotStore:
 
     # -- schema ---------------------------------------------------------------------
 
-    def _check_or_create_schema(self, create: bool) -> None:
-        """Check the file is ours and current; add what an older version lacked.
-
-        Nothing is written when the schema is complete, so a snapshot can be opened on a
-        read-only disk for reading. A file of SQLite tables that are not ours is refused
-        rather than extended: ``--db`` pointing at another program's database must not
-        change it.
-        """
-        names = set(self.db.table_names())
+    def _refuse_foreign(self, names: set[str], create: bool) -> None:
+        """A newer schema, another program's tables, or nothing to read: refused."""
         check_version(self.path, self.db.conn, names)
         if names and "meta" not in names and "leads" not in names:
             raise SnapshotError(
@@ -324,6 +321,15 @@ class SnapshotStore:
             )
         if not names and not create:
             raise SnapshotError(f"snapshot {self.path} is empty: run 'run_audit.py sync' first")
+
+    def _check_or_create_schema(self, names: set[str]) -> None:
+        """Add what an older version lacked (or everything, to a new file).
+
+        Nothing is written when the schema is complete, so a snapshot can be opened on a
+        read-only disk for reading. A file of SQLite tables that are not ours has been
+        refused before this point rather than extended: ``--db`` pointing at another
+        program's database must not change it.
+        """
         if not missing_schema(self.db.conn, names):
             return
         with self.transaction():
