@@ -91,6 +91,30 @@ def crm() -> CRM:
     return generate_crm(size=120, seed=3, end=FIXED_END)
 
 
+def hubspot_settings_for(
+    sandbox: HubSpotSandbox, token: str = HUBSPOT_TOKEN, **env: str
+) -> Settings:
+    """Settings for a HubSpot sync against ``sandbox`` with ``token`` (and ``env`` more)."""
+    return Settings.from_env(
+        {"HUBSPOT_ACCESS_TOKEN": token, "HUBSPOT_BASE_URL": sandbox.base_url, **env},
+        dotenv=None,
+    )
+
+
+def salesforce_settings_for(
+    sandbox: SalesforceSandbox, token: str = SALESFORCE_TOKEN, **env: str
+) -> Settings:
+    """Settings for a Salesforce sync against ``sandbox`` with the session id ``token``."""
+    return Settings.from_env(
+        {
+            "SALESFORCE_INSTANCE_URL": sandbox.instance_url,
+            "SALESFORCE_ACCESS_TOKEN": token,
+            **env,
+        },
+        dotenv=None,
+    )
+
+
 @pytest.fixture
 def hubspot_sandbox(crm: CRM) -> Iterator[HubSpotSandbox]:
     with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, portal_id=PORTAL_ID) as sandbox:
@@ -99,10 +123,7 @@ def hubspot_sandbox(crm: CRM) -> Iterator[HubSpotSandbox]:
 
 @pytest.fixture
 def hubspot_settings(hubspot_sandbox: HubSpotSandbox) -> Settings:
-    return Settings.from_env(
-        {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_BASE_URL": hubspot_sandbox.base_url},
-        dotenv=None,
-    )
+    return hubspot_settings_for(hubspot_sandbox)
 
 
 @pytest.fixture
@@ -113,13 +134,7 @@ def salesforce_sandbox(crm: CRM) -> Iterator[SalesforceSandbox]:
 
 @pytest.fixture
 def salesforce_settings(salesforce_sandbox: SalesforceSandbox) -> Settings:
-    return Settings.from_env(
-        {
-            "SALESFORCE_INSTANCE_URL": salesforce_sandbox.instance_url,
-            "SALESFORCE_ACCESS_TOKEN": SALESFORCE_TOKEN,
-        },
-        dotenv=None,
-    )
+    return salesforce_settings_for(salesforce_sandbox)
 
 
 @pytest.fixture

@@ -20,15 +20,16 @@ from connectors.sandbox.generator import CRM
 from connectors.sandbox.hubspot_server import HubSpotSandbox
 from connectors.store import SnapshotStore
 from connectors.sync import SyncError, sync_source
-from tests.conftest import HUBSPOT_TOKEN, PORTAL_ID, FastClock, expected_snapshot, snapshot_rows
+from tests.conftest import (
+    HUBSPOT_TOKEN,
+    PORTAL_ID,
+    FastClock,
+    expected_snapshot,
+    hubspot_settings_for,
+    snapshot_rows,
+)
 
 pytestmark = pytest.mark.faults
-
-
-def _settings(sandbox: HubSpotSandbox, token: str = HUBSPOT_TOKEN) -> Settings:
-    return Settings.from_env(
-        {"HUBSPOT_ACCESS_TOKEN": token, "HUBSPOT_BASE_URL": sandbox.base_url}, dotenv=None
-    )
 
 
 def test_the_clients_own_retries_are_off_in_every_pool() -> None:
@@ -109,7 +110,9 @@ def test_a_429_storm_converges_to_the_clean_snapshot(crm: CRM, tmp_path: Path) -
     options = SyncOptions(throttle=ThrottlePolicy(enabled=False))
     with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, portal_id=PORTAL_ID, ten_second_budget=10) as sb:
         store = SnapshotStore(tmp_path / "storm.db")
-        summary = sync_source("hubspot", store, _settings(sb), clock=FastClock(), options=options)
+        summary = sync_source(
+            "hubspot", store, hubspot_settings_for(sb), clock=FastClock(), options=options
+        )
 
         assert sb.count_429 > 0
         assert summary.retries == sb.count_429
@@ -123,7 +126,7 @@ def test_the_throttle_keeps_a_long_sync_under_a_small_budget_without_a_429(
     # Budget 12 per 10 s, less a reserve of 2: 10 requests, a wait for the window, then 9.
     with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, portal_id=PORTAL_ID, ten_second_budget=12) as sb:
         store = SnapshotStore(tmp_path / "paced.db")
-        summary = sync_source("hubspot", store, _settings(sb))
+        summary = sync_source("hubspot", store, hubspot_settings_for(sb))
 
         assert sb.count_429 == 0
         assert (summary.requests, summary.retries) == (19, 0)
@@ -136,7 +139,7 @@ def test_a_rejected_token_ends_the_sync_with_one_clear_line(
 ) -> None:
     wrong = "pat-na1-ffffffff-0000-1111-2222-333333333333"
     with pytest.raises(SyncError) as failed:
-        sync_source("hubspot", store, _settings(hubspot_sandbox, wrong))
+        sync_source("hubspot", store, hubspot_settings_for(hubspot_sandbox, wrong))
 
     message = str(failed.value)
     assert "\n" not in message
@@ -268,12 +271,7 @@ def test_the_sync_spends_at_most_its_share_of_the_daily_allowance(crm: CRM, tmp_
     # Allowance 40 a day, share 0.5: 20 requests in any 24 hours. A full sync needs 19, so
     # the next run may make one request only, then stops with a line saying what to change.
     with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, portal_id=PORTAL_ID, daily_budget=40) as sb:
-        environ = {
-            "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
-            "HUBSPOT_BASE_URL": sb.base_url,
-            "SLA_AUDIT_MAX_DAILY_SHARE": "0.5",
-        }
-        settings = Settings.from_env(environ, dotenv=None)
+        settings = hubspot_settings_for(sb, SLA_AUDIT_MAX_DAILY_SHARE="0.5")
         store = SnapshotStore(tmp_path / "share.db")
         assert sync_source("hubspot", store, settings).requests == 19
         sb.reset_counters()

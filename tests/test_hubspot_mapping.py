@@ -27,7 +27,13 @@ from connectors.sandbox.generator import CRM, generate_crm
 from connectors.sandbox.hubspot_server import HubSpotSandbox, engagement_id
 from connectors.store import SnapshotStore
 from connectors.sync import sync_source
-from tests.conftest import FIXED_END, HUBSPOT_TOKEN, expected_snapshot, snapshot_rows
+from tests.conftest import (
+    FIXED_END,
+    HUBSPOT_TOKEN,
+    expected_snapshot,
+    hubspot_settings_for,
+    snapshot_rows,
+)
 
 SPEC = {spec.kind: spec for spec in ENGAGEMENTS}
 
@@ -196,14 +202,7 @@ def test_a_malformed_timestamp_from_hubspot_stops_the_sync_with_one_line(
 def test_portal_id_from_settings_saves_the_account_lookup(
     store: SnapshotStore, hubspot_sandbox: HubSpotSandbox
 ) -> None:
-    settings = Settings.from_env(
-        {
-            "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
-            "HUBSPOT_BASE_URL": hubspot_sandbox.base_url,
-            "HUBSPOT_PORTAL_ID": "99",
-        },
-        dotenv=None,
-    )
+    settings = hubspot_settings_for(hubspot_sandbox, HUBSPOT_PORTAL_ID="99")
     sync_source("hubspot", store, settings)
     assert "GET /account-info/v3/details" not in hubspot_sandbox.requests
     url = store.db.execute("select url from leads limit 1").fetchone()[0]
@@ -229,10 +228,7 @@ def test_changes_past_the_search_result_cap_all_arrive(tmp_path: Path) -> None:
     # re-windows from the last modified value seen, so 400+ changed calls all arrive.
     crm = generate_crm(size=400, seed=5, end=FIXED_END)
     with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, search_result_cap=250) as sandbox:
-        settings = Settings.from_env(
-            {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_BASE_URL": sandbox.base_url},
-            dotenv=None,
-        )
+        settings = hubspot_settings_for(sandbox)
         store = SnapshotStore(tmp_path / "s.db")
         sync_source("hubspot", store, settings)
         calls = [a for a in crm.activities if a.kind == "call" and not a.archived]

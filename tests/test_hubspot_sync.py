@@ -27,6 +27,7 @@ from tests.conftest import (
     HUBSPOT_TOKEN,
     expected_snapshot,
     full_dump,
+    hubspot_settings_for,
     snapshot_rows,
 )
 
@@ -271,10 +272,7 @@ def test_a_change_hidden_by_search_lag_arrives_with_the_next_run(crm: CRM, tmp_p
         search_per_second=None,
         clock=lambda: sandbox_now[0],
     ) as sandbox:
-        settings = Settings.from_env(
-            {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_BASE_URL": sandbox.base_url},
-            dotenv=None,
-        )
+        settings = hubspot_settings_for(sandbox)
         store = SnapshotStore(tmp_path / "lag.db")
         sync_source("hubspot", store, settings)
         lead = next(lead for lead in crm.leads if not lead.archived)

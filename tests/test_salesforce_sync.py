@@ -32,6 +32,7 @@ from tests.conftest import (
     expected_salesforce_snapshot,
     full_dump,
     org_records,
+    salesforce_settings_for,
     snapshot_rows,
 )
 
@@ -72,13 +73,7 @@ def sync(
     sandbox: SalesforceSandbox, store: SnapshotStore, *, token: str | None = None, **kwargs: Any
 ) -> SyncSummary:
     """``sync_source`` with the sandbox's URL, its CA and a session id (its current one)."""
-    settings = Settings.from_env(
-        {
-            "SALESFORCE_INSTANCE_URL": sandbox.instance_url,
-            "SALESFORCE_ACCESS_TOKEN": token or sandbox.token,
-        },
-        dotenv=None,
-    )
+    settings = salesforce_settings_for(sandbox, token or sandbox.token)
     options = kwargs.pop("options", None) or SalesforceOptions(ca_bundle=sandbox.ca_path)
     return sync_source("salesforce", store, settings, options=options, **kwargs)
 
