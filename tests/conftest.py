@@ -21,7 +21,7 @@ import pytest
 from config.settings import Settings
 from connectors.engine import SystemClock
 from connectors.salesforce import SalesforceOptions
-from connectors.sandbox.generator import CRM, generate_crm
+from connectors.sandbox.generator import CRM, Activity, generate_crm
 from connectors.sandbox.hubspot_server import (
     HubSpotSandbox,
     contact_id,
@@ -89,6 +89,20 @@ class VirtualClock:
 @pytest.fixture
 def crm() -> CRM:
     return generate_crm(size=120, seed=3, end=FIXED_END)
+
+
+def add_connected_call(crm: CRM, at: datetime, lead_key: int, owner_key: int) -> Activity:
+    """Log a completed outbound call of 95 s with HubSpot's "Connected" disposition."""
+    return crm.add_activity(
+        "call",
+        at,
+        [lead_key],
+        owner_key=owner_key,
+        direction="OUTBOUND",
+        disposition="f240bbac-87c9-4f6e-bf70-924b57d47db7",
+        status="COMPLETED",
+        duration_ms=95_000,
+    )
 
 
 def hubspot_settings_for(

@@ -25,6 +25,7 @@ from connectors.store import SnapshotStore
 from connectors.sync import SyncError, sync_source
 from tests.conftest import (
     HUBSPOT_TOKEN,
+    add_connected_call,
     expected_snapshot,
     full_dump,
     hubspot_settings_for,
@@ -116,16 +117,7 @@ def test_incremental_sync_picks_up_exactly_the_changes_in_few_requests(
     new_lead = crm.add_lead(now + next(tick), owner_key=3, status="NEW")
     gone = live[3]
     crm.archive_lead(gone.key, now + next(tick))
-    call = crm.add_activity(
-        "call",
-        now + next(tick),
-        [live[4].key],
-        owner_key=3,
-        direction="OUTBOUND",
-        disposition="f240bbac-87c9-4f6e-bf70-924b57d47db7",
-        status="COMPLETED",
-        duration_ms=95_000,
-    )
+    call = add_connected_call(crm, now + next(tick), live[4].key, owner_key=3)
     task = next(a for a in crm.activities if a.kind == "task" and not a.archived)
     crm.edit_activity(task.key, now + next(tick), status="COMPLETED")
     email = next(a for a in crm.activities if a.kind == "email" and not a.archived)

@@ -29,6 +29,7 @@ from tests.conftest import (
     FIXED_END,
     SALESFORCE_TOKEN,
     FastClock,
+    add_connected_call,
     expected_salesforce_snapshot,
     full_dump,
     org_records,
@@ -192,16 +193,7 @@ def test_incremental_sync_reads_exactly_the_changes(
         now + next(tick), stage="marketingqualifiedlead", owner_key=3, status="NEW"
     )
     crm.archive_lead(live[3].key, now + next(tick))
-    crm.add_activity(
-        "call",
-        now + next(tick),
-        [live[4].key],
-        owner_key=3,
-        direction="OUTBOUND",
-        disposition="f240bbac-87c9-4f6e-bf70-924b57d47db7",
-        status="COMPLETED",
-        duration_ms=95_000,
-    )
+    add_connected_call(crm, now + next(tick), live[4].key, owner_key=3)
     task = next(a for a in crm.activities if a.kind == "task" and not a.archived)
     crm.edit_activity(task.key, now + next(tick), status="COMPLETED")
 
