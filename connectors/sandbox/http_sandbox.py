@@ -47,8 +47,9 @@ class Answer(Protocol):
     status: int
     headers: dict[str, str]
 
-    @property
-    def content_type(self) -> str: ...
+    def content_type_for(self, status: int) -> str | None:
+        """The Content-Type header to send with ``status`` (None: none)."""
+        ...
 
     def payload(self) -> bytes: ...
 
@@ -285,8 +286,9 @@ def make_handler(sandbox: HttpSandbox[Any]) -> type[BaseHTTPRequestHandler]:
                 status = 200
             sandbox._record_status(status)
             self.send_response(status)
-            if status != 204:
-                self.send_header("Content-Type", answer.content_type)
+            content_type = answer.content_type_for(status)
+            if content_type is not None:
+                self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             for name, value in answer.headers.items():
                 self.send_header(name, value)

@@ -628,6 +628,9 @@ class _Answer:
     rate_headers: bool = True
     content_type: ClassVar[str] = "application/json;charset=utf-8"
 
+    def content_type_for(self, status: int) -> str | None:
+        return self.content_type
+
     def payload(self) -> bytes:
         return json.dumps(self.body, separators=(",", ":")).encode()
 

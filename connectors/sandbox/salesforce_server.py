@@ -129,6 +129,9 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json;charset=UTF-8"
 
+    def content_type_for(self, status: int) -> str | None:
+        return None if status == 204 else self.content_type
+
     def payload(self) -> bytes:
         if self.body is None:
             return b""
