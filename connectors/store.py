@@ -194,7 +194,7 @@ def describe_snapshot_error(path: str | os.PathLike[str], exc: BaseException) ->
             f"snapshot {path} is locked by another program ({exc}): wait for it to finish "
             "and run again"
         )
-    if "malformed" in text or "not a database" in text or "disk i/o error" in text:
+    if "malformed" in text or "disk i/o error" in text:
         return (
             f"snapshot {path} is damaged ({exc}): restore it from a backup, or sync into a "
             "new file with --db PATH --full"
@@ -300,9 +300,7 @@ class SnapshotStore:
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
-            message = describe_snapshot_error(self.path, exc)
-            if message is None or "is damaged" in message:
-                message = _unreadable(self.path, exc)
+            message = describe_snapshot_error(self.path, exc) or _unreadable(self.path, exc)
             raise SnapshotError(message) from None
         except SnapshotError:
             if conn is not None:
@@ -627,7 +625,7 @@ def prepare_for_reading(path: str | os.PathLike[str]) -> None:
         check_version(file, conn, names)
         missing = missing_schema(conn, names)
     except sqlite3.Error as exc:
-        raise SnapshotError(_unreadable(file, exc)) from None
+        raise SnapshotError(describe_snapshot_error(file, exc) or _unreadable(file, exc)) from None
     finally:
         conn.close()
     if not missing:

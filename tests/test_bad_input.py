@@ -348,7 +348,7 @@ SNAPSHOTS: list[tuple[str, Callable[[Path], None] | None, str]] = [
     ("another program's database", _foreign, "not an sla-audit snapshot"),
     ("newer schema", _newer, f"schema version {SCHEMA_VERSION + 1}, newer"),
     ("unreadable schema version", _bad_version, "unreadable schema version"),
-    ("truncated file", _truncated, "snapshot"),
+    ("truncated file", _truncated, "is damaged"),
 ]
 
 

@@ -608,6 +608,8 @@ def test_naive_future_ownerless_duplicate_and_merged_records_are_kept_and_noted(
 ) -> None:
     db = tmp_path / "snapshot.db"
     naive, future, unknown_owner, original, absorbed, survivor = october_leads(crm, 6)
+    # A lead handed off in October that nobody owns.
+    crm.add_lead(datetime(2026, 10, 15, 13, tzinfo=UTC), stage="marketingqualifiedlead")
     assert run(capsys, "sync", "--db", str(db))[0] == 0  # the merged lead is synced first
 
     now = datetime.now(UTC)
@@ -656,6 +658,7 @@ def test_naive_future_ownerless_duplicate_and_merged_records_are_kept_and_noted(
     assert "read as UTC" in text and f"hubspot:{contact_id(naive)} createdate" in text
     assert "after the sync that read" in text and "2099-01-01" in text
     assert "owner the CRM no" in text and "hubspot:200099" in text
+    assert "1 handoff had no owner (reported as 'unassigned')" in text
     assert "merged into another in the CRM" in text
     assert f"hubspot:{contact_id(absorbed)} (into hubspot:{contact_id(survivor)})" in text
     assert "more than one live lead" not in text  # as of 1 November the twin did not exist
