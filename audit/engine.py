@@ -105,7 +105,7 @@ def run_trend(
         month_as_of = min(when, month.end)
         if month_as_of < month.start:
             continue
-        ctx = build_context(conn, sla, month, month_as_of, calendar)
+        ctx = build_context(conn, sla, month, month_as_of, calendar, evidence=False)
         rules = [evaluate(ctx) for evaluate in RULES.values()]
         result = AuditResult(
             sla.name, month.label, format_instant(month_as_of), sla.timezone, rules

@@ -45,7 +45,7 @@ def handoff_rule(
 
     ``eligible`` leaves handoffs out of the rule altogether (recycling skips connected
     ones); the rest are judged or pending. ``reasons`` is read only where a judged
-    handoff is not compliant.
+    handoff is not compliant, and not at all when the context wants no evidence.
     """
     facts = ctx.facts
     eligible = np.ones(len(facts), dtype=bool) if eligible is None else eligible
@@ -63,8 +63,12 @@ def handoff_rule(
         pending=int(pending.sum()),
         details=details or {},
         reps=_rep_rows(ctx, rule_id, judged, compliant, pending),
-        violations=_violations(ctx, rule_id, violating, reasons, instants or {}, kinds),
-        pending_handoffs=_pending(ctx, rule_id, pending, decided_by),
+        violations=(
+            _violations(ctx, rule_id, violating, reasons, instants or {}, kinds)
+            if ctx.evidence
+            else []
+        ),
+        pending_handoffs=_pending(ctx, rule_id, pending, decided_by) if ctx.evidence else [],
     )
 
 
