@@ -33,6 +33,9 @@ from types import TracebackType
 from connectors.store import FILE_MODE, SnapshotError, describe_snapshot_error, private_folder
 
 POLL_S = 0.2
+GRACE_S = 0.25
+"""Even without ``--wait``, a writer retries this long: ``status`` probes the lock with a
+shared ``flock`` for microseconds, and a cron job must not give up on that."""
 
 
 class LockBusy(SnapshotError):
@@ -101,8 +104,9 @@ def is_locked(snapshot: str | os.PathLike[str]) -> Holder | None:
 class SnapshotLock:
     """``with SnapshotLock(db, command="nightly", wait_s=600):`` — exclusive for the block.
 
-    ``wait_s=0`` fails at once with :class:`LockBusy` when another process holds the lock;
-    a positive value polls until then, and fails with the same message if time runs out.
+    ``wait_s=0`` fails at once (after :data:`GRACE_S`) with :class:`LockBusy` when another
+    process holds the lock; a positive value polls until then, and fails with the same
+    message if time runs out.
     """
 
     def __init__(
@@ -124,7 +128,7 @@ class SnapshotLock:
 
     def acquire(self) -> None:
         fd = self._open()
-        deadline = self.monotonic() + self.wait_s
+        deadline = self.monotonic() + max(self.wait_s, GRACE_S)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -133,7 +137,8 @@ class SnapshotLock:
                 if self.monotonic() >= deadline:
                     os.close(fd)
                     raise LockBusy(self._busy_message()) from None
-                self.sleep(min(POLL_S, max(0.0, deadline - self.monotonic())))
+                poll = POLL_S if self.wait_s else POLL_S / 4
+                self.sleep(min(poll, max(0.0, deadline - self.monotonic())))
         self.fd = fd
         self._note_holder(fd)
 

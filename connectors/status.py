@@ -129,14 +129,14 @@ def _read(
     cursors = conn.execute(
         "select source, stream, cursor, updated_at from sync_state order by source, rowid"
     ).fetchall()
-    sources = sorted({r.source for r in runs if r} | {c["source"] for c in cursors} | set(expected))
-    by_source = {name: [r for r in runs if r and r.source == name] for name in sources}
+    sources = sorted({r.source for r in runs} | {c["source"] for c in cursors} | set(expected))
+    by_source = {name: [r for r in runs if r.source == name] for name in sources}
     statuses = []
     warnings = []
     for name in sources:
         status = _source(name, by_source[name], cursors, now, stale_after)
         statuses.append(status)
-        warnings += _warnings(status, now)
+        warnings += _warnings(status)
     holder = is_locked(file)
     size = sum(
         Path(f"{file}{suffix}").stat().st_size
@@ -163,6 +163,8 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
 
 @dataclass
 class _RunRow:
+    """A run and the source it belongs to (``RunInfo`` itself is per-source already)."""
+
     source: str
     info: RunInfo
 
@@ -240,7 +242,7 @@ def describe_cursor(text: str | None) -> str:
     return str(text)
 
 
-def _warnings(status: SourceStatus, now: datetime) -> list[str]:
+def _warnings(status: SourceStatus) -> list[str]:
     out = []
     if status.last_success is None:
         out.append(
