@@ -93,10 +93,10 @@ def configure_logging(
     handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(min(level, root.level) if root.level != logging.NOTSET else level)
-    if not verbose:
-        # Client libraries log every connection at debug/info; that is noise in cron mail.
-        for name in ("urllib3", "hubspot", "simple_salesforce", "requests"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    # Client libraries log every connection at debug/info: noise in cron mail, detail
+    # under --verbose.
+    for name in ("urllib3", "hubspot", "simple_salesforce", "requests"):
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     return handler
 
 
