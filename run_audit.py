@@ -205,12 +205,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from audit.data_quality import quality_notes
     from audit.engine import open_snapshot, run_audit, run_trend
     from audit.period import parse_as_of, parse_period
     from audit.reports import write_report
     from config.sla import load_sla
-    from connectors.instants import parse_instant
     from connectors.store import prepare_for_reading
 
     sla = load_sla(args.sla)
@@ -221,7 +219,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     conn = open_snapshot(db)
     try:
         result = run_audit(conn, sla, period, as_of)
-        result.data_notes.extend(quality_notes(conn, period, parse_instant(result.as_of)))
         if args.trend:
             result.trend = run_trend(conn, sla, period, args.trend, as_of)
     finally:

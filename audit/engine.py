@@ -11,6 +11,7 @@ from pathlib import Path
 
 from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
+from audit.data_quality import quality_notes
 from audit.period import AuditInputError, Period, parse_period
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
@@ -147,6 +148,7 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection) -> list[str]:
             f"period {ctx.period.label} is still open as of {ctx.as_of_text}: volume targets "
             f"pro-rated to {ctx.elapsed_share:.1%} of the month"
         )
+    notes += quality_notes(conn, ctx.period, ctx.as_of)
     return notes + sync_notes(conn, ctx.as_of_text)
 
 

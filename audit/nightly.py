@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from audit.data_quality import quality_notes
 from audit.engine import open_snapshot, run_audit
 from audit.period import parse_period
 from audit.reports import FORMATS, write_report
@@ -232,7 +231,6 @@ def _audit(
         local = as_of.astimezone(sla.tz)
         period = parse_period(f"{local.year:04d}-{local.month:02d}", sla.tz)
         result = run_audit(conn, sla, period, as_of)
-        result.data_notes.extend(quality_notes(conn, period, as_of))
     finally:
         conn.close()
     for outcome in outcomes:
