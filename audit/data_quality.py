@@ -73,12 +73,15 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
 
 
 def _issue_notes(conn: sqlite3.Connection) -> list[str]:
+    # Driven from the period's leads (CROSS JOIN fixes SQLite's loop order): the lead
+    # side probes the data_issues key, the activity side the (lead_id, activity_id) index.
     rows = conn.execute(
         "select d.issue, d.record_table, d.record_id, d.field, d.value from data_issues d "
-        "where (d.record_table = 'leads' and d.record_id in (select lead_id from "
-        "temp.quality_leads)) or (d.record_table = 'activities' and d.record_id in (select "
-        "al.activity_id from activity_leads al join temp.quality_leads q on q.lead_id = "
-        "al.lead_id)) order by d.issue, d.record_table, d.record_id, d.field"
+        "where d.record_table = 'leads' and d.record_id in (select lead_id from "
+        "temp.quality_leads) union all select d.issue, d.record_table, d.record_id, d.field, "
+        "d.value from data_issues d where d.record_table = 'activities' and d.record_id in "
+        "(select al.activity_id from temp.quality_leads q cross join activity_leads al on "
+        "al.lead_id = q.lead_id) order by 1, 2, 3, 4"
     ).fetchall()
     found: dict[str, list[str]] = defaultdict(list)
     for issue, _table, record_id, field, value in rows:
@@ -103,14 +106,15 @@ def _issue_notes(conn: sqlite3.Connection) -> list[str]:
 
 def _unknown_owner_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
     rows = conn.execute(
-        "select l.owner_id, count(*) from leads l join temp.quality_leads q on q.lead_id = "
-        "l.id where l.owner_id is not null and (l.created_at is null or l.created_at <= ?) "
+        "select l.owner_id, count(*) from temp.quality_leads q cross join leads l on l.id = "
+        "q.lead_id where l.owner_id is not null and (l.created_at is null or l.created_at <= ?) "
         "and l.owner_id not in (select id from owners) group by l.owner_id order by 2 desc, 1",
         [as_of],
     ).fetchall()
     activity_rows = conn.execute(
-        "select a.owner_id, count(distinct a.id) from activities a join activity_leads al on "
-        "al.activity_id = a.id join temp.quality_leads q on q.lead_id = al.lead_id where "
+        "select a.owner_id, count(distinct a.id) from temp.quality_leads q cross join "
+        "activity_leads al on al.lead_id = q.lead_id cross join activities a on a.id = "
+        "al.activity_id where "
         "a.owner_id is not null and a.occurred_at <= ? and a.owner_id not in (select id from "
         "owners) group by a.owner_id order by 2 desc, 1",
         [as_of],
@@ -146,8 +150,8 @@ def _duplicate_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
     rows = conn.execute(
         "select lower(trim(l.email)) as mail, group_concat(l.id, ' ') from leads l where "
         f"l.email is not null and trim(l.email) != '' and {_live('l')} and lower(trim("
-        "l.email)) in (select lower(trim(s.email)) from leads s join temp.quality_leads q "
-        "on q.lead_id = s.id where s.email is not null) group by mail having count(*) > 1 "
+        "l.email)) in (select lower(trim(s.email)) from temp.quality_leads q cross join "
+        "leads s on s.id = q.lead_id where s.email is not null) group by mail having count(*) > 1 "
         "order by mail",
         [as_of, as_of],
     ).fetchall()
@@ -161,9 +165,15 @@ def _duplicate_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
 
 
 def _merge_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
+    # The partial index holds exactly the leads with merged ids (a handful): without it,
+    # every lead's raw JSON is parsed. Snapshots written before it existed lack it.
+    indexed = conn.execute(
+        "select 1 from sqlite_master where type = 'index' and name = 'idx_leads_merged'"
+    ).fetchone()
     rows = conn.execute(
         "select l.id, l.source, json_extract(l.raw, '$.properties.hs_merged_object_ids') "
-        "from leads l where l.raw is not null and json_valid(l.raw) and "
+        f"from leads l {'indexed by idx_leads_merged ' if indexed else ''}"
+        "where l.raw is not null and json_valid(l.raw) and "
         "coalesce(json_extract(l.raw, '$.properties.hs_merged_object_ids'), '') != '' "
         f"and {_live('l')}",
         [as_of, as_of],

@@ -57,7 +57,7 @@ from connectors.sandbox.hubspot_server import (
     engagement_id,
     owner_id,
 )
-from connectors.store import INDEXES, TABLES, Row, SnapshotStore
+from connectors.store import INDEXES, TABLES, Row, SnapshotStore, create_expression_indexes
 
 BUILDER_VERSION = 1
 """Part of every cached file name: bump it when the rows a build writes change."""
@@ -205,6 +205,7 @@ def _finish_bulk_load(path: Path) -> None:
         for table, indexes in INDEXES.items():
             for columns in indexes:
                 store.db[table].create_index(columns, if_not_exists=True)
+        create_expression_indexes(store.db.conn)
         store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()

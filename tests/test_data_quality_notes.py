@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from audit.data_quality import quality_notes
 from audit.period import parse_period
-from connectors.store import FUTURE_INSTANT, NAIVE_INSTANT, SnapshotStore
+from connectors.store import EXPRESSION_INDEXES, FUTURE_INSTANT, NAIVE_INSTANT, SnapshotStore
 
 OCT = "2026-10-{:02d}T12:00:00.000Z"
 AS_OF = datetime(2026, 11, 1, 3, tzinfo=UTC)
@@ -161,3 +161,16 @@ def test_later_as_of_and_another_month_change_the_notes_as_expected(tmp_path: Pa
         "1 email address belong to more than one live lead (possible duplicates, each "
         "audited on its own): dup@example.com (hubspot:1, hubspot:2, hubspot:3)",
     ]
+
+
+def test_a_snapshot_without_the_expression_indexes_gives_the_same_notes(tmp_path: Path) -> None:
+    indexed, bare = tmp_path / "indexed.db", tmp_path / "bare.db"
+    build(indexed)
+    build(bare)
+    conn = sqlite3.connect(bare)
+    for name in EXPRESSION_INDEXES:
+        conn.execute(f"drop index {name}")
+    conn.commit()
+    conn.close()
+    assert notes_for(bare) == notes_for(indexed)
+    assert len(notes_for(bare)) == 6
