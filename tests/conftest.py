@@ -9,6 +9,7 @@ tests compare against an independent statement of the answer.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -492,3 +493,19 @@ def full_dump(store: SnapshotStore) -> dict[str, list[tuple[Any, ...]]]:
             tuple(r) for r in store.db.execute(f"select * from [{table}] order by {order}")
         ]
     return out
+
+
+@pytest.fixture
+def cli(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hubspot_sandbox: HubSpotSandbox
+) -> Iterator[HubSpotSandbox]:
+    """``main()`` in this process, with the sandbox's credentials and an empty cwd."""
+    for name in list(os.environ):
+        if name.startswith(("HUBSPOT_", "SALESFORCE_", "SLA_AUDIT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hubspot_sandbox.token)
+    monkeypatch.setenv("HUBSPOT_BASE_URL", hubspot_sandbox.base_url)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    yield hubspot_sandbox

@@ -17,22 +17,13 @@ import pytest
 import yaml
 
 from connectors.store import SCHEMA_VERSION, SnapshotStore
-from run_audit import main
+from tests.cli_helpers import run
 from tests.tiny_crm import TinyCRM
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SLA = REPO / "config" / "sla.example.yaml"
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_SLA.read_text(encoding="utf-8"))
 AS_OF = "2026-11-01T03:00:00Z"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:  # argparse's own errors
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(code: int, out: str, err: str) -> str:

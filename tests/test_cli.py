@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from run_audit import main
+from tests.cli_helpers import run
 from tests.tiny_crm import TinyCRM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +33,6 @@ def snapshot(tmp_path: Path) -> Path:
     other = crm.lead("102", owner=ana)
     crm.mql(other, "2026-10-07 10:00")
     return crm.save()
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_check_accepts_the_example_and_says_what_it_promises(capsys):

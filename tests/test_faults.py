@@ -20,7 +20,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from connectors.sandbox.generator import CRM, generate_crm
 from connectors.sandbox.hubspot_server import HubSpotSandbox, contact_id, engagement_id
 from connectors.store import SnapshotStore
 from connectors.sync import SyncError, sync_source
-from run_audit import main
+from tests.cli_helpers import run
 from tests.conftest import (
     FIXED_END,
     HUBSPOT_TOKEN,
@@ -74,28 +73,6 @@ def cli_env(sandbox: HubSpotSandbox, token: str | None = None) -> dict[str, str]
     )
     env.pop("SLA_AUDIT_DB", None)
     return env
-
-
-@pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hubspot_sandbox: HubSpotSandbox
-) -> Iterator[HubSpotSandbox]:
-    """``main()`` in this process, with the sandbox's credentials and an empty cwd."""
-    for name in list(os.environ):
-        if name.startswith(("HUBSPOT_", "SALESFORCE_", "SLA_AUDIT_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hubspot_sandbox.token)
-    monkeypatch.setenv("HUBSPOT_BASE_URL", hubspot_sandbox.base_url)
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    yield hubspot_sandbox
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def dump(db: Path) -> dict[str, Any]:

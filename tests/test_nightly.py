@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,33 +25,11 @@ from connectors.engine import SyncError, SyncSummary
 from connectors.sandbox.hubspot_server import HubSpotSandbox
 from connectors.store import SnapshotStore
 from connectors.sync import sync_source
-from run_audit import main
+from tests.cli_helpers import run
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SLA = REPO / "config" / "sla.example.yaml"
 SLA_ZONE = ZoneInfo("America/Sao_Paulo")  # the example SLA's time zone
-
-
-@pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hubspot_sandbox: HubSpotSandbox
-) -> Iterator[HubSpotSandbox]:
-    """``main()`` in this process with the sandbox's token, in an empty working folder."""
-    for name in list(os.environ):
-        if name.startswith(("HUBSPOT_", "SALESFORCE_", "SLA_AUDIT_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hubspot_sandbox.token)
-    monkeypatch.setenv("HUBSPOT_BASE_URL", hubspot_sandbox.base_url)
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    yield hubspot_sandbox
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def nightly(

@@ -19,7 +19,7 @@ from connectors.sandbox.hubspot_server import HubSpotSandbox
 from connectors.status import read_status
 from connectors.store import SnapshotStore
 from connectors.sync import sync_source
-from run_audit import main
+from tests.cli_helpers import run
 
 
 @pytest.fixture
@@ -40,12 +40,6 @@ def synced(
     sync_source("hubspot", store, hubspot_settings)
     store.close()
     yield db
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sql(db: Path, statement: str, *params: object) -> None:
