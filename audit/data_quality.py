@@ -52,15 +52,42 @@ def quality_notes(conn: sqlite3.Connection, period: Period, as_of: datetime) -> 
 
 
 def _scope(conn: sqlite3.Connection, since: str, until: str) -> None:
-    """The leads the period touches: created in it, or with a funnel change in it."""
+    """The leads the period touches: created in it, or with a funnel change in it.
+
+    History is read per field (its few distinct values found by :func:`distinct_values`)
+    so that each read is a range of the ``(field, changed_at, …)`` index.
+    """
     conn.execute("drop table if exists temp.quality_leads")
     conn.execute("create temp table quality_leads (lead_id text primary key)")
     conn.execute(
-        "insert or ignore into temp.quality_leads "
-        "select id from leads where created_at >= ? and created_at < ? "
-        "union select lead_id from lead_history where changed_at >= ? and changed_at < ?",
-        [since, until, since, until],
+        "insert or ignore into temp.quality_leads select id from leads "
+        "where created_at >= ? and created_at < ?",
+        [since, until],
     )
+    for field in distinct_values(conn, "lead_history", "field"):
+        conn.execute(
+            "insert or ignore into temp.quality_leads select lead_id from lead_history "
+            "where field = ? and changed_at >= ? and changed_at < ?",
+            [field, since, until],
+        )
+
+
+def distinct_values(conn: sqlite3.Connection, table: str, column: str) -> list[str]:
+    """The distinct non-null values of an indexed column, one index seek per value.
+
+    A "skip scan" written out: the next value is the least one greater than the last.
+    Owners and history fields have a handful of values among millions of rows.
+    """
+    rows = conn.execute(
+        f"with recursive v(x) as (select min({column}) from {table} union all "
+        f"select (select min({column}) from {table} where {column} > v.x) from v "
+        "where v.x is not null) select x from v where x is not null"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
 
 
 def _examples(items: list[str]) -> str:
@@ -73,15 +100,15 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
 
 
 def _issue_notes(conn: sqlite3.Connection) -> list[str]:
-    # Driven from the period's leads (CROSS JOIN fixes SQLite's loop order): the lead
-    # side probes the data_issues key, the activity side the (lead_id, activity_id) index.
+    # Driven from data_issues (a handful of rows in a healthy CRM): each issue's record is
+    # checked against the period's leads through primary keys.
     rows = conn.execute(
         "select d.issue, d.record_table, d.record_id, d.field, d.value from data_issues d "
         "where d.record_table = 'leads' and d.record_id in (select lead_id from "
         "temp.quality_leads) union all select d.issue, d.record_table, d.record_id, d.field, "
-        "d.value from data_issues d where d.record_table = 'activities' and d.record_id in "
-        "(select al.activity_id from temp.quality_leads q cross join activity_leads al on "
-        "al.lead_id = q.lead_id) order by 1, 2, 3, 4"
+        "d.value from data_issues d where d.record_table = 'activities' and exists (select 1 "
+        "from activity_leads al where al.activity_id = d.record_id and al.lead_id in "
+        "(select lead_id from temp.quality_leads)) order by 1, 2, 3, 4"
     ).fetchall()
     found: dict[str, list[str]] = defaultdict(list)
     for issue, _table, record_id, field, value in rows:
@@ -105,19 +132,23 @@ def _issue_notes(conn: sqlite3.Connection) -> list[str]:
 
 
 def _unknown_owner_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
+    # Owners are few: find the unknown ones among the distinct owner ids first (index skip
+    # scans), and count records only for those — usually none.
+    known = {r[0] for r in conn.execute("select id from owners")}
+    lead_owners = [o for o in distinct_values(conn, "leads", "owner_id") if o not in known]
+    activity_owners = [o for o in distinct_values(conn, "activities", "owner_id") if o not in known]
     rows = conn.execute(
-        "select l.owner_id, count(*) from temp.quality_leads q cross join leads l on l.id = "
-        "q.lead_id where l.owner_id is not null and (l.created_at is null or l.created_at <= ?) "
-        "and l.owner_id not in (select id from owners) group by l.owner_id order by 2 desc, 1",
-        [as_of],
+        "select l.owner_id, count(*) from leads l where l.owner_id in "
+        f"({_marks(lead_owners)}) and l.id in (select lead_id from temp.quality_leads) "
+        "and (l.created_at is null or l.created_at <= ?) group by l.owner_id order by 2 desc, 1",
+        [*lead_owners, as_of],
     ).fetchall()
     activity_rows = conn.execute(
-        "select a.owner_id, count(distinct a.id) from temp.quality_leads q cross join "
-        "activity_leads al on al.lead_id = q.lead_id cross join activities a on a.id = "
-        "al.activity_id where "
-        "a.owner_id is not null and a.occurred_at <= ? and a.owner_id not in (select id from "
-        "owners) group by a.owner_id order by 2 desc, 1",
-        [as_of],
+        "select a.owner_id, count(*) from activities a where a.owner_id in "
+        f"({_marks(activity_owners)}) and a.occurred_at <= ? and exists (select 1 from "
+        "activity_leads al where al.activity_id = a.id and al.lead_id in (select lead_id "
+        "from temp.quality_leads)) group by a.owner_id order by 2 desc, 1",
+        [*activity_owners, as_of],
     ).fetchall()
     notes = []
     if rows:
@@ -147,13 +178,17 @@ def _live(alias: str) -> str:
 
 
 def _duplicate_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
+    # email_counts (a derived table) counts every lead per normalised email; only the keys
+    # counted more than once (its partial index) can be shared by two live leads.
+    shared = [r[0] for r in conn.execute("select email_key from email_counts where leads > 1")]
     rows = conn.execute(
         "select lower(trim(l.email)) as mail, group_concat(l.id, ' ') from leads l where "
         f"l.email is not null and trim(l.email) != '' and {_live('l')} and lower(trim("
-        "l.email)) in (select lower(trim(s.email)) from temp.quality_leads q cross join "
-        "leads s on s.id = q.lead_id where s.email is not null) group by mail having count(*) > 1 "
-        "order by mail",
-        [as_of, as_of],
+        f"l.email)) in ({_marks(shared)}) and lower(trim(l.email)) in (select lower(trim("
+        "s.email)) from leads s where s.email is not null and trim(s.email) != '' and "
+        f"lower(trim(s.email)) in ({_marks(shared)}) and s.id in (select lead_id from "
+        "temp.quality_leads)) group by mail having count(*) > 1 order by mail",
+        [as_of, as_of, *shared, *shared],
     ).fetchall()
     if not rows:
         return []

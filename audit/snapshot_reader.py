@@ -274,13 +274,13 @@ class SnapshotReader:
         if kinds is not None:
             kind_sql = f" and a.kind in ({','.join('?' * len(kinds))})"
             params += list(kinds)
+        # lead_touches is keyed (lead_id, occurred_at, …): each window is one range read.
         frame = self._frame(
             "select w.hid, a.kind, a.direction, a.outcome, a.outcome_label, a.occurred_at "
             "from temp.handoff_windows w "
-            "cross join activity_leads al on al.lead_id = w.lead_id "
-            "cross join activities a on a.id = al.activity_id "
-            "where a.occurred_at >= w.since and a.occurred_at < w.until "
-            "and a.occurred_at <= ? and (a.created_at is null or a.created_at <= ?) "
+            "cross join lead_touches a on a.lead_id = w.lead_id "
+            "and a.occurred_at >= w.since and a.occurred_at < w.until "
+            "where a.occurred_at <= ? and (a.created_at is null or a.created_at <= ?) "
             f"and coalesce(a.is_deleted, 0) = 0{kind_sql}",
             params,
         )

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from connectors.derived import DERIVED_TABLES
 from connectors.engine import StreamStats
 from connectors.hubspot import (
     CONTACTS,
@@ -57,7 +58,7 @@ from connectors.sandbox.hubspot_server import (
     engagement_id,
     owner_id,
 )
-from connectors.store import INDEXES, TABLES, Row, SnapshotStore, create_expression_indexes
+from connectors.store import INDEXES, TABLES, Row, SnapshotStore
 
 BUILDER_VERSION = 1
 """Part of every cached file name: bump it when the rows a build writes change."""
@@ -188,6 +189,11 @@ def _prepare_bulk_load(store: SnapshotStore) -> None:
     conn.execute("PRAGMA cache_size=-262144")
     for name in _secondary_indexes(store):
         conn.execute(f"DROP INDEX [{name}]")
+    # Triggers would maintain the derived tables row by row; they are built in one pass.
+    for table in DERIVED_TABLES:
+        for trigger in table.triggers:
+            conn.execute(f"DROP TRIGGER [{trigger}]")
+        conn.execute(f"DROP TABLE [{table.name}]")
 
 
 def _secondary_indexes(store: SnapshotStore) -> list[str]:
@@ -198,14 +204,13 @@ def _secondary_indexes(store: SnapshotStore) -> list[str]:
 
 
 def _finish_bulk_load(path: Path) -> None:
-    """Create the store's indexes as the store does; WAL is what a synced snapshot uses."""
+    """Reopen the file: the store creates the indexes and derived tables a file lacks.
+
+    That is the very code that upgrades a user's older snapshot. WAL is what a synced
+    snapshot uses.
+    """
     store = SnapshotStore(path)
     try:
-        store.db.conn.execute("PRAGMA cache_size=-262144")
-        for table, indexes in INDEXES.items():
-            for columns in indexes:
-                store.db[table].create_index(columns, if_not_exists=True)
-        create_expression_indexes(store.db.conn)
         store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connectors.derived import DERIVED_TABLES
 from connectors.instants import InstantError, format_instant, parse_instant
 from connectors.lock import is_locked
 from connectors.store import SnapshotError, prepare_for_reading
@@ -123,7 +124,9 @@ def _read(
             "order by name"
         )
     ]
-    tables = {name: _count(conn, name) for name in names}
+    # Derived tables restate the CRM tables (connectors/derived): not data of their own.
+    derived = {table.name for table in DERIVED_TABLES}
+    tables = {name: _count(conn, name) for name in names if name not in derived}
     version_row = conn.execute("select value from meta where key = 'schema_version'").fetchone()
     runs = [_run(r) for r in conn.execute("select * from sync_runs order by id")]
     cursors = conn.execute(

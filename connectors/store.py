@@ -27,9 +27,11 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import PrimaryKeyRequired, jsonify_if_needed
 
+from connectors.derived import build_missing_derived, missing_derived
 from connectors.instants import format_instant
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the DESIGN tables; 2: adds the derived ``lead_touches`` table and its triggers."""
 
 Row = Mapping[str, Any]
 
@@ -145,12 +147,26 @@ FILE_MODE = 0o600
 
 INDEXES: dict[str, list[list[str]]] = {
     "leads": [["source", "crm_id"], ["owner_id"], ["created_at"]],
-    "lead_history": [["field", "changed_at"], ["lead_id", "changed_at"]],
-    "activities": [["occurred_at"], ["source", "crm_id"], ["updated_at"]],
+    # Both cover what the audit reads of a history row (no lookup of the row itself):
+    # the month's stage entries by (field, changed_at), a cohort's history by lead.
+    "lead_history": [
+        ["field", "changed_at", "lead_id", "value"],
+        ["lead_id", "field", "changed_at", "value"],
+    ],
+    "activities": [["occurred_at"], ["source", "crm_id"], ["updated_at"], ["owner_id"]],
     "activity_leads": [["lead_id", "activity_id"]],
     "sync_runs": [["source", "started_at"]],
     "data_issues": [["issue"]],
 }
+
+OBSOLETE_INDEXES = ("idx_lead_history_field_changed_at", "idx_lead_history_lead_id_changed_at")
+"""Indexes of earlier versions that a wider one now covers: dropped on upgrade."""
+
+
+def index_name(table: str, columns: Sequence[str]) -> str:
+    """The name sqlite-utils gives an index of ``columns`` on ``table``."""
+    return f"idx_{table}_{'_'.join(columns)}"
+
 
 #: Indexes on expressions, by name: what the data notes (``audit/data_quality``) look up.
 #: The WHERE clauses must stay word for word those of the notes' queries (SQLite uses a
@@ -391,6 +407,9 @@ class SnapshotStore:
                 for columns in indexes:
                     self.db[name].create_index(columns, if_not_exists=True)
             create_expression_indexes(self.db.conn)
+            for name in OBSOLETE_INDEXES:
+                self.db.conn.execute(f"drop index if exists {name}")
+            build_missing_derived(self.db.conn)
             version_row = {"key": "schema_version", "value": str(SCHEMA_VERSION)}
             self.db["meta"].upsert(version_row, pk="key")
 
@@ -660,7 +679,11 @@ def missing_schema(conn: sqlite3.Connection, names: set[str] | None = None) -> l
     )
     if row is None or str(row[0]) != str(SCHEMA_VERSION):
         missing.append("meta.schema_version")
-    return missing
+    indexes = {r[0] for r in conn.execute("select name from sqlite_master where type = 'index'")}
+    wanted = [index_name(t, c) for t, specs in INDEXES.items() for c in specs]
+    missing += [name for name in (*wanted, *EXPRESSION_INDEXES) if name not in indexes]
+    missing += [f"drop {name}" for name in OBSOLETE_INDEXES if name in indexes]
+    return missing + missing_derived(conn)
 
 
 def prepare_for_reading(path: str | os.PathLike[str]) -> None:

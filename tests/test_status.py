@@ -17,7 +17,7 @@ from connectors.instants import parse_instant
 from connectors.lock import SnapshotLock, lock_path
 from connectors.sandbox.hubspot_server import HubSpotSandbox
 from connectors.status import read_status
-from connectors.store import SnapshotStore
+from connectors.store import SCHEMA_VERSION, SnapshotStore
 from connectors.sync import sync_source
 from tests.cli_helpers import run
 
@@ -55,7 +55,7 @@ def test_status_after_a_good_sync_shows_the_run_the_cursors_and_the_rows(
     code, out, err = run(capsys, "status", "--db", str(synced))
 
     assert (code, err) == (0, "")
-    assert out.startswith(f"snapshot {synced}: ") and "MiB, schema version 1" in out
+    assert out.startswith(f"snapshot {synced}: ") and f"MiB, schema version {SCHEMA_VERSION}" in out
     assert "hubspot: 1 sync runs" in out
     assert "last run:        ok at 20" in out and "586 records, 19 requests, 0 retries" in out
     assert "contacts             changes since 20" in out
@@ -71,7 +71,7 @@ def test_status_json_carries_the_same_facts_for_monitoring(
     status = json.loads(out)
 
     assert code == 0 and status["exit_code"] == 0
-    assert status["size_bytes"] > 0 and status["schema_version"] == 1
+    assert status["size_bytes"] > 0 and status["schema_version"] == SCHEMA_VERSION
     assert status["tables"]["leads"] == 120 and status["tables"]["sync_runs"] == 1
     (hubspot,) = status["sources"]
     run_info = hubspot["last_run"]

@@ -1,0 +1,221 @@
+"""Derived tables always equal what they restate (``connectors/derived``).
+
+The audit reads each handoff's activities from ``lead_touches`` (one range read per
+window instead of two keyed lookups per activity) and shared emails from
+``email_counts``; SQLite triggers keep both in step with the tables they restate. These
+tests write through the store's verbs and through plain SQL, in random orders, and
+compare each derived table with the query it stands for.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.derived import DERIVED_TABLES, TOUCH_COLUMNS
+from connectors.store import Page, SnapshotStore, prepare_for_reading
+
+JOIN = (
+    "select al.lead_id, a.occurred_at, a.id, "
+    + ", ".join(f"a.{c}" for c in TOUCH_COLUMNS)
+    + " from activity_leads al join activities a on a.id = al.activity_id "
+    "where a.occurred_at is not null order by 1, 2, 3"
+)
+TOUCHES = "select * from lead_touches order by 1, 2, 3"
+
+ACTIVITY_IDS = [f"hubspot:{n}" for n in range(1, 6)]
+LEAD_IDS = [f"hubspot:{n}" for n in range(101, 105)]
+INSTANTS = [
+    None,
+    "2026-10-01T09:00:00.000Z",
+    "2026-10-01T09:05:00.000Z",
+    "2026-10-02T14:00:00.000Z",
+]
+
+
+def _assert_mirrors(conn: sqlite3.Connection) -> None:
+    assert conn.execute(TOUCHES).fetchall() == conn.execute(JOIN).fetchall()
+
+
+def _activity(draw: st.DrawFn) -> dict[str, object]:
+    return {
+        "id": draw(st.sampled_from(ACTIVITY_IDS)),
+        "source": "hubspot",
+        "kind": draw(st.sampled_from(["call", "email", "note"])),
+        "direction": draw(st.sampled_from([None, "outbound", "inbound"])),
+        "outcome": draw(st.sampled_from([None, "connected", "no answer"])),
+        "occurred_at": draw(st.sampled_from(INSTANTS)),
+        "created_at": draw(st.sampled_from(INSTANTS)),
+        "owner_id": draw(st.sampled_from([None, "hubspot:o1"])),
+        "is_deleted": draw(st.sampled_from([0, 1, None])),
+    }
+
+
+@st.composite
+def operations(draw: st.DrawFn) -> list[tuple[str, object]]:
+    ops: list[tuple[str, object]] = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(
+            st.sampled_from(
+                ["activities", "links", "replace_links", "delete_activity", "mark_deleted", "sql"]
+            )
+        )
+        if kind == "activities":
+            ops.append((kind, [_activity(draw) for _ in range(draw(st.integers(1, 3)))]))
+        elif kind in ("links", "replace_links"):
+            pairs = draw(
+                st.lists(st.tuples(st.sampled_from(ACTIVITY_IDS), st.sampled_from(LEAD_IDS)))
+            )
+            ops.append((kind, pairs))
+        elif kind == "sql":
+            ops.append(
+                (
+                    kind,
+                    draw(
+                        st.sampled_from(
+                            [
+                                "update or ignore activity_leads set lead_id = 'hubspot:104' "
+                                "where activity_id = 'hubspot:1'",
+                                "delete from activity_leads where lead_id = 'hubspot:101'",
+                                "update activities set occurred_at = null where id = 'hubspot:2'",
+                                "update activities set raw = '{}' where id = 'hubspot:3'",
+                            ]
+                        )
+                    ),
+                )
+            )
+        else:
+            ops.append((kind, draw(st.sampled_from(ACTIVITY_IDS))))
+    return ops
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=operations())
+def test_touches_equal_the_join_after_any_writes(tmp_path: Path, ops: list) -> None:
+    db = tmp_path / f"t{abs(hash(str(ops)))}.db"
+    store = SnapshotStore(db)
+    conn = store.db.conn
+    try:
+        for kind, arg in ops:
+            if kind == "activities":
+                store.write_page("hubspot", "calls", Page(activities=arg), None)
+            elif kind == "links":
+                links = [{"activity_id": a, "lead_id": lead} for a, lead in arg]
+                store.write_page("hubspot", "calls", Page(links=links), None)
+            elif kind == "replace_links":
+                links = [{"activity_id": a, "lead_id": lead} for a, lead in arg]
+                ids = sorted({a for a, _ in arg}) or ACTIVITY_IDS[:1]
+                store.write_page("hubspot", "calls", Page(links=links, links_for=ids), None)
+            elif kind == "delete_activity":
+                conn.execute("delete from activities where id = ?", [arg])
+            elif kind == "mark_deleted":
+                store.write_page("hubspot", "calls", Page(deleted_activities=[arg]), None)
+            else:
+                conn.execute(str(arg))
+            _assert_mirrors(conn)
+    finally:
+        store.close()
+        db.unlink()
+
+
+def test_a_snapshot_without_touches_gets_them_filled_on_reading(tmp_path: Path) -> None:
+    """A schema-1 file (before the derived table) is upgraded in place, rows included."""
+    db = tmp_path / "old.db"
+    store = SnapshotStore(db)
+    store.write_page(
+        "hubspot",
+        "calls",
+        Page(
+            activities=[
+                {"id": "hubspot:1", "kind": "call", "occurred_at": INSTANTS[1]},
+                {"id": "hubspot:2", "kind": "email", "occurred_at": None},
+            ],
+            links=[
+                {"activity_id": "hubspot:1", "lead_id": "hubspot:101"},
+                {"activity_id": "hubspot:1", "lead_id": "hubspot:102"},
+                {"activity_id": "hubspot:2", "lead_id": "hubspot:101"},
+            ],
+        ),
+        None,
+    )
+    conn = store.db.conn
+    for table in DERIVED_TABLES:
+        for trigger in table.triggers:
+            conn.execute(f"drop trigger {trigger}")
+        conn.execute(f"drop table {table.name}")
+    conn.execute("update meta set value = '1' where key = 'schema_version'")
+    store.close()
+
+    prepare_for_reading(db)
+
+    conn = sqlite3.connect(db)
+    rows = conn.execute("select lead_id, activity_id from lead_touches order by 1").fetchall()
+    assert rows == [("hubspot:101", "hubspot:1"), ("hubspot:102", "hubspot:1")]
+    _assert_mirrors(conn)
+    conn.close()
+
+
+def test_the_window_read_is_a_range_read_of_lead_touches(tmp_path: Path) -> None:
+    """The audit's window query walks lead_touches by its key, not activities by id."""
+    store = SnapshotStore(tmp_path / "plan.db")
+    conn = store.db.conn
+    conn.execute(
+        "create temp table handoff_windows "
+        "(hid integer primary key, lead_id text, since text, until text)"
+    )
+    plan = " ".join(
+        r[3]
+        for r in conn.execute(
+            "explain query plan select w.hid from temp.handoff_windows w cross join "
+            "lead_touches a on a.lead_id = w.lead_id and a.occurred_at >= w.since "
+            "and a.occurred_at < w.until"
+        )
+    )
+    store.close()
+    assert "SEARCH a USING PRIMARY KEY (lead_id=? AND occurred_at>? AND occurred_at<?)" in plan
+
+
+EMAILS = [None, "", "  ", "ann@x.com", " Ann@X.com ", "bob@y.com", "BOB@y.com"]
+COUNTED = "select email_key, leads from email_counts where leads > 0 order by 1"
+RECOUNTED = (
+    "select lower(trim(email)), count(*) from leads where lower(trim(email)) != '' "
+    "group by 1 order by 1"
+)
+
+
+@st.composite
+def lead_writes(draw: st.DrawFn) -> list[tuple[str, object]]:
+    ops: list[tuple[str, object]] = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(["upsert", "upsert", "delete", "set_email"]))
+        lead = draw(st.sampled_from(LEAD_IDS))
+        ops.append((kind, (lead, draw(st.sampled_from(EMAILS)))))
+    return ops
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=lead_writes())
+def test_email_counts_equal_a_recount_after_any_writes(tmp_path: Path, ops: list) -> None:
+    db = tmp_path / f"e{abs(hash(str(ops)))}.db"
+    store = SnapshotStore(db)
+    conn = store.db.conn
+    try:
+        for kind, (lead, email) in ops:
+            if kind == "upsert":
+                row = {"id": lead, "source": "hubspot", "email": email}
+                store.write_page("hubspot", "contacts", Page(leads=[row]), None)
+            elif kind == "delete":
+                conn.execute("delete from leads where id = ?", [lead])
+            else:
+                conn.execute("update leads set email = ? where id = ?", [email, lead])
+            assert conn.execute(COUNTED).fetchall() == conn.execute(RECOUNTED).fetchall()
+    finally:
+        store.close()
+        db.unlink()
