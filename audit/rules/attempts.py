@@ -6,7 +6,6 @@ Judged as soon as either is true, otherwise when the window closes (SLA_SEMANTIC
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from audit.context import AuditContext
 from audit.result import RuleResult
@@ -24,14 +23,17 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     compliant = connected | (counted >= cfg.min)
     judged = compliant | (facts["window_end"].to_numpy() <= ctx.as_of_ns)
     window = duration_code(cfg.window)
-    reasons = pd.Series(
-        [
-            f"{n} counted attempt{'s' if n != 1 else ''} and no connection in {window} "
+
+    def reasons(index: np.ndarray) -> list[str]:
+        """Worded once per distinct count: the reason depends on nothing else."""
+        shown = counted[index].tolist()
+        words = {
+            n: f"{n} counted attempt{'s' if n != 1 else ''} and no connection in {window} "
             f"(SLA {cfg.min})"
-            for n in counted
-        ],
-        dtype=object,
-    )
+            for n in set(shown)
+        }
+        return [words[n] for n in shown]
+
     judged_counts = counted[judged]
     return handoff_rule(
         ctx,

@@ -24,14 +24,17 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     facts = ctx.facts
     progressed = not_nat(facts["progressed_at"].to_numpy())
     everyone = np.ones(len(facts), dtype=bool)
-    result = handoff_rule(
+    # Not progressing is an outcome, not a broken promise of one rep: no evidence rows,
+    # and no per-rep violation counts either (reports rank reps by those).
+    return handoff_rule(
         ctx,
         RULE_ID,
         judged=everyone,
         compliant=progressed,
-        reasons=pd.Series([""] * len(facts), dtype=object),
+        reasons=lambda index: [],
         target=ctx.sla.marketing.mql_to_sql,
         decided_by="",
+        violations=False,
         details={
             "progressed": int(progressed.sum()),
             "by_segment": _split(facts["segment"], progressed),
@@ -39,12 +42,6 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             "funnel": _funnel(ctx, progressed),
         },
     )
-    # Not progressing is an outcome, not a broken promise of one rep: no evidence rows,
-    # and no per-rep violation counts either (reports rank reps by those).
-    result.violations = []
-    for row in result.reps:
-        row.violations = 0
-    return result
 
 
 def _funnel(ctx: AuditContext, progressed: np.ndarray) -> dict[str, int | None]:

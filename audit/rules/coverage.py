@@ -5,8 +5,6 @@ Judged once worked or once the window has closed (SLA_SEMANTICS.md §5).
 
 from __future__ import annotations
 
-import pandas as pd
-
 from audit.context import AuditContext
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule, not_nat
@@ -20,13 +18,13 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     worked = not_nat(facts["first_attempt"].to_numpy())
     window_closed = facts["window_end"].to_numpy() <= ctx.as_of_ns
     window = duration_code(ctx.sla.sales.attempts.window)
-    reasons = pd.Series([f"no attempt within the {window} window"] * len(facts), dtype=object)
+    reason = f"no attempt within the {window} window"
     return handoff_rule(
         ctx,
         RULE_ID,
         judged=worked | window_closed,
         compliant=worked,
-        reasons=reasons,
+        reasons=lambda index: [reason] * len(index),
         target=ctx.sla.sales.coverage.target,
         decided_by="attempt window end",
         instants={"window_end": facts["window_end"].to_numpy()},

@@ -16,6 +16,8 @@ A recycle and a progress at the same instant count as progress.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -47,18 +49,15 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     stuck = ~recycled_in_time & ~progressed_in_time & (deadline <= ctx.as_of_ns)
     judged = recycled_first | progressed_first | (deadline <= ctx.as_of_ns)
     compliant = ~(premature | no_reason | stuck)
-    kinds = pd.Series(
-        np.select([premature, no_reason, stuck], ["premature", "no_reason", "stuck"], ""),
-        dtype=object,
-    )
-    reasons = _reasons(kinds, before, reason, has_reason, cfg.reason_field, minimum, deadline)
+    kinds = np.select([premature, no_reason, stuck], ["premature", "no_reason", "stuck"], "")
+    wording = RecycleWording(kinds, before, reason, has_reason, cfg.reason_field, minimum, deadline)
     judged_eligible = judged & eligible
     return handoff_rule(
         ctx,
         RULE_ID,
         judged=judged,
         compliant=compliant,
-        reasons=reasons,
+        reasons=wording.reasons,
         target=cfg.target,
         decided_by="recycle deadline",
         instants={"recycled_at": recycled, "deadline": deadline},
@@ -75,37 +74,50 @@ def evaluate(ctx: AuditContext) -> RuleResult:
 
 
 def _has_reason(values: pd.Series, allowed: list[str] | None) -> np.ndarray:
-    text = values.map(lambda v: v.strip() if isinstance(v, str) else "")
-    present = (text != "").to_numpy()
-    if allowed:
-        return present & text.isin(allowed).to_numpy()
-    return present
+    """Whether each recycle reason is given (and allowed): decided once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    text = [v.strip() if isinstance(v, str) else "" for v in uniques.tolist()]
+    valid = np.array(
+        [t != "" and (not allowed or t in allowed) for t in text] + [False], dtype=bool
+    )
+    return valid[codes]  # code -1 (no value) picks the trailing False
 
 
-def _reasons(
-    kinds: pd.Series,
-    before: np.ndarray,
-    reason: pd.Series,
-    has_reason: np.ndarray,
-    field: str,
-    minimum: int,
-    deadline: np.ndarray,
-) -> pd.Series:
-    deadline_text = ns_text(deadline)
-    out = []
-    for i, kind in enumerate(kinds):
+@dataclass(frozen=True)
+class RecycleWording:
+    """The wording of a recycling violation, from the rule's columns (one row per handoff)."""
+
+    kinds: np.ndarray
+    before: np.ndarray
+    reason: pd.Series
+    has_reason: np.ndarray
+    field: str
+    minimum: int
+    deadline: np.ndarray
+
+    def reasons(self, index: np.ndarray) -> list[str]:
+        """The reason of each violating handoff at ``index``, in that order."""
+        kinds = self.kinds[index].tolist()
+        before = self.before[index].tolist()
+        given = self.reason.to_numpy(dtype=object)[index].tolist()
+        valid = self.has_reason[index].tolist()
+        deadline_text = ns_text(self.deadline[index])
+        return [
+            self._one(*row)
+            for row in zip(kinds, before, given, valid, deadline_text, strict=True)  # type: ignore[arg-type]
+        ]
+
+    def _one(self, kind: str, before: int, given: object, valid: bool, deadline: str) -> str:
+        field = self.field
         if kind == "premature":
-            extra = "" if has_reason[i] else f", and no valid reason in {field}"
-            noun = "attempt" if before[i] == 1 else "attempts"
-            out.append(f"recycled after {before[i]} counted {noun} (SLA {minimum}){extra}")
-        elif kind == "no_reason":
-            value = reason.iloc[i]
+            extra = "" if valid else f", and no valid reason in {field}"
+            noun = "attempt" if before == 1 else "attempts"
+            return f"recycled after {before} counted {noun} (SLA {self.minimum}){extra}"
+        if kind == "no_reason":
             shown = (
-                f"{field} was {value!r}" if isinstance(value, str) and value else f"{field} empty"
+                f"{field} was {given!r}" if isinstance(given, str) and given else f"{field} empty"
             )
-            out.append(f"recycled without a valid reason ({shown})")
-        elif kind == "stuck":
-            out.append(f"neither progressed nor recycled by {deadline_text[i]}")  # type: ignore[index]
-        else:
-            out.append("")
-    return pd.Series(out, dtype=object)
+            return f"recycled without a valid reason ({shown})"
+        if kind == "stuck":
+            return f"neither progressed nor recycled by {deadline}"
+        return ""

@@ -18,7 +18,6 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
-import pandas as pd
 
 from audit.context import AuditContext, ns_text
 from audit.result import RuleResult
@@ -49,16 +48,22 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     compliant = touched & (seconds <= within_s + 1e-6)
     judged = touched | (deadline <= ctx.as_of_ns)
     code = duration_code(cfg.within)
-    deadline_text = ns_text(deadline)
-    reasons = pd.Series(
-        [
+
+    def reasons(index: np.ndarray) -> list[str]:
+        """Late touches say how late; untouched handoffs say the deadline they missed."""
+        deadline_text = ns_text(deadline[index])
+        return [
             f"first touch after {_minutes(m)} business minutes (SLA {code})"
             if t
             else f"no attempt by the deadline {d} (SLA {code})"
-            for t, m, d in zip(touched, minutes, deadline_text, strict=True)  # type: ignore[arg-type]
-        ],
-        dtype=object,
-    )
+            for t, m, d in zip(
+                touched[index].tolist(),
+                minutes[index].tolist(),
+                deadline_text,  # type: ignore[arg-type]
+                strict=True,
+            )
+        ]
+
     got = minutes[touched & judged]
     details = {
         "median_minutes": float(np.median(got)) if got.size else None,
@@ -76,7 +81,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         target=cfg.target,
         decided_by="first-touch deadline",
         instants={"first_touch_at": first, "deadline": deadline},
-        kinds=pd.Series(np.where(touched, "late", "untouched")),
+        kinds=np.where(touched, "late", "untouched"),
         details=details,
     )
 
