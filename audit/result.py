@@ -7,7 +7,9 @@ row the pending/violation counts, the source, the violation kind and its instant
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any, Literal
 
 from config.sla import RULE_IDS
@@ -30,7 +32,7 @@ RULE_TITLES: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class RepRow:
     """One rep's figure for one rule (``rep`` is an email, an owner id, or ``unassigned``)."""
 
@@ -42,7 +44,7 @@ class RepRow:
     violations: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Violation:
     """Evidence for one handoff that broke a rule."""
 
@@ -58,7 +60,7 @@ class Violation:
     instants: dict[str, str | None] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingHandoff:
     """A handoff whose outcome for a rule cannot be known yet as of the audit's as-of."""
 
@@ -69,6 +71,23 @@ class PendingHandoff:
     handoff_at: str
     decided_by: str
     url: str | None
+
+
+#: The JSON members of a violation and of a pending handoff, in the contract's order (the
+#: classes' field order).
+VIOLATION_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Violation))
+PENDING_KEYS: tuple[str, ...] = tuple(f.name for f in fields(PendingHandoff))
+
+
+def evidence_columns(
+    rows: Sequence[Violation] | Sequence[PendingHandoff], keys: tuple[str, ...]
+) -> list[list[Any]]:
+    """The rows' values, one list per key in ``keys`` order.
+
+    Column by column (one C-level getter over the rows per key): a report that encodes
+    or writes evidence in bulk never builds a dict or a tuple per row.
+    """
+    return [list(map(attrgetter(key), rows)) for key in keys]
 
 
 @dataclass
@@ -156,6 +175,17 @@ class AuditResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report of DESIGN.md."""
+        return self.document(
+            violations=_records(VIOLATION_KEYS, evidence_columns(self.violations, VIOLATION_KEYS)),
+            pending=_records(PENDING_KEYS, evidence_columns(self.pending, PENDING_KEYS)),
+        )
+
+    def document(self, *, violations: Any, pending: Any) -> dict[str, Any]:
+        """:meth:`to_dict` with the two evidence lists as given.
+
+        The JSON writer passes them already encoded (one line per row, built column by
+        column), so a large month never builds a dict per violation.
+        """
         return {
             "sla": self.sla,
             "period": self.period,
@@ -168,21 +198,12 @@ class AuditResult:
                 | {"pending": r.pending, "violations": r.violations}
                 for r in self.reps
             ],
-            "violations": [
-                {
-                    "rule": v.rule,
-                    "lead": v.lead,
-                    "crm_id": v.crm_id,
-                    "rep": v.rep,
-                    "handoff_at": v.handoff_at,
-                    "reason": v.reason,
-                    "url": v.url,
-                    "source": v.source,
-                    "kind": v.kind,
-                    "instants": v.instants,
-                }
-                for v in self.violations
-            ],
-            "pending": [asdict(p) for p in self.pending],
+            "violations": violations,
+            "pending": pending,
             "data_notes": list(self.data_notes),
         } | ({"trend": [t.to_dict() for t in self.trend]} if self.trend else {})
+
+
+def _records(keys: tuple[str, ...], columns: list[list[Any]]) -> list[dict[str, Any]]:
+    """Columns back to one dict per row (keys in ``keys`` order)."""
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
