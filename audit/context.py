@@ -35,7 +35,7 @@ from audit.outreach import (
     window_activities,
 )
 from audit.period import Period
-from audit.snapshot_reader import SnapshotReader, stage_conditions, to_ns
+from audit.snapshot_reader import SnapshotReader, stage_conditions
 from config.sla import SLA
 from connectors.instants import EPOCH, format_instant
 
@@ -228,8 +228,6 @@ def _add_funnel_facts(
     opportunity" for a funnel must therefore also count later stages (conversion does).
     """
     progress, recycled, customer = entries["progress"], entries["recycled"], entries["customer"]
-    for frame in (progress, recycled, customer):
-        frame["t"] = to_ns(frame["changed_at"])
     facts["progressed_at"] = first_event_at_or_after(facts, progress, "progressed_at")
     facts["customer_at"] = first_event_at_or_after(facts, customer, "customer_at")
     for stage in ("sql", "opportunity"):

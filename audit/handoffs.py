@@ -44,14 +44,13 @@ def first_event_at_or_after(
 ) -> pd.Series:
     """Per handoff, the first event instant ≥ its handoff (and < ``before`` if given).
 
-    ``events`` has columns lead_id and t (int64 ns). Returns int64 ns with NaT where none.
+    ``events`` has columns lk and t (int64 ns); ``handoffs`` hid, lk and h. Returns int64
+    ns with NaT where none.
     """
     nat = np.iinfo(np.int64).min
     if events.empty or handoffs.empty:
         return pd.Series(np.full(len(handoffs), nat, dtype=np.int64), index=handoffs.index)
-    pairs = handoffs[["hid", "lead_id", "h"]].merge(
-        events[["lead_id", "t"]], on="lead_id", how="inner"
-    )
+    pairs = handoffs[["hid", "lk", "h"]].merge(events[["lk", "t"]], on="lk", how="inner")
     keep = pairs["t"] >= pairs["h"]
     if before is not None:
         bound = pd.Series(before, index=handoffs["hid"].to_numpy())
@@ -70,11 +69,11 @@ def value_at(
     Returns object values; None where the field had no event by then or the instant is NaT.
     """
     nat = np.iinfo(np.int64).min
-    events = history[history["field"] == field][["lead_id", "t", "value"]]
+    events = history[history["field"] == field][["lk", "t", "value"]]
     probe = pd.DataFrame(
         {
             "hid": handoffs["hid"].to_numpy(),
-            "lead_id": handoffs["lead_id"].to_numpy(),
+            "lk": handoffs["lk"].to_numpy(),
             "at": instants,
         }
     )
@@ -86,7 +85,7 @@ def value_at(
         events.sort_values("t"),
         left_on="at",
         right_on="t",
-        by="lead_id",
+        by="lk",
         direction="backward",
         allow_exact_matches=True,
     )
@@ -112,12 +111,12 @@ def responsible_reps(
     assigned = owner_events[owner_events["value"].notna() & (owner_events["value"] != "")]
     first_after = first_event_at_or_after(handoffs, assigned, "t")
     later = (
-        pd.DataFrame({"lead_id": handoffs["lead_id"].to_numpy(), "t": first_after.to_numpy()})
-        .merge(assigned[["lead_id", "t", "value"]].drop_duplicates(["lead_id", "t"]), how="left")
+        pd.DataFrame({"lk": handoffs["lk"].to_numpy(), "t": first_after.to_numpy()})
+        .merge(assigned[["lk", "t", "value"]].drop_duplicates(["lk", "t"]), how="left")
         .set_axis(handoffs.index)["value"]
     )
     later = later.astype(object).where(later.notna(), None)
-    has_history = handoffs["lead_id"].isin(set(owner_events["lead_id"]))
+    has_history = handoffs["lk"].isin(owner_events["lk"].unique())
     owner = at_handoff.where(at_handoff.notna() & (at_handoff != ""), later)
     owner = owner.where(has_history | owner.notna(), current_owner)
     owner = owner.where(owner.notna() & (owner != ""), None)

@@ -76,6 +76,13 @@ def _conditions_of(source: str, stage: str, rule: FunnelStage) -> list[StageCond
     return out
 
 
+def _by_key(frame: pd.DataFrame, column: str, size: int, fill: object) -> np.ndarray:
+    """``frame[column]`` as an array indexed by ``frame["lk"]`` (``fill`` elsewhere)."""
+    out = np.full(size, fill, dtype=object if fill is None else np.int64)
+    out[frame["lk"].to_numpy(dtype=np.int64)] = frame[column].to_numpy()
+    return out
+
+
 def to_ns(series: pd.Series) -> np.ndarray:
     """Snapshot instant text → int64 UTC epoch nanoseconds (missing → NaT's int64)."""
     parsed = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
@@ -163,7 +170,9 @@ class SnapshotReader:
         The table holds a copy of the columns the audit reads from ``leads``: a lead row
         also carries the CRM record as JSON (``raw``, about a kilobyte), and reading the
         copy instead of the row in each query saves most of the work. Its columns have
-        no declared type, so every value keeps the type it has in ``leads``.
+        no declared type, so every value keeps the type it has in ``leads``. Each lead
+        also gets a small integer key ``lk``: the frames built from the cohort's history
+        are matched on it, which costs a fraction of matching lead-id text.
         """
         self.conn.execute("drop table if exists temp.cohort_ids")
         self.conn.execute("create temp table cohort_ids (lead_id text primary key)")
@@ -173,9 +182,12 @@ class SnapshotReader:
         columns = ", ".join(COHORT_COLUMNS)
         copied = ", ".join(f"l.{c}" for c in COHORT_COLUMNS)
         self.conn.execute("drop table if exists temp.cohort_leads")
-        self.conn.execute(f"create temp table cohort_leads (lead_id text primary key, {columns})")
         self.conn.execute(
-            f"insert into temp.cohort_leads select l.id, {copied} "
+            "create temp table cohort_leads (lk integer primary key, lead_id text unique, "
+            f"{columns})"
+        )
+        self.conn.execute(
+            f"insert into temp.cohort_leads select null, l.id, {copied} "
             "from temp.cohort_ids c cross join leads l on l.id = c.lead_id"
         )
         self.conn.execute("drop table temp.cohort_ids")
@@ -183,18 +195,18 @@ class SnapshotReader:
 
     def cohort_leads(self) -> pd.DataFrame:
         return self._frame(
-            "select lead_id, source, crm_id, email, company, owner_id, segment, lead_source, "
-            "url from temp.cohort_leads"
+            "select lk, lead_id, source, crm_id, email, company, owner_id, segment, "
+            "lead_source, url from temp.cohort_leads"
         )
 
     def cohort_lead_states(self) -> pd.DataFrame:
-        """Per cohort lead: source, ``visible`` (created by as-of) and ``is_deleted`` at as-of.
+        """Per cohort lead (``lk``): source, ``visible`` (created by as-of), ``is_deleted``.
 
         Both flags are computed by SQLite with the very expressions :meth:`stage_entries`
         applies, so :meth:`cohort_stage_entries` filters exactly as that query does.
         """
         return self._frame(
-            f"select l.lead_id, l.source, {self._deleted_sql()} as is_deleted, "
+            f"select l.lk, l.source, {self._deleted_sql()} as is_deleted, "
             "case when l.created_at is null or l.created_at <= ? then 1 else 0 end "
             "as visible from temp.cohort_leads l",
             [self.as_of],
@@ -211,33 +223,44 @@ class SnapshotReader:
         ``history`` is :meth:`cohort_history` of at least the conditions' fields and
         ``states`` is :meth:`cohort_lead_states`. One read of the cohort's history then
         serves every stage: a query per stage would walk the cohort's history again for
-        each condition (1.8 s of a 1,000,000-lead audit, benchmarks/RESULTS.md).
+        each condition (1.8 s of a 1,000,000-lead audit, benchmarks/RESULTS.md). Columns:
+        lk, stage, changed_at, t, is_deleted.
         """
-        columns = ["lead_id", "stage", "changed_at", "is_deleted"]
+        columns = ["lk", "stage", "changed_at", "t", "is_deleted"]
         if not conditions:
             return pd.DataFrame(columns=columns)
-        visible = states.loc[states["visible"] == 1, ["lead_id", "source", "is_deleted"]]
-        rows = history[["lead_id", "field", "value", "changed_at"]].merge(visible, on="lead_id")
+        # Per-lead facts looked up by lk (a small integer) for every history row at once.
+        size = int(states["lk"].max()) + 1 if len(states) else 1
+        lk = history["lk"].to_numpy(dtype=np.int64)
+        visible = _by_key(states, "visible", size, 0)[lk] == 1
+        is_deleted = _by_key(states, "is_deleted", size, 0)[lk]
+        source = _by_key(states, "source", size, None)[lk]
         parts = []
         for cond in conditions:
-            match = (rows["source"] == cond.source) & (rows["field"] == cond.field)
+            match = visible & (source == cond.source) & (history["field"] == cond.field).to_numpy()
             if cond.values is not None:
-                match &= rows["value"].isin(list(cond.values))
-            part = rows.loc[match, ["lead_id", "changed_at", "is_deleted"]]
-            parts.append(part.assign(stage=cond.stage)[columns])
+                match &= history["value"].isin(list(cond.values)).to_numpy()
+            part = history.loc[match, ["lk", "changed_at", "t"]]
+            parts.append(part.assign(stage=cond.stage, is_deleted=is_deleted[match])[columns])
         frame = pd.concat(parts, ignore_index=True)
-        return frame.drop_duplicates(["lead_id", "stage", "changed_at"]).reset_index(drop=True)
+        return frame.drop_duplicates(["lk", "stage", "changed_at"]).reset_index(drop=True)
 
     def cohort_history(self, fields: Sequence[str]) -> pd.DataFrame:
-        """History of the cohort's leads for ``fields`` up to as-of, oldest first."""
+        """History of the cohort's leads for ``fields`` up to as-of, oldest first.
+
+        Columns: lk, field and value (categorical: a few distinct values among hundreds
+        of thousands of rows, compared many times), changed_at, t (int64 ns).
+        """
         marks = ",".join("?" * len(fields))
         frame = self._frame(
-            "select h.lead_id, h.field, h.value, h.changed_at from temp.cohort_leads c "
+            "select c.lk, h.field, h.value, h.changed_at from temp.cohort_leads c "
             "cross join lead_history h on h.lead_id = c.lead_id "
             f"where h.field in ({marks}) and h.changed_at <= ? "
-            "order by h.lead_id, h.field, h.changed_at",
+            "order by c.lk, h.field, h.changed_at",
             [*fields, self.as_of],
         )
+        frame["field"] = frame["field"].astype("category")
+        frame["value"] = frame["value"].astype("category")
         frame["t"] = to_ns(frame["changed_at"])
         return frame
 
