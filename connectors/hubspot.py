@@ -917,6 +917,10 @@ class OwnersStream(Stream):
             return Advance(Cursor("full", phase="archived", scanning=True), False)
         return Advance(Cursor("complete"), True)
 
+    def can_prefetch(self, cursor: Cursor) -> bool:
+        """Its pages need only the CRM: read ahead while the engine writes."""
+        return True
+
 
 class ObjectStream(Stream):
     """Contacts or one engagement type: full list the first time, then changes by search."""
@@ -1040,6 +1044,11 @@ class ObjectStream(Stream):
         since = max(floor, _lookback_from(last, self.lookback)) if last else floor
         return Advance(Cursor("incremental", since=since), True)
 
+    def can_prefetch(self, cursor: Cursor) -> bool:
+        """Lists and searches need only the CRM (and ``ctx``, which only this stream's
+        mapping touches while it runs): read ahead while the engine writes."""
+        return True
+
 
 class ArchivedStream(Stream):
     """Deleted (archived) records of one type, listed every run, marked deleted.
@@ -1105,6 +1114,11 @@ class ArchivedStream(Stream):
                 Cursor("scan", after=batch.next_after, phase=cursor.phase, scanning=True), False
             )
         return Advance(Cursor("complete"), True)
+
+    def can_prefetch(self, cursor: Cursor) -> bool:
+        """A first (or ``full``) run lists everything and needs only the CRM; later runs
+        ask the snapshot which records are already marked deleted, so they do not."""
+        return cursor.phase == "all"
 
 
 # ---------------------------------------------------------------------------- connector
