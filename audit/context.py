@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from audit.aside import read_aside
 from audit.business_time import BusinessCalendar
 from audit.handoffs import (
     PROGRESS_STAGES,
@@ -118,6 +119,14 @@ def build_context(
     as_of_text = format_instant(as_of)
     reader = SnapshotReader(conn, as_of_text, sources)
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
+    # The windows' activities are the longest read: it runs on a second connection while
+    # this thread reads the cohort's leads and history (audit/aside.py).
+    windows = _outreach_windows(handoffs, sla)
+    kinds = relevant_kinds(sla.sales.attempts.channels)
+    activities = read_aside(
+        conn,
+        lambda aside: SnapshotReader(aside, as_of_text, sources).handoff_activities(windows, kinds),
+    )
     reader.load_cohort(handoffs["lead_id"].unique())
     leads = reader.cohort_leads()
     facts = handoffs.merge(leads, on="lead_id", how="left")
@@ -141,7 +150,7 @@ def build_context(
     )
     facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
 
-    counted = _add_outreach_facts(facts, reader, sla)
+    counted = _add_outreach_facts(facts, activities.result(), sla)
     states = reader.cohort_lead_states()
     entries = {
         name: reader.cohort_stage_entries(history, states, conditions)
@@ -189,20 +198,26 @@ def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Se
     return sorted(active | involved)
 
 
-def _add_outreach_facts(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -> pd.DataFrame:
-    """Add first attempt, counted attempts and activity connection; return counted rows."""
-    attempts_cfg = sla.sales.attempts
-    window_ns = td_ns(attempts_cfg.window)
-    facts["window_end"] = facts["h"] + window_ns
-    windows = pd.DataFrame(
+def _outreach_windows(handoffs: pd.DataFrame, sla: SLA) -> pd.DataFrame:
+    """Each handoff's attempt window as instant text: hid, lead_id, since, until."""
+    window_end = handoffs["h"].to_numpy() + td_ns(sla.sales.attempts.window)
+    return pd.DataFrame(
         {
-            "hid": facts["hid"].to_numpy(),
-            "lead_id": facts["lead_id"].to_numpy(),
-            "since": ns_text(facts["h"].to_numpy()),
-            "until": ns_text(facts["window_end"].to_numpy()),
+            "hid": handoffs["hid"].to_numpy(),
+            "lead_id": handoffs["lead_id"].to_numpy(),
+            "since": ns_text(handoffs["h"].to_numpy()),
+            "until": ns_text(window_end),
         }
     )
-    acts = reader.handoff_activities(windows, relevant_kinds(attempts_cfg.channels))
+
+
+def _add_outreach_facts(facts: pd.DataFrame, acts: pd.DataFrame, sla: SLA) -> pd.DataFrame:
+    """Add first attempt, counted attempts and activity connection; return counted rows.
+
+    ``acts`` are the windows' activities (:meth:`SnapshotReader.handoff_activities`).
+    """
+    attempts_cfg = sla.sales.attempts
+    facts["window_end"] = facts["h"] + td_ns(attempts_cfg.window)
     in_window = window_activities(facts, acts)
     attempts = in_window[is_attempt(in_window, list(attempts_cfg.channels))]
     counted = counted_attempts(attempts, td_ns(attempts_cfg.min_gap))

@@ -9,6 +9,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from audit.aside import read_aside
 from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
 from audit.data_quality import quality_notes
@@ -72,6 +73,8 @@ def run_audit(
             f"--as-of {format_instant(when)} is before the period {span.label} starts "
             f"({format_instant(span.start)}): nothing of it could be seen yet"
         )
+    # The data notes are SQL alone: they run on a second connection meanwhile (aside.py).
+    quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla))
     rules = [evaluate(ctx) for evaluate in RULES.values()]
     return AuditResult(
@@ -80,7 +83,7 @@ def run_audit(
         as_of=format_instant(when),
         timezone=sla.timezone,
         rules=rules,
-        data_notes=data_notes(ctx, conn),
+        data_notes=data_notes(ctx, conn, quality.result()),
         sources={s: s for s in ctx.sources},
     )
 
@@ -135,8 +138,11 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def data_notes(ctx: AuditContext, conn: sqlite3.Connection) -> list[str]:
-    """What a reader must know to trust the figures: what was left out, what is open."""
+def data_notes(ctx: AuditContext, conn: sqlite3.Connection, quality: list[str]) -> list[str]:
+    """What a reader must know to trust the figures: what was left out, what is open.
+
+    ``quality`` is :func:`~audit.data_quality.quality_notes` of the same period and as-of.
+    """
     notes: list[str] = []
     if ctx.deleted_left_out:
         notes.append(f"{plural(ctx.deleted_left_out, 'deleted lead')} left out")
@@ -148,7 +154,7 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection) -> list[str]:
             f"period {ctx.period.label} is still open as of {ctx.as_of_text}: volume targets "
             f"pro-rated to {ctx.elapsed_share:.1%} of the month"
         )
-    notes += quality_notes(conn, ctx.period, ctx.as_of)
+    notes += quality
     return notes + sync_notes(conn, ctx.as_of_text)
 
 

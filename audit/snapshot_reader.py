@@ -186,9 +186,15 @@ class SnapshotReader:
             "create temp table cohort_leads (lk integer primary key, lead_id text unique, "
             f"{columns})"
         )
+        # SQLite prefers the key index for ``l.id = ?``; the covering one (when the file
+        # has it) answers without fetching each lead's wide row.
+        covering = self.conn.execute(
+            "select 1 from sqlite_master where type = 'index' and name = 'idx_leads_audit'"
+        ).fetchone()
         self.conn.execute(
-            f"insert into temp.cohort_leads select null, l.id, {copied} "
-            "from temp.cohort_ids c cross join leads l on l.id = c.lead_id"
+            f"insert into temp.cohort_leads select null, l.id, {copied} from temp.cohort_ids c "
+            f"cross join leads l {'indexed by idx_leads_audit ' if covering else ''}"
+            "on l.id = c.lead_id"
         )
         self.conn.execute("drop table temp.cohort_ids")
         self._cohort_loaded = True

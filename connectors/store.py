@@ -159,7 +159,12 @@ INDEXES: dict[str, list[list[str]]] = {
     "data_issues": [["issue"]],
 }
 
-OBSOLETE_INDEXES = ("idx_lead_history_field_changed_at", "idx_lead_history_lead_id_changed_at")
+OBSOLETE_INDEXES = (
+    "idx_lead_history_field_changed_at",
+    "idx_lead_history_lead_id_changed_at",
+    "idx_leads_id_source_created_at_is_deleted_deleted_at_crm_id_email_company_owner_id_segment_"
+    "lead_source_url",
+)
 """Indexes of earlier versions that a wider one now covers: dropped on upgrade."""
 
 
@@ -168,10 +173,17 @@ def index_name(table: str, columns: Sequence[str]) -> str:
     return f"idx_{table}_{'_'.join(columns)}"
 
 
-#: Indexes on expressions, by name: what the data notes (``audit/data_quality``) look up.
-#: The WHERE clauses must stay word for word those of the notes' queries (SQLite uses a
-#: partial index only when the query's WHERE contains the index's).
-EXPRESSION_INDEXES: dict[str, str] = {
+#: Indexes the audit names in its queries (``INDEXED BY``, or a partial index's WHERE):
+#: created by their SQL, by name. The WHERE clauses must stay word for word those of the
+#: data notes' queries (SQLite uses a partial index only when the query's WHERE contains
+#: the index's).
+NAMED_INDEXES: dict[str, str] = {
+    # What the audit reads of a lead (all but raw and the current stage), answered from
+    # the index instead of the lead's wide row (``raw`` is about a kilobyte).
+    "idx_leads_audit": (
+        "create index if not exists idx_leads_audit on leads(id, source, created_at, "
+        "is_deleted, deleted_at, crm_id, email, company, owner_id, segment, lead_source, url)"
+    ),
     # Live leads sharing an email address: the normalised email, without blank ones.
     "idx_leads_email_key": (
         "create index if not exists idx_leads_email_key on leads(lower(trim(email))) "
@@ -186,9 +198,9 @@ EXPRESSION_INDEXES: dict[str, str] = {
 }
 
 
-def create_expression_indexes(conn: sqlite3.Connection) -> None:
-    """Create the :data:`EXPRESSION_INDEXES` a file lacks (tables must exist)."""
-    for sql in EXPRESSION_INDEXES.values():
+def create_named_indexes(conn: sqlite3.Connection) -> None:
+    """Create the :data:`NAMED_INDEXES` a file lacks (tables must exist)."""
+    for sql in NAMED_INDEXES.values():
         conn.execute(sql)
 
 
@@ -406,7 +418,7 @@ class SnapshotStore:
             for name, indexes in INDEXES.items():
                 for columns in indexes:
                     self.db[name].create_index(columns, if_not_exists=True)
-            create_expression_indexes(self.db.conn)
+            create_named_indexes(self.db.conn)
             for name in OBSOLETE_INDEXES:
                 self.db.conn.execute(f"drop index if exists {name}")
             build_missing_derived(self.db.conn)
@@ -681,7 +693,7 @@ def missing_schema(conn: sqlite3.Connection, names: set[str] | None = None) -> l
         missing.append("meta.schema_version")
     indexes = {r[0] for r in conn.execute("select name from sqlite_master where type = 'index'")}
     wanted = [index_name(t, c) for t, specs in INDEXES.items() for c in specs]
-    missing += [name for name in (*wanted, *EXPRESSION_INDEXES) if name not in indexes]
+    missing += [name for name in (*wanted, *NAMED_INDEXES) if name not in indexes]
     missing += [f"drop {name}" for name in OBSOLETE_INDEXES if name in indexes]
     return missing + missing_derived(conn)
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from audit.data_quality import quality_notes
 from audit.period import parse_period
-from connectors.store import EXPRESSION_INDEXES, FUTURE_INSTANT, NAIVE_INSTANT, SnapshotStore
+from connectors.store import FUTURE_INSTANT, NAIVE_INSTANT, NAMED_INDEXES, SnapshotStore
 
 OCT = "2026-10-{:02d}T12:00:00.000Z"
 AS_OF = datetime(2026, 11, 1, 3, tzinfo=UTC)
@@ -168,7 +168,7 @@ def test_a_snapshot_without_the_expression_indexes_gives_the_same_notes(tmp_path
     build(indexed)
     build(bare)
     conn = sqlite3.connect(bare)
-    for name in EXPRESSION_INDEXES:
+    for name in NAMED_INDEXES:
         conn.execute(f"drop index {name}")
     conn.commit()
     conn.close()
