@@ -5,11 +5,14 @@ The snapshot is opened read-only: an audit never changes what it audits.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from audit.aside import read_aside
+from audit.aside import read_aside, snapshot_file
 from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
 from audit.data_quality import quality_notes
@@ -98,40 +101,71 @@ def run_trend(
     """The same rules for each of the ``months`` months before ``period`` (oldest first).
 
     Each month is audited as of its own end (or the audit's as-of, if earlier), so a
-    trend point shows the month as it stood when it closed.
+    trend point shows the month as it stood when it closed. The months are independent,
+    so they are audited side by side in worker processes, one per core (up to
+    :data:`TREND_WORKERS`), each on its own read-only connection; a snapshot without a
+    file, or a one-core machine, audits them one after the other here.
     """
     span = period if isinstance(period, Period) else parse_period(period, sla.tz)
     when = as_of if as_of is not None else default_as_of(conn)
-    calendar = calendar_for(sla)
-    points = []
+    todo = []
     for back in range(months, 0, -1):
         month = span.previous(back)
         month_as_of = min(when, month.end)
-        if month_as_of < month.start:
-            continue
-        ctx = build_context(conn, sla, month, month_as_of, calendar, evidence=False)
-        rules = [evaluate(ctx) for evaluate in RULES.values()]
-        result = AuditResult(
-            sla.name, month.label, format_instant(month_as_of), sla.timezone, rules
-        )
-        points.append(
-            TrendPoint(
-                period=month.label,
-                as_of=result.as_of,
-                status=result.status,
-                rules={
-                    r.id: {
-                        "status": r.status,
-                        "measured": r.measured,
-                        "target": r.target,
-                        "judged": r.judged,
-                        "pending": r.pending,
-                    }
-                    for r in rules
-                },
-            )
-        )
-    return points
+        if month_as_of >= month.start:
+            todo.append((month, month_as_of))
+    file = snapshot_file(conn)
+    workers = min(len(todo), TREND_WORKERS, len(os.sched_getaffinity(0)))
+    if file is None or workers < 2:
+        calendar = calendar_for(sla)
+        return [trend_point(conn, sla, month, at, calendar) for month, at in todo]
+    # forkserver: workers start from a clean interpreter, not a copy of this process
+    # with its open SQLite connections (which must never cross a fork).
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        jobs = [pool.submit(_trend_point_of_file, str(file), sla, m, at) for m, at in todo]
+        return [job.result() for job in jobs]
+
+
+TREND_WORKERS = 4
+"""At most this many trend months at once: each holds its month's frames in memory."""
+
+
+def _trend_point_of_file(file: str, sla: SLA, month: Period, as_of: datetime) -> TrendPoint:
+    """:func:`trend_point` in a worker process, on its own connection to ``file``."""
+    conn = open_snapshot(file)
+    try:
+        return trend_point(conn, sla, month, as_of, calendar_for(sla))
+    finally:
+        conn.close()
+
+
+def trend_point(
+    conn: sqlite3.Connection,
+    sla: SLA,
+    month: Period,
+    as_of: datetime,
+    calendar: BusinessCalendar,
+) -> TrendPoint:
+    """One month's figures as of ``as_of``, without evidence lists."""
+    ctx = build_context(conn, sla, month, as_of, calendar, evidence=False)
+    rules = [evaluate(ctx) for evaluate in RULES.values()]
+    result = AuditResult(sla.name, month.label, format_instant(as_of), sla.timezone, rules)
+    return TrendPoint(
+        period=month.label,
+        as_of=result.as_of,
+        status=result.status,
+        rules={
+            r.id: {
+                "status": r.status,
+                "measured": r.measured,
+                "target": r.target,
+                "judged": r.judged,
+                "pending": r.pending,
+            }
+            for r in rules
+        },
+    )
 
 
 def plural(count: int, noun: str) -> str:

@@ -23,6 +23,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,57 @@ if str(REPO) not in sys.path:
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MiB (Linux reports ``ru_maxrss`` in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreePeak:
+    """Peak resident memory of this process and all its descendants together, in MiB.
+
+    ``--trend`` audits months in worker processes (grandchildren, through the
+    forkserver), which ``ru_maxrss`` does not see: this samples ``/proc`` every 50 ms in
+    a thread and keeps the largest sum.
+    """
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_mb = max(self.peak_mb, _tree_rss_mb(os.getpid()))
+
+    @property
+    def rounded(self) -> float:
+        return round(self.peak_mb, 1)
+
+
+def _tree_rss_mb(root: int) -> float:
+    parents: dict[int, int] = {}
+    rss: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="utf-8") as file:
+                fields = dict(line.split(":", 1) for line in file if ":" in line)
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields.get("PPid", "0").strip())
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(rss.get(pid, 0.0) for pid in tree)
 
 
 def _timed(module: Any, name: str, phases: dict[str, float], label: str) -> None:
@@ -72,7 +124,8 @@ def probe_audit(args: argparse.Namespace) -> dict[str, Any]:
         argv += ["--trend", str(args.trend)]
     imported = time.perf_counter()
     clock = time.perf_counter()
-    code = run_audit.main(argv)
+    with TreePeak() as tree:
+        code = run_audit.main(argv)
     seconds = time.perf_counter() - clock
     peak = peak_rss_mb()
     if code not in (0, 1):
@@ -88,6 +141,7 @@ def probe_audit(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": seconds,
         "import_s": imported - _STARTED,
         "peak_mb": peak,
+        "tree_peak_mb": tree.rounded,
         "phases": phases,
         "handoffs": int(rules["mql_volume"]["judged"]),
         "violations": len(report["violations"]),

@@ -176,6 +176,7 @@ def audit_part(plan: Plan, results: Results, dbs: dict[int, Path]) -> dict[int, 
             "peak_mb": median(peaks),
             "trend_seconds": median(trend_s),
             "trend_peak_mb": median([t["peak_mb"] for t in trends]),
+            "trend_tree_peak_mb": median([t.get("tree_peak_mb", 0.0) for t in trends]),
             "phases": phases,
             "handoffs": months[0]["handoffs"],
             "violations": months[0]["violations"],
@@ -208,7 +209,8 @@ def audit_part(plan: Plan, results: Results, dbs: dict[int, Path]) -> dict[int, 
             f"{ratio:.2f}×",
             f"≤ {TREND_RATIO:g}×",
             ratio <= TREND_RATIO,
-            f"{row['trend_seconds']:.2f} s ({spread(trend_s)}); peak {row['trend_peak_mb']:.0f} MB",
+            f"{row['trend_seconds']:.2f} s ({spread(trend_s)}); peak {row['trend_peak_mb']:.0f} MB "
+            f"(with the month workers: {row['trend_tree_peak_mb']:.0f} MB all together)",
         )
     sizes = sorted(summary)
     for small, big in itertools.pairwise(sizes):
