@@ -127,13 +127,6 @@ def build_context(
         conn,
         lambda aside: SnapshotReader(aside, as_of_text, sources).handoff_activities(windows, kinds),
     )
-    reader.load_cohort(handoffs["lead_id"].unique())
-    leads = reader.cohort_leads()
-    facts = handoffs.merge(leads, on="lead_id", how="left")
-
-    owners = reader.owners()
-    owner_names = _owner_names(owners)
-    reason_field = sla.sales.recycle.reason_field
     funnel = {
         name: stage_conditions(sla, stages)
         for name, stages in (
@@ -142,8 +135,17 @@ def build_context(
             ("customer", ["customer"]),
         )
     }
-    fields = {"owner", reason_field} | {c.field for cs in funnel.values() for c in cs}
-    history = reader.cohort_history(sorted(fields))
+    reason_field = sla.sales.recycle.reason_field
+    fields = sorted({"owner", reason_field} | {c.field for cs in funnel.values() for c in cs})
+    lead_ids = list(handoffs["lead_id"].unique())
+    history_read = read_aside(conn, lambda aside: _cohort_history(aside, reader, lead_ids, fields))
+    reader.load_cohort(lead_ids)
+    leads = reader.cohort_leads()
+    facts = handoffs.merge(leads, on="lead_id", how="left")
+
+    owners = reader.owners()
+    owner_names = _owner_names(owners)
+    history = history_read.result()
     current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
     current_owner = current_owner.where(
         ~facts["lead_id"].isin(reader.leads_with_owner_history()), None
@@ -179,6 +181,18 @@ def build_context(
         sources=sources,
         evidence=evidence,
     )
+
+
+def _cohort_history(
+    conn: sqlite3.Connection, reader: SnapshotReader, lead_ids: list[str], fields: list[str]
+) -> pd.DataFrame:
+    """The cohort's history, read on ``conn`` (a second connection) with the same ``lk``."""
+    aside = SnapshotReader(conn, reader.as_of, reader.sources)
+    if conn is not reader.conn:
+        aside.load_cohort_keys(lead_ids)
+    else:  # no second connection (in-memory snapshot): the cohort is loaded right after
+        reader.load_cohort(lead_ids)
+    return aside.cohort_history(fields)
 
 
 def _owner_names(owners: pd.DataFrame) -> dict[str, str]:

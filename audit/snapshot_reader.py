@@ -164,8 +164,8 @@ class SnapshotReader:
 
     # -- cohort-scoped reads -------------------------------------------------------------
 
-    def load_cohort(self, lead_ids: Iterable[str]) -> None:
-        """Put the cohort's leads in a temp table that later joins use.
+    def load_cohort(self, lead_ids: Sequence[str]) -> None:
+        """Put the cohort's leads (distinct ids) in a temp table that later joins use.
 
         The table holds a copy of the columns the audit reads from ``leads``: a lead row
         also carries the CRM record as JSON (``raw``, about a kilobyte), and reading the
@@ -174,11 +174,7 @@ class SnapshotReader:
         also gets a small integer key ``lk``: the frames built from the cohort's history
         are matched on it, which costs a fraction of matching lead-id text.
         """
-        self.conn.execute("drop table if exists temp.cohort_ids")
-        self.conn.execute("create temp table cohort_ids (lead_id text primary key)")
-        self.conn.executemany(
-            "insert or ignore into temp.cohort_ids values (?)", [(i,) for i in lead_ids]
-        )
+        self._cohort_keys("cohort_ids", lead_ids)
         columns = ", ".join(COHORT_COLUMNS)
         copied = ", ".join(f"l.{c}" for c in COHORT_COLUMNS)
         self.conn.execute("drop table if exists temp.cohort_leads")
@@ -192,12 +188,28 @@ class SnapshotReader:
             "select 1 from sqlite_master where type = 'index' and name = 'idx_leads_audit'"
         ).fetchone()
         self.conn.execute(
-            f"insert into temp.cohort_leads select null, l.id, {copied} from temp.cohort_ids c "
+            f"insert into temp.cohort_leads select c.lk, l.id, {copied} from temp.cohort_ids c "
             f"cross join leads l {'indexed by idx_leads_audit ' if covering else ''}"
             "on l.id = c.lead_id"
         )
         self.conn.execute("drop table temp.cohort_ids")
         self._cohort_loaded = True
+
+    def load_cohort_keys(self, lead_ids: Sequence[str]) -> None:
+        """Only the cohort's (lk, lead_id) pairs: enough for :meth:`cohort_history`.
+
+        A second connection reading the history beside the first (audit/aside.py) gets
+        the same ``lk`` for each lead, as both number ``lead_ids`` in the same order.
+        """
+        self._cohort_keys("cohort_leads", lead_ids)
+
+    def _cohort_keys(self, table: str, lead_ids: Sequence[str]) -> None:
+        """A temp table of (lk, lead_id): lk numbers the distinct ``lead_ids`` from 1."""
+        self.conn.execute(f"drop table if exists temp.{table}")
+        self.conn.execute(f"create temp table {table} (lk integer primary key, lead_id text)")
+        self.conn.executemany(
+            f"insert into temp.{table} values (?, ?)", enumerate(lead_ids, start=1)
+        )
 
     def cohort_leads(self) -> pd.DataFrame:
         return self._frame(
