@@ -10,6 +10,8 @@ compare each derived table with the query it stands for.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -92,15 +94,28 @@ def operations(draw: st.DrawFn) -> list[tuple[str, object]]:
     return ops
 
 
-@settings(
+RANDOM_WRITES = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+
+@contextmanager
+def fresh_store(tmp_path: Path, ops: list) -> Iterator[SnapshotStore]:
+    """A new snapshot per hypothesis example (tmp_path is shared by all of them)."""
+    db = tmp_path / f"s{abs(hash(str(ops)))}.db"
+    store = SnapshotStore(db)
+    try:
+        yield store
+    finally:
+        store.close()
+        db.unlink()
+
+
+@RANDOM_WRITES
 @given(ops=operations())
 def test_touches_equal_the_join_after_any_writes(tmp_path: Path, ops: list) -> None:
-    db = tmp_path / f"t{abs(hash(str(ops)))}.db"
-    store = SnapshotStore(db)
-    conn = store.db.conn
-    try:
+    with fresh_store(tmp_path, ops) as store:
+        conn = store.db.conn
         for kind, arg in ops:
             if kind == "activities":
                 store.write_page("hubspot", "calls", Page(activities=arg), None)
@@ -118,9 +133,6 @@ def test_touches_equal_the_join_after_any_writes(tmp_path: Path, ops: list) -> N
             else:
                 conn.execute(str(arg))
             _assert_mirrors(conn)
-    finally:
-        store.close()
-        db.unlink()
 
 
 def test_a_snapshot_without_touches_gets_them_filled_on_reading(tmp_path: Path) -> None:
@@ -198,15 +210,11 @@ def lead_writes(draw: st.DrawFn) -> list[tuple[str, object]]:
     return ops
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@RANDOM_WRITES
 @given(ops=lead_writes())
 def test_email_counts_equal_a_recount_after_any_writes(tmp_path: Path, ops: list) -> None:
-    db = tmp_path / f"e{abs(hash(str(ops)))}.db"
-    store = SnapshotStore(db)
-    conn = store.db.conn
-    try:
+    with fresh_store(tmp_path, ops) as store:
+        conn = store.db.conn
         for kind, (lead, email) in ops:
             if kind == "upsert":
                 row = {"id": lead, "source": "hubspot", "email": email}
@@ -216,6 +224,3 @@ def test_email_counts_equal_a_recount_after_any_writes(tmp_path: Path, ops: list
             else:
                 conn.execute("update leads set email = ? where id = ?", [email, lead])
             assert conn.execute(COUNTED).fetchall() == conn.execute(RECOUNTED).fetchall()
-    finally:
-        store.close()
-        db.unlink()
