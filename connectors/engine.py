@@ -839,7 +839,7 @@ class Prefetcher:
     every row, and while the worker runs Python the writer gets it back only at the
     switch interval — writer and mapping mostly take turns. Measured on the sandbox
     (20,000 leads), mapping in the worker still beats mapping in the writer's thread
-    (with only the fetch ahead, ~25 % fewer rows a second); a shorter switch interval
+    (with only the fetch ahead, 10–25 % fewer rows a second); a shorter switch interval
     gained nothing.
 
     Iterating yields the pages in order and raises the worker's exception, unchanged,
