@@ -1,10 +1,12 @@
 """Read the snapshot on a second connection while the audit goes on with the first.
 
-An audit is a few long SQLite reads (each handoff's activities, the data notes) and
-pandas work on what the others returned. SQLite releases Python's interpreter lock while
-it steps through a query, so a read started on another connection in a thread overlaps
-the main thread's own reads and frame work: on a machine with two cores the audit then
-takes about as long as its longest path instead of the sum of its parts.
+The data notes are SQL alone: their queries do their work inside SQLite and return a
+handful of rows. SQLite releases Python's interpreter lock while it steps through a
+query, so the notes started on another connection in a thread run beside the rest of the
+audit on a second core. Reads that return many rows gain nothing this way: turning each
+row into Python objects needs the lock, and the two threads then mostly take turns
+(measured at 1,000,000 leads: the handoffs' activities and the cohort's history read
+aside made the audit slower, the notes alone faster; benchmarks/RESULTS.md).
 
 Each background read opens its own read-only connection to the same file (a connection
 must not be shared between threads mid-query, and temp tables are per connection). A

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from audit.aside import read_aside
 from audit.business_time import BusinessCalendar
 from audit.handoffs import (
     PROGRESS_STAGES,
@@ -119,14 +118,6 @@ def build_context(
     as_of_text = format_instant(as_of)
     reader = SnapshotReader(conn, as_of_text, sources)
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
-    # The windows' activities are the longest read: it runs on a second connection while
-    # this thread reads the cohort's leads and history (audit/aside.py).
-    windows = _outreach_windows(handoffs, sla)
-    kinds = relevant_kinds(sla.sales.attempts.channels)
-    activities = read_aside(
-        conn,
-        lambda aside: SnapshotReader(aside, as_of_text, sources).handoff_activities(windows, kinds),
-    )
     funnel = {
         name: stage_conditions(sla, stages)
         for name, stages in (
@@ -137,22 +128,20 @@ def build_context(
     }
     reason_field = sla.sales.recycle.reason_field
     fields = sorted({"owner", reason_field} | {c.field for cs in funnel.values() for c in cs})
-    lead_ids = list(handoffs["lead_id"].unique())
-    history_read = read_aside(conn, lambda aside: _cohort_history(aside, reader, lead_ids, fields))
-    reader.load_cohort(lead_ids)
+    reader.load_cohort(list(handoffs["lead_id"].unique()))
     leads = reader.cohort_leads()
     facts = handoffs.merge(leads, on="lead_id", how="left")
 
     owners = reader.owners()
     owner_names = _owner_names(owners)
-    history = history_read.result()
+    history = reader.cohort_history(fields)
     current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
     current_owner = current_owner.where(
         ~facts["lead_id"].isin(reader.leads_with_owner_history()), None
     )
     facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
 
-    counted = _add_outreach_facts(facts, activities.result(), sla)
+    counted = _add_outreach_facts(facts, reader, sla)
     states = reader.cohort_lead_states()
     entries = {
         name: reader.cohort_stage_entries(history, states, conditions)
@@ -183,18 +172,6 @@ def build_context(
     )
 
 
-def _cohort_history(
-    conn: sqlite3.Connection, reader: SnapshotReader, lead_ids: list[str], fields: list[str]
-) -> pd.DataFrame:
-    """The cohort's history, read on ``conn`` (a second connection) with the same ``lk``."""
-    aside = SnapshotReader(conn, reader.as_of, reader.sources)
-    if conn is not reader.conn:
-        aside.load_cohort_keys(lead_ids)
-    else:  # no second connection (in-memory snapshot): the cohort is loaded right after
-        reader.load_cohort(lead_ids)
-    return aside.cohort_history(fields)
-
-
 def _owner_names(owners: pd.DataFrame) -> dict[str, str]:
     """Owner id → how a rep is named: email where the CRM has one, else the owner id."""
     names: dict[str, str] = {}
@@ -212,26 +189,19 @@ def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Se
     return sorted(active | involved)
 
 
-def _outreach_windows(handoffs: pd.DataFrame, sla: SLA) -> pd.DataFrame:
-    """Each handoff's attempt window as instant text: hid, lead_id, since, until."""
-    window_end = handoffs["h"].to_numpy() + td_ns(sla.sales.attempts.window)
-    return pd.DataFrame(
-        {
-            "hid": handoffs["hid"].to_numpy(),
-            "lead_id": handoffs["lead_id"].to_numpy(),
-            "since": ns_text(handoffs["h"].to_numpy()),
-            "until": ns_text(window_end),
-        }
-    )
-
-
-def _add_outreach_facts(facts: pd.DataFrame, acts: pd.DataFrame, sla: SLA) -> pd.DataFrame:
-    """Add first attempt, counted attempts and activity connection; return counted rows.
-
-    ``acts`` are the windows' activities (:meth:`SnapshotReader.handoff_activities`).
-    """
+def _add_outreach_facts(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -> pd.DataFrame:
+    """Add first attempt, counted attempts and activity connection; return counted rows."""
     attempts_cfg = sla.sales.attempts
     facts["window_end"] = facts["h"] + td_ns(attempts_cfg.window)
+    windows = pd.DataFrame(
+        {
+            "hid": facts["hid"].to_numpy(),
+            "lead_id": facts["lead_id"].to_numpy(),
+            "since": ns_text(facts["h"].to_numpy()),
+            "until": ns_text(facts["window_end"].to_numpy()),
+        }
+    )
+    acts = reader.handoff_activities(windows, relevant_kinds(attempts_cfg.channels))
     in_window = window_activities(facts, acts)
     attempts = in_window[is_attempt(in_window, list(attempts_cfg.channels))]
     counted = counted_attempts(attempts, td_ns(attempts_cfg.min_gap))

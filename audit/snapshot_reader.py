@@ -195,14 +195,6 @@ class SnapshotReader:
         self.conn.execute("drop table temp.cohort_ids")
         self._cohort_loaded = True
 
-    def load_cohort_keys(self, lead_ids: Sequence[str]) -> None:
-        """Only the cohort's (lk, lead_id) pairs: enough for :meth:`cohort_history`.
-
-        A second connection reading the history beside the first (audit/aside.py) gets
-        the same ``lk`` for each lead, as both number ``lead_ids`` in the same order.
-        """
-        self._cohort_keys("cohort_leads", lead_ids)
-
     def _cohort_keys(self, table: str, lead_ids: Sequence[str]) -> None:
         """A temp table of (lk, lead_id): lk numbers the distinct ``lead_ids`` from 1."""
         self.conn.execute(f"drop table if exists temp.{table}")
