@@ -153,13 +153,16 @@ INDEXES: dict[str, list[list[str]]] = {
         ["field", "changed_at", "lead_id", "value"],
         ["lead_id", "field", "changed_at", "value"],
     ],
-    "activities": [["occurred_at"], ["source", "crm_id"], ["updated_at"], ["owner_id"]],
-    "activity_leads": [["lead_id", "activity_id"]],
+    "activities": [["source", "crm_id"], ["updated_at"], ["owner_id"]],
     "sync_runs": [["source", "started_at"]],
     "data_issues": [["issue"]],
 }
 
 OBSOLETE_INDEXES = (
+    # Read by nothing since the audit reads windows from lead_touches: kept, they would
+    # only cost every activity and link written.
+    "idx_activities_occurred_at",
+    "idx_activity_leads_lead_id_activity_id",
     "idx_lead_history_field_changed_at",
     "idx_lead_history_lead_id_changed_at",
     "idx_leads_id_source_created_at_is_deleted_deleted_at_crm_id_email_company_owner_id_segment_"
@@ -319,18 +322,31 @@ _PLAIN_TYPES = frozenset({str, int, float, bytes, type(None)})
 """Values SQLite stores as they are; anything else goes through ``jsonify_if_needed``."""
 
 
-@lru_cache(maxsize=256)
-def _upsert_statement(table: str, keys: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
-    """``INSERT … ON CONFLICT(pk) DO UPDATE`` for rows with these keys, and where the pk is."""
+ROWS_PER_STATEMENT = 256
+"""Rows one INSERT carries (fewer when their values would pass SQLite's variable limit)."""
+
+
+@lru_cache(maxsize=512)
+def _upsert_statement(
+    table: str, keys: tuple[str, ...], rows: int = 1
+) -> tuple[str, tuple[int, ...]]:
+    """``INSERT … VALUES (…), … ON CONFLICT(pk) DO UPDATE`` for ``rows`` rows with these
+    keys, and where the pk is in each row's values.
+
+    SQLite applies a multi-row VALUES list one row after the other, exactly as it would
+    the same rows in one statement each (a key given twice: the second row updates the
+    first).
+    """
     pk = TABLES[table]["pk"]
     pk_columns = (pk,) if isinstance(pk, str) else tuple(pk)
     missing = [c for c in pk_columns if c not in keys]
     if missing:
         raise PrimaryKeyRequired(f"{table}: rows have no value for {', '.join(missing)}")
     updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in keys if c not in pk_columns)
+    one_row = f"({', '.join('?' * len(keys))})"
     sql = (
         f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in keys)}) "
-        f"VALUES ({', '.join('?' * len(keys))}) "
+        f"VALUES {', '.join([one_row] * rows)} "
         f"ON CONFLICT({', '.join(f'[{c}]' for c in pk_columns)}) "
         + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING")
     )
@@ -453,9 +469,12 @@ class SnapshotStore:
 
         The semantics of sqlite-utils' ``upsert_all`` (columns a row does not give keep
         their value; dicts, lists and dates are stored as sqlite-utils stores them) at a
-        quarter of its cost: one prepared statement per table and set of keys, run by
-        ``executemany`` over the rows' values, instead of SQL rebuilt per chunk and every
-        value passed through Python.
+        fraction of its cost: prepared statements per table and set of keys, each
+        carrying up to :data:`ROWS_PER_STATEMENT` rows, instead of SQL rebuilt per chunk
+        and every value passed through Python. Many rows per statement matter when the
+        sync maps the next page in another thread: Python's sqlite3 lets go of the
+        interpreter lock for every statement it steps, and waits its turn to take it
+        back, so a statement per row made the writes crawl behind the mapping.
         """
         start = 0
         while start < len(rows):
@@ -466,12 +485,30 @@ class SnapshotStore:
             params = [tuple(row.values()) for row in rows[start:end]]
             if not _PLAIN_TYPES.issuperset(map(type, chain.from_iterable(params))):
                 params = [tuple(map(jsonify_if_needed, values)) for values in params]
-            sql, pk_indexes = _upsert_statement(table, keys)
+            _, pk_indexes = _upsert_statement(table, keys)
             for index in pk_indexes:
                 if any(values[index] is None for values in params):
                     raise PrimaryKeyRequired(f"{table}: a row has no value for {keys[index]}")
-            self.db.conn.executemany(sql, params)
+            self._insert_rows(table, keys, params)
             start = end
+
+    def _insert_rows(self, table: str, keys: tuple[str, ...], params: list[tuple]) -> None:
+        """Run the upsert over ``params`` in statements of as many rows as SQLite allows."""
+        limit = self.db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per_statement = max(1, min(ROWS_PER_STATEMENT, limit // len(keys)))
+        full = len(params) - len(params) % per_statement
+        if full:
+            sql, _ = _upsert_statement(table, keys, per_statement)
+            self.db.conn.executemany(
+                sql,
+                (
+                    tuple(chain.from_iterable(params[i : i + per_statement]))
+                    for i in range(0, full, per_statement)
+                ),
+            )
+        if full < len(params):
+            sql, _ = _upsert_statement(table, keys, len(params) - full)
+            self.db.conn.execute(sql, tuple(chain.from_iterable(params[full:])))
 
     def upsert_owners(self, rows: Sequence[Row]) -> None:
         self._upsert("owners", rows)
