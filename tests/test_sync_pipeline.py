@@ -365,16 +365,24 @@ def hubspot_sync(
     return summary, threads
 
 
+def _sync_both_ways(
+    sandbox: HubSpotSandbox, settings: Settings, ahead: SnapshotStore, serial: SnapshotStore
+) -> list[tuple[dict[str, int], int, int]]:
+    """Sync ``ahead`` with the worker and ``serial`` without; what each asked and got."""
+    counts = []
+    for store, prefetch in ((ahead, True), (serial, False)):
+        sandbox.reset_counters()
+        summary, threads = hubspot_sync(settings, store, prefetch=prefetch)
+        counts.append((dict(sandbox.requests), summary.requests, summary.records))
+        assert any(t.startswith("prefetch ") for t in threads) is prefetch
+    return counts
+
+
 def test_a_hubspot_sync_with_the_worker_equals_one_without(
     crm: CRM, hubspot_sandbox: HubSpotSandbox, hubspot_settings: Settings, tmp_path: Path
 ) -> None:
     ahead, serial = SnapshotStore(tmp_path / "a.db"), SnapshotStore(tmp_path / "b.db")
-    counts = []
-    for store, prefetch in ((ahead, True), (serial, False)):
-        hubspot_sandbox.reset_counters()
-        summary, threads = hubspot_sync(hubspot_settings, store, prefetch=prefetch)
-        counts.append((dict(hubspot_sandbox.requests), summary.requests, summary.records))
-        assert any(t.startswith("prefetch ") for t in threads) is prefetch
+    counts = _sync_both_ways(hubspot_sandbox, hubspot_settings, ahead, serial)
     assert counts[0] == counts[1]
     assert full_dump(ahead) == full_dump(serial)
 
@@ -383,12 +391,7 @@ def test_a_hubspot_sync_with_the_worker_equals_one_without(
     now = datetime.now(UTC)
     add_connected_call(crm, now, live[0].key, owner_key=3)
     crm.touch_lead(live[1].key, now + timedelta(milliseconds=1), status="CONNECTED")
-    counts = []
-    for store, prefetch in ((ahead, True), (serial, False)):
-        hubspot_sandbox.reset_counters()
-        summary, threads = hubspot_sync(hubspot_settings, store, prefetch=prefetch)
-        counts.append((dict(hubspot_sandbox.requests), summary.requests, summary.records))
-        assert any(t.startswith("prefetch ") for t in threads) is prefetch
+    counts = _sync_both_ways(hubspot_sandbox, hubspot_settings, ahead, serial)
     assert counts[0] == counts[1]
     # Account details, 2 owner pages, 6 searches and 6 archived lists, a batch read of the
     # changed contacts and the association read of the new call.
