@@ -209,7 +209,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from audit.period import parse_as_of, parse_period
     from audit.reports import write_report
     from config.sla import load_sla
-    from connectors.store import prepare_for_reading
+    from snapshot.store import prepare_for_reading
 
     sla = load_sla(args.sla)
     period = parse_period(args.period, sla.tz)
@@ -236,7 +236,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from audit.plan import make_plan
     from audit.plan_text import render_plan
     from config.sla import load_sla
-    from connectors.store import prepare_for_reading
+    from snapshot.store import prepare_for_reading
 
     sla = load_sla(args.sla)
     conn = None
@@ -264,12 +264,12 @@ def _no_credentials() -> UserError:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Sync each source in turn under the snapshot's lock; one failing does not stop the rest."""
-    from audit.nightly import log_sync_failure, log_sync_success
+    from app.nightly import log_sync_failure, log_sync_success
+    from app.progress import sync_with_progress
     from config.settings import Settings
-    from connectors.lock import SnapshotLock
-    from connectors.progress import sync_with_progress
-    from connectors.store import SnapshotStore
     from connectors.sync import SyncError
+    from snapshot.lock import SnapshotLock
+    from snapshot.store import SnapshotStore
 
     settings = Settings.from_env()
     sources = [args.source] if args.source else settings.configured_sources()
@@ -297,9 +297,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from audit.nightly import run_nightly
+    from app.nightly import run_nightly
+    from app.progress import sync_with_progress
     from config.settings import Settings
-    from connectors.progress import sync_with_progress
 
     settings = Settings.from_env()
     db = args.db or str(settings.db_path or DEFAULT_DB)
@@ -319,7 +319,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from connectors.status import read_status, render_status
+    from snapshot.status import read_status, render_status
 
     status = read_status(args.db or default_db(), expected_sources=_configured_sources())
     if args.format == "json":
@@ -340,8 +340,8 @@ def _configured_sources() -> list[str]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
     from audit.reports.files import ensure_private_folder
-    from connectors.sandbox.demo import run_demo
 
     ensure_private_folder(Path(args.out))  # reports and the demo's snapshot: owner-only
     return run_demo(Path(args.out), size=args.size, seed=args.seed, source=args.source)
@@ -363,12 +363,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions that are the user's to fix: one line, exit 2."""
-    from audit.nightly import NightlyError
+    from app.nightly import NightlyError
     from audit.period import AuditInputError
     from audit.reports import ReportError
     from config.settings import SettingsError
     from config.sla import SLAError
-    from connectors.store import SnapshotError
+    from snapshot.store import SnapshotError
 
     types: list[type[BaseException]] = [
         UserError,
@@ -400,7 +400,7 @@ def _secrets() -> list[str]:
 
 def redact(text: str) -> str:
     try:
-        from connectors.redact import redact as redact_text
+        from config.redact import redact as redact_text
 
         return redact_text(text, _secrets())
     except Exception:
@@ -446,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(f"error: {text}", file=sys.stderr)
         elif isinstance(exc, sqlite3.Error):
-            from connectors.store import describe_snapshot_error
+            from snapshot.store import describe_snapshot_error
 
             db = _db_of(args)
             _print_error(

@@ -37,7 +37,7 @@ from audit.outreach import (
 from audit.period import Period
 from audit.snapshot_reader import SnapshotReader, stage_conditions
 from config.sla import SLA
-from connectors.instants import EPOCH, format_instant
+from snapshot.instants import EPOCH, format_instant
 
 NS_PER_S = 1_000_000_000
 

@@ -24,8 +24,8 @@ from collections import defaultdict
 from datetime import datetime
 
 from audit.period import Period
-from connectors.instants import format_instant
-from connectors.store import FUTURE_INSTANT, NAIVE_INSTANT
+from snapshot.instants import format_instant
+from snapshot.store import FUTURE_INSTANT, NAIVE_INSTANT
 
 EXAMPLES = 3
 

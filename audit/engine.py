@@ -20,8 +20,8 @@ from audit.period import AuditInputError, Period, parse_period
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from config.sla import SLA
-from connectors.instants import format_instant, parse_instant
-from connectors.store import SCHEMA_VERSION, SnapshotError
+from snapshot.instants import format_instant, parse_instant
+from snapshot.store import SCHEMA_VERSION, SnapshotError
 
 
 def open_snapshot(path: str | Path) -> sqlite3.Connection:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from connectors.instants import InstantError, format_instant, parse_instant
+from snapshot.instants import InstantError, format_instant, parse_instant
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 

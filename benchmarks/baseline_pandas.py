@@ -33,7 +33,7 @@ import pandas as pd
 from audit.engine import calendar_for
 from audit.period import parse_period
 from config.sla import SLA
-from connectors.instants import format_instant
+from snapshot.instants import format_instant
 
 PROGRESS = ("sql", "opportunity", "customer")
 

@@ -36,7 +36,7 @@ from benchmarks.snapshot_builder import (  # noqa: E402
     SnapshotSpec,
     ensure_snapshot,
 )
-from connectors.instants import format_instant  # noqa: E402
+from snapshot.instants import format_instant  # noqa: E402
 
 SLA_FILE = REPO / "config" / "sla.example.yaml"
 PERIOD = "2026-10"

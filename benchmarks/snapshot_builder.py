@@ -38,8 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from connectors.derived import DERIVED_TABLES
-from connectors.engine import StreamStats
+from connectors.core import StreamStats
 from connectors.hubspot import (
     CONTACTS,
     ENGAGEMENTS,
@@ -49,16 +48,17 @@ from connectors.hubspot import (
     contact_page,
     map_owner,
 )
-from connectors.instants import format_instant
-from connectors.sandbox.generator import CRM, Activity, generate_crm
-from connectors.sandbox.hubspot_server import (
+from sandbox.generator import CRM, Activity, generate_crm
+from sandbox.hubspot_server import (
     ENGAGEMENT_TYPES,
     HubSpotSandbox,
     contact_id,
     engagement_id,
     owner_id,
 )
-from connectors.store import INDEXES, TABLES, Row, SnapshotStore
+from snapshot.derived import DERIVED_TABLES
+from snapshot.instants import format_instant
+from snapshot.store import INDEXES, TABLES, Row, SnapshotStore
 
 BUILDER_VERSION = 1
 """Part of every cached file name: bump it when the rows a build writes change."""

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from connectors.engine import SyncOptions, ThrottlePolicy
+from connectors.core import SyncOptions, ThrottlePolicy
 from connectors.hubspot import HubSpotTransport
-from connectors.sandbox.generator import CRM, generate_crm
-from connectors.sandbox.hubspot_server import ENGAGEMENT_TYPES, HubSpotSandbox
-from connectors.store import DATA_TABLES, SnapshotStore
 from connectors.sync import sync_source
+from sandbox.generator import CRM, generate_crm
+from sandbox.hubspot_server import ENGAGEMENT_TYPES, HubSpotSandbox
+from snapshot.store import DATA_TABLES, SnapshotStore
 
 TOKEN = "pat-na1-00000000-benchmark-0000-000000000000"
 SYNC_END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ through one handler installed here, so a cron job can keep the two apart.
   (records, requests, retries, pages, duration), per retry, per sync run and per command
   — so a log shipper can graph a sync without parsing sentences.
 
-Every record passes a :class:`~connectors.redact.RedactingFilter` holding the known
+Every record passes a :class:`~config.redact.RedactingFilter` holding the known
 secrets, whatever logger it comes from (client libraries included): a credential cannot
 reach the log even at debug level.
 """
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from connectors.redact import RedactingFilter, Redactor
+from config.redact import RedactingFilter, Redactor
 
 EVENT_ATTRIBUTE = "event"
 """``log.info(msg, extra={"event": {...}})``: fields a JSON line carries besides the message."""

@@ -34,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.dispositions import BUILTIN_OUTCOMES, HUBSPOT_DISPOSITION_LABELS
 from config.durations import duration_words, parse_duration
 
 __all__ = [
@@ -82,30 +83,6 @@ RULE_IDS: tuple[str, ...] = (
     "recycling",
     "conversion",
 )
-
-HUBSPOT_DISPOSITION_LABELS: dict[str, str] = {
-    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
-    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
-    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
-    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
-    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
-    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
-}
-"""HubSpot's built-in call dispositions: ``hs_call_disposition`` stores the GUID."""
-
-BUILTIN_OUTCOMES: dict[str, list[str]] = {
-    "busy": ["9d9162e7-6cf3-4944-bf63-4dff82258764", "Busy"],
-    "connected": ["f240bbac-87c9-4f6e-bf70-924b57d47db7", "Connected"],
-    "left_live_message": ["a4c4c377-d246-4b32-a13b-75a56a4cd0ff", "Left live message"],
-    "left_voicemail": ["b2cf5968-551e-4856-9783-52b3da59a7d0", "Left voicemail"],
-    "no_answer": ["73a0d17f-1163-4015-bdd5-ec830791da20", "No answer"],
-    "wrong_number": ["17b47fee-58de-441e-a44c-c6300d46f273", "Wrong number"],
-}
-"""Canonical call outcome -> raw values meaning it (HubSpot GUID and its English label).
-
-``sales.outcomes`` in the SLA file replaces an entry, for portals with custom
-dispositions or Salesforce orgs whose ``CallDisposition`` is free text.
-"""
 
 _SHARE_FIX = "write shares as fractions such as 0.9"
 _MQL_EXAMPLES: dict[str, str] = {

@@ -52,7 +52,8 @@ from typing import Any
 import urllib3
 from urllib3.util.retry import Retry
 
-from connectors.engine import (
+from config.dispositions import HUBSPOT_DISPOSITION_LABELS
+from connectors.core import (
     Advance,
     Api,
     Batch,
@@ -71,15 +72,15 @@ from connectors.engine import (
     SystemClock,
     chunked,
 )
-from connectors.instants import (
+from snapshot.instants import (
     InstantError,
     format_instant,
     instant_to_epoch_ms,
     normalize_instant,
     parse_instant,
 )
-from connectors.quality import naive_instant
-from connectors.store import Page, SnapshotStore, canonical_id, to_raw_json
+from snapshot.quality import naive_instant
+from snapshot.store import Page, SnapshotStore, canonical_id, to_raw_json
 
 SOURCE = "hubspot"
 
@@ -120,15 +121,6 @@ HISTORY_FIELDS = {
 
 ENGAGEMENT_COMMON = ("hs_timestamp", "hs_createdate", "hs_lastmodifieddate", "hubspot_owner_id")
 
-#: HubSpot's default call dispositions (``hs_call_disposition`` GUID → label).
-DISPOSITION_LABELS: dict[str, str] = {
-    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
-    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
-    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
-    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
-    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
-    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
-}
 DIRECTIONS = {
     "OUTBOUND": "outbound",
     "INBOUND": "inbound",
@@ -697,7 +689,9 @@ def map_activity(
         "kind": kind,
         "direction": DIRECTIONS.get(direction or ""),
         "outcome": outcome,
-        "outcome_label": DISPOSITION_LABELS.get(outcome or "") if spec.kind == "call" else None,
+        "outcome_label": HUBSPOT_DISPOSITION_LABELS.get(outcome or "")
+        if spec.kind == "call"
+        else None,
         "status": _text(props.get(spec.status)) if spec.status else None,
         "subject": _text(props.get(spec.subject)) if spec.subject else None,
         "occurred_at": instant("hs_timestamp", props.get("hs_timestamp")),

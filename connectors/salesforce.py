@@ -76,7 +76,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from config.settings import Settings
-from connectors.engine import (
+from connectors.core import (
     Advance,
     Api,
     Batch,
@@ -95,8 +95,8 @@ from connectors.engine import (
     SyncOptions,
     SystemClock,
 )
-from connectors.instants import InstantError, format_instant, normalize_instant, parse_instant
-from connectors.store import Page, SnapshotStore, canonical_id, to_raw_json
+from snapshot.instants import InstantError, format_instant, normalize_instant, parse_instant
+from snapshot.store import Page, SnapshotStore, canonical_id, to_raw_json
 
 SOURCE = "salesforce"
 API_VERSION = "59.0"

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from config.redact import Redactor, redacting_logs
 from config.settings import Settings
-from connectors.engine import (
+from connectors.core import (
     Api,
     Clock,
     Connector,
@@ -23,8 +24,7 @@ from connectors.engine import (
     SystemClock,
     run_sync,
 )
-from connectors.redact import Redactor, redacting_logs
-from connectors.store import SnapshotStore
+from snapshot.store import SnapshotStore
 
 __all__ = [
     "ConnectorSpec",

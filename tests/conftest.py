@@ -20,19 +20,19 @@ import numpy as np
 import pytest
 
 from config.settings import Settings
-from connectors.engine import SystemClock
+from connectors.core import SystemClock
 from connectors.salesforce import SalesforceOptions
-from connectors.sandbox.generator import CRM, Activity, generate_crm
-from connectors.sandbox.hubspot_server import (
+from sandbox.generator import CRM, Activity, generate_crm
+from sandbox.hubspot_server import (
     HubSpotSandbox,
     contact_id,
     engagement_id,
     owner_id,
 )
-from connectors.sandbox.salesforce_model import Org
-from connectors.sandbox.salesforce_server import SalesforceSandbox
-from connectors.sandbox.soql import render_records
-from connectors.store import SnapshotStore
+from sandbox.salesforce_model import Org
+from sandbox.salesforce_server import SalesforceSandbox
+from sandbox.soql import render_records
+from snapshot.store import SnapshotStore
 
 FIXED_END = datetime(2026, 11, 1, tzinfo=UTC)
 HUBSPOT_TOKEN = "pat-na1-0a1b2c3d-4e5f-6789-abcd-ef0123456789"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.store import SCHEMA_VERSION, SnapshotStore
+from snapshot.store import SCHEMA_VERSION, SnapshotStore
 from tests.cli_helpers import run
 from tests.tiny_crm import TinyCRM
 
@@ -468,7 +468,7 @@ def test_an_older_snapshot_that_cannot_be_upgraded_says_why(
         kwargs.pop("uri", None)
         return real(f"{db.resolve().as_uri()}?mode=ro", *args, uri=True, **kwargs)
 
-    monkeypatch.setattr("connectors.store.sqlite3.connect", read_only)  # as on a read-only disk
+    monkeypatch.setattr("snapshot.store.sqlite3.connect", read_only)  # as on a read-only disk
     line = one_line(
         *run(capsys, "audit", "--sla", str(EXAMPLE_SLA), "--period", "2026-10", "--db", str(db))
     )

@@ -24,13 +24,13 @@ from benchmarks.snapshot_builder import (
     sample_extra,
 )
 from config.settings import Settings
-from connectors.engine import StreamStats
+from connectors.core import StreamStats
 from connectors.hubspot import activity_page
-from connectors.instants import format_instant
-from connectors.sandbox.generator import generate_crm
-from connectors.sandbox.hubspot_server import HubSpotSandbox, engagement_id, owner_id
-from connectors.store import TABLES, SnapshotStore
 from connectors.sync import sync_source
+from sandbox.generator import generate_crm
+from sandbox.hubspot_server import HubSpotSandbox, engagement_id, owner_id
+from snapshot.instants import format_instant
+from snapshot.store import TABLES, SnapshotStore
 from tests.conftest import FIXED_END, HUBSPOT_TOKEN, full_dump
 
 

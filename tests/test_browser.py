@@ -224,10 +224,10 @@ def test_missing_chromium_skips_locally_but_fails_in_ci(monkeypatch):
         chromium()
 
 
-# --- the demo's report (once connectors/sandbox/demo.py exists) ------------------------
+# --- the demo's report (once app/demo.py exists) ------------------------
 
 
-@pytest.mark.skipif(not DEMO.exists(), reason="connectors/sandbox/demo.py is not written yet")
+@pytest.mark.skipif(not DEMO.exists(), reason="app/demo.py is not written yet")
 def test_demo_report_renders_in_chromium(tmp_path):
     chromium()
     out = tmp_path / "demo"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from connectors.sandbox.demo import run_demo
+from app.demo import run_demo
 
 
 def test_demo_with_both_crms_audits_them_in_one_report(tmp_path, capsys):

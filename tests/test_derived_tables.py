@@ -17,8 +17,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.derived import DERIVED_TABLES, TOUCH_COLUMNS
-from connectors.store import Page, SnapshotStore, prepare_for_reading
+from snapshot.derived import DERIVED_TABLES, TOUCH_COLUMNS
+from snapshot.store import Page, SnapshotStore, prepare_for_reading
 
 JOIN = (
     "select al.lead_id, a.occurred_at, a.id, "

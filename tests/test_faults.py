@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config.settings import Settings
-from connectors.engine import SyncOptions, SystemClock, ThrottlePolicy
-from connectors.sandbox.generator import CRM, generate_crm
-from connectors.sandbox.hubspot_server import HubSpotSandbox, contact_id, engagement_id
-from connectors.store import SnapshotStore
+from connectors.core import SyncOptions, SystemClock, ThrottlePolicy
 from connectors.sync import SyncError, sync_source
+from sandbox.generator import CRM, generate_crm
+from sandbox.hubspot_server import HubSpotSandbox, contact_id, engagement_id
+from snapshot.store import SnapshotStore
 from tests.cli_helpers import run
 from tests.conftest import (
     FIXED_END,
@@ -307,7 +307,7 @@ def test_answers_of_the_wrong_shape_are_retried_like_truncated_ones(
 ) -> None:
     # A proxy answering 200 with its own page, an API answering a bare string or an
     # object without "results": valid JSON, wrong shape. Each is retried, not stored.
-    from connectors.sandbox import hubspot_server
+    from sandbox import hubspot_server
 
     wrong = iter([{"status": "ok"}, "<html>upstream timeout</html>", [1, 2, 3], None])
     original = hubspot_sandbox.handle
@@ -532,7 +532,7 @@ def test_a_read_only_snapshot_is_one_line_exit_2_and_stays_intact(
     db = tmp_path / "snapshot.db"
     assert run(capsys, "sync", "--db", str(db))[0] == 0
     before = digest(db)
-    monkeypatch.setattr("connectors.store.sqlite3.connect", readonly_connect(db))
+    monkeypatch.setattr("snapshot.store.sqlite3.connect", readonly_connect(db))
 
     extra = ["--sla", str(EXAMPLE_SLA), "--out-root", str(tmp_path / "r")]
     code, out, err = run(capsys, command, "--db", str(db), *(extra if command == "nightly" else []))

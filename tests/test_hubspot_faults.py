@@ -14,12 +14,12 @@ import pytest
 from urllib3.util.retry import Retry
 
 from config.settings import Settings
-from connectors.engine import RetryPolicy, SyncOptions, ThrottlePolicy
+from connectors.core import RetryPolicy, SyncOptions, ThrottlePolicy
 from connectors.hubspot import NO_RETRIES, HubSpotConnector
-from connectors.sandbox.generator import CRM
-from connectors.sandbox.hubspot_server import HubSpotSandbox
-from connectors.store import SnapshotStore
 from connectors.sync import SyncError, sync_source
+from sandbox.generator import CRM
+from sandbox.hubspot_server import HubSpotSandbox
+from snapshot.store import SnapshotStore
 from tests.conftest import (
     HUBSPOT_TOKEN,
     PORTAL_ID,

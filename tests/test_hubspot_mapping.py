@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from config.redact import Redactor
 from config.settings import Settings
-from connectors.engine import Api, Cursor, RecordError, StreamStats, SyncError
+from connectors.core import Api, Cursor, RecordError, StreamStats, SyncError
 from connectors.hubspot import (
     CONTACTS,
     ENGAGEMENTS,
@@ -22,11 +23,10 @@ from connectors.hubspot import (
     map_contact,
     map_owner,
 )
-from connectors.redact import Redactor
-from connectors.sandbox.generator import CRM, generate_crm
-from connectors.sandbox.hubspot_server import HubSpotSandbox, engagement_id
-from connectors.store import SnapshotStore
 from connectors.sync import sync_source
+from sandbox.generator import CRM, generate_crm
+from sandbox.hubspot_server import HubSpotSandbox, engagement_id
+from snapshot.store import SnapshotStore
 from tests.conftest import (
     FIXED_END,
     HUBSPOT_TOKEN,

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from connectors.sandbox.generator import CRM
-from connectors.sandbox.hubspot_server import ENGAGEMENT_TYPES, HubSpotSandbox, contact_id
-from connectors.store import SnapshotStore
 from connectors.sync import SyncError, sync_source
+from sandbox.generator import CRM
+from sandbox.hubspot_server import ENGAGEMENT_TYPES, HubSpotSandbox, contact_id
+from snapshot.store import SnapshotStore
 from tests.conftest import (
     HUBSPOT_TOKEN,
     add_connected_call,
@@ -219,7 +219,7 @@ def test_the_snapshot_does_not_depend_on_the_machines_time_zone(
         """
         import sys, time
         from config.settings import Settings
-        from connectors.store import SnapshotStore
+        from snapshot.store import SnapshotStore
         from connectors.sync import sync_source
 
         store = SnapshotStore(sys.argv[1])
@@ -288,7 +288,7 @@ def test_a_process_killed_outright_resumes_to_the_same_snapshot(
         """
         import os, signal, sys
         from config.settings import Settings
-        from connectors.store import SnapshotStore
+        from snapshot.store import SnapshotStore
         from connectors.sync import sync_source
 
         def progress(stream, done, total):

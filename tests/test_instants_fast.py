@@ -1,4 +1,4 @@
-"""The fast paths of ``connectors.instants`` give exactly what the full parse gives.
+"""The fast paths of ``snapshot.instants`` give exactly what the full parse gives.
 
 ``normalize_instant`` rewrites UTC text in the usual CRM forms by slicing, and
 ``format_instant`` renders through ``isoformat``; both must be byte-identical to the
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.instants import (
+from snapshot.instants import (
     INSTANT_FORMAT,
     InstantError,
     format_instant,

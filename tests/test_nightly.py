@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from audit.nightly import run_nightly
+from app.nightly import run_nightly
 from config.settings import Settings
-from connectors.engine import SyncError, SyncSummary
-from connectors.sandbox.hubspot_server import HubSpotSandbox
-from connectors.store import SnapshotStore
+from connectors.core import SyncError, SyncSummary
 from connectors.sync import sync_source
+from sandbox.hubspot_server import HubSpotSandbox
+from snapshot.store import SnapshotStore
 from tests.cli_helpers import run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def hold_lock(db: Path) -> subprocess.Popen[str]:
     script = textwrap.dedent(
         """
         import sys, time
-        from connectors.lock import SnapshotLock
+        from snapshot.lock import SnapshotLock
         with SnapshotLock(sys.argv[1], command="run_audit.py nightly"):
             print("locked", flush=True)
             time.sleep(float(sys.argv[2]))

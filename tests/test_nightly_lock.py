@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.lock import LockBusy, SnapshotLock, is_locked, lock_path
+from snapshot.lock import LockBusy, SnapshotLock, is_locked, lock_path
 
 REPO = Path(__file__).resolve().parent.parent
 
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from connectors.lock import SnapshotLock
+    from snapshot.lock import SnapshotLock
     with SnapshotLock(sys.argv[1], command="run_audit.py nightly"):
         print("locked", flush=True)
         time.sleep(float(sys.argv[2]))

@@ -19,14 +19,14 @@ import requests
 import responses
 
 from config.settings import Settings
-from connectors.engine import RetryPolicy
+from connectors.core import RetryPolicy
 from connectors.salesforce import (
     SESSION_FIX,
     SalesforceOptions,
     tls_session,
 )
-from connectors.store import SnapshotStore
 from connectors.sync import SyncError, SyncSummary, sync_source
+from snapshot.store import SnapshotStore
 from tests.conftest import VirtualClock
 
 HOST = "https://acme.my.salesforce.com"

@@ -20,11 +20,11 @@ import pytest
 
 from config.settings import Settings
 from connectors.salesforce import SESSION_FIX, SalesforceOptions
-from connectors.sandbox.generator import CRM, generate_crm
-from connectors.sandbox.salesforce_model import Org
-from connectors.sandbox.salesforce_server import SalesforceSandbox
-from connectors.store import SnapshotStore
 from connectors.sync import SyncError, SyncSummary, sync_source
+from sandbox.generator import CRM, generate_crm
+from sandbox.salesforce_model import Org
+from sandbox.salesforce_server import SalesforceSandbox
+from snapshot.store import SnapshotStore
 from tests.conftest import (
     FIXED_END,
     SALESFORCE_TOKEN,
@@ -122,7 +122,7 @@ def test_full_sync_equals_the_org(
 
 
 def org_id(sandbox: SalesforceSandbox, lead_key: int) -> str:
-    from connectors.sandbox.salesforce_model import lead_id
+    from sandbox.salesforce_model import lead_id
 
     return lead_id(lead_key)
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.sandbox.generator import (
+from sandbox.generator import (
     CRM,
     DISPOSITIONS,
     BusinessClock,

@@ -25,8 +25,8 @@ from hubspot.crm.objects.notes.exceptions import ApiException as NotesApiExcepti
 from hubspot.crm.owners.exceptions import UnauthorizedException as OwnersUnauthorizedException
 from urllib3.util import Retry
 
-from connectors.sandbox.generator import CRM, generate_crm
-from connectors.sandbox.hubspot_server import (
+from sandbox.generator import CRM, generate_crm
+from sandbox.hubspot_server import (
     HubSpotSandbox,
     contact_id,
     engagement_id,

@@ -25,13 +25,13 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.util import Usage
 
-from connectors.sandbox.generator import CRM, generate_crm, iter_handoffs
-from connectors.sandbox.salesforce_model import (
+from sandbox.generator import CRM, generate_crm, iter_handoffs
+from sandbox.salesforce_model import (
     MARKETING_QUALIFIED,
     lead_id,
     number_of,
 )
-from connectors.sandbox.salesforce_server import SalesforceSandbox, sandbox_session
+from sandbox.salesforce_server import SalesforceSandbox, sandbox_session
 
 END = datetime(2026, 10, 15, 12, tzinfo=UTC)
 V = "/services/data/v59.0"

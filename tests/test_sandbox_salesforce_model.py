@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from connectors.sandbox.generator import CRM, generate_crm, iter_handoffs
-from connectors.sandbox.salesforce_model import (
+from sandbox.generator import CRM, generate_crm, iter_handoffs
+from sandbox.salesforce_model import (
     CONVERTED,
     MARKETING_QUALIFIED,
     Org,
@@ -28,7 +28,7 @@ from connectors.sandbox.salesforce_model import (
     task_id,
     user_id,
 )
-from connectors.sandbox.soql import FieldSpec, SoqlError, Table, bind, execute, parse
+from sandbox.soql import FieldSpec, SoqlError, Table, bind, execute, parse
 
 END = datetime(2026, 10, 15, 12, tzinfo=UTC)
 
@@ -58,7 +58,7 @@ def rows(org: Org, soql: str, include_deleted: bool = False) -> list[dict]:
 
 def test_ids_are_18_characters_with_the_documented_case_suffix() -> None:
     # Salesforce's docs show 001D000000IRFma as 001D000000IRFmaIAH.
-    from connectors.sandbox.soql import id_suffix
+    from sandbox.soql import id_suffix
 
     assert id_suffix("001D000000IRFma") == "IAH"
     lead = lead_id(42)

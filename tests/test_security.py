@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox.generator import CRM
-from connectors.sandbox.hubspot_server import HubSpotSandbox
 from run_audit import main
+from sandbox.generator import CRM
+from sandbox.hubspot_server import HubSpotSandbox
 from tests.conftest import PORTAL_ID
 
 REPO = Path(__file__).resolve().parent.parent

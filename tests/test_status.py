@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from connectors.instants import parse_instant
-from connectors.lock import SnapshotLock, lock_path
-from connectors.sandbox.hubspot_server import HubSpotSandbox
-from connectors.status import read_status
-from connectors.store import SCHEMA_VERSION, SnapshotStore
 from connectors.sync import sync_source
+from sandbox.hubspot_server import HubSpotSandbox
+from snapshot.instants import parse_instant
+from snapshot.lock import SnapshotLock, lock_path
+from snapshot.status import read_status
+from snapshot.store import SCHEMA_VERSION, SnapshotStore
 from tests.cli_helpers import run
 
 

@@ -13,7 +13,7 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.store import ROWS_PER_STATEMENT, TABLES, SnapshotStore
+from snapshot.store import ROWS_PER_STATEMENT, TABLES, SnapshotStore
 
 IDS = [f"hubspot:{n}" for n in range(1, 9)]
 OPTIONAL = ["email", "company", "stage", "is_deleted"]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from connectors.engine import (
+from config.redact import Redactor
+from connectors.core import (
     Advance,
     Api,
     Batch,
@@ -29,8 +30,7 @@ from connectors.engine import (
     ThrottlePolicy,
     run_sync,
 )
-from connectors.redact import Redactor
-from connectors.store import Page, SnapshotStore
+from snapshot.store import Page, SnapshotStore
 from tests.conftest import VirtualClock
 
 TOKEN = "pat-na1-abcdef-123456"

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from config.redact import Redactor
 from config.settings import Settings
-from connectors.engine import (
+from connectors.core import (
     PREFETCH_PAGES,
     Advance,
     Api,
@@ -36,10 +37,9 @@ from connectors.engine import (
     run_sync,
 )
 from connectors.hubspot import HubSpotConnector, HubSpotTransport
-from connectors.redact import Redactor
-from connectors.sandbox.generator import CRM
-from connectors.sandbox.hubspot_server import HubSpotSandbox
-from connectors.store import Page, SnapshotStore
+from sandbox.generator import CRM
+from sandbox.hubspot_server import HubSpotSandbox
+from snapshot.store import Page, SnapshotStore
 from tests.conftest import HUBSPOT_TOKEN, VirtualClock, add_connected_call, full_dump
 
 SEARCH_PAUSE_S = 1.1

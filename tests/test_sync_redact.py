@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from connectors.redact import MASK, RedactingFilter, Redactor, redact, redacting_logs
+from config.redact import MASK, RedactingFilter, Redactor, redact, redacting_logs
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 

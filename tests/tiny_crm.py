@@ -17,8 +17,8 @@ from audit.engine import open_snapshot, run_audit
 from audit.period import parse_as_of
 from audit.result import AuditResult
 from config.sla import SLA
-from connectors.instants import format_instant
-from connectors.store import Page, SnapshotStore
+from snapshot.instants import format_instant
+from snapshot.store import Page, SnapshotStore
 
 BASE_SLA: dict[str, Any] = {
     "name": "Test SLA",

@@ -19,18 +19,18 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from app.progress import sync_with_progress
 from audit.engine import default_as_of, open_snapshot, run_audit, run_trend
 from audit.period import Period, parse_period
 from audit.reports import write_report
 from config.settings import Secret, Settings
 from config.sla import SLA, load_sla
-from connectors.engine import SyncOptions
-from connectors.progress import sync_with_progress
+from connectors.core import SyncOptions
 from connectors.salesforce import SalesforceOptions
-from connectors.sandbox.generator import generate_crm
-from connectors.sandbox.hubspot_server import HubSpotSandbox
-from connectors.sandbox.salesforce_server import SalesforceSandbox
-from connectors.store import SnapshotStore
+from sandbox.generator import generate_crm
+from sandbox.hubspot_server import HubSpotSandbox
+from sandbox.salesforce_server import SalesforceSandbox
+from snapshot.store import SnapshotStore
 
 TREND_MONTHS = 2
 SOURCES = ("hubspot", "salesforce", "both")

@@ -47,10 +47,10 @@ from typing import Any, Protocol
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 
-from connectors.instants import format_instant
-from connectors.quality import future_issues
-from connectors.redact import Redactor
-from connectors.store import Page, SnapshotStore, describe_snapshot_error
+from config.redact import Redactor
+from snapshot.instants import format_instant
+from snapshot.quality import future_issues
+from snapshot.store import Page, SnapshotStore, describe_snapshot_error
 
 log = logging.getLogger(__name__)
 

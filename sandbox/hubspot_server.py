@@ -67,7 +67,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from connectors.sandbox.generator import (
+from sandbox.generator import (
     CRM,
     DISPOSITION_LABELS,
     LEAD_STATUSES,
@@ -76,7 +76,7 @@ from connectors.sandbox.generator import (
     Lead,
     Rep,
 )
-from connectors.sandbox.http_sandbox import Fault, HttpSandbox
+from sandbox.http_sandbox import Fault, HttpSandbox
 
 CONTACT_ID_BASE: Final = 100_000
 OWNER_ID_BASE: Final = 200_000

@@ -27,8 +27,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import PrimaryKeyRequired, jsonify_if_needed
 
-from connectors.derived import build_missing_derived, missing_derived
-from connectors.instants import format_instant
+from snapshot.derived import build_missing_derived, missing_derived
+from snapshot.instants import format_instant
 
 SCHEMA_VERSION = 2
 """1: the DESIGN tables; 2: adds the derived ``lead_touches`` table and its triggers."""
@@ -654,7 +654,7 @@ class SnapshotStore:
     def mark_interrupted_runs(self) -> int:
         """Close the ``running`` rows a killed process left behind; returns how many.
 
-        Only safe while holding the snapshot lock (:mod:`connectors.lock`): without it a
+        Only safe while holding the snapshot lock (:mod:`snapshot.lock`): without it a
         row could belong to a sync that is still running in another process.
         """
         with self.transaction():

@@ -3,7 +3,7 @@
 The job cron runs at night, unattended for months. Its choices, each one for the person
 reading the report the next morning:
 
-* **One writer.** The snapshot's lock (:mod:`connectors.lock`) is held from the first sync
+* **One writer.** The snapshot's lock (:mod:`snapshot.lock`) is held from the first sync
   to the last report, so an overlapping run exits 2 naming the holder (or waits, with
   ``--wait``), and the audit reads a snapshot no sync is changing.
 * **A failed source does not cost the report.** Each source syncs on its own; if one
@@ -34,10 +34,10 @@ from audit.result import AuditResult
 from config.logging_setup import event
 from config.settings import Settings
 from config.sla import SLA, load_sla
-from connectors.engine import SyncError, SyncSummary
-from connectors.instants import format_instant, parse_instant
-from connectors.lock import SnapshotLock
-from connectors.store import SnapshotStore, prepare_for_reading
+from connectors.core import SyncError, SyncSummary
+from snapshot.instants import format_instant, parse_instant
+from snapshot.lock import SnapshotLock
+from snapshot.store import SnapshotStore, prepare_for_reading
 
 log = logging.getLogger(__name__)
 

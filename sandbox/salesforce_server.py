@@ -71,10 +71,10 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 from simple_salesforce import Salesforce
 
-from connectors.sandbox.generator import CRM
-from connectors.sandbox.http_sandbox import Fault, HttpSandbox, TLSServer
-from connectors.sandbox.salesforce_model import INTEGRATION_USER_ID, Org, build_org, sf_id
-from connectors.sandbox.soql import (
+from sandbox.generator import CRM
+from sandbox.http_sandbox import Fault, HttpSandbox, TLSServer
+from sandbox.salesforce_model import INTEGRATION_USER_ID, Org, build_org, sf_id
+from sandbox.soql import (
     BoundQuery,
     SoqlError,
     bind,
@@ -84,7 +84,7 @@ from connectors.sandbox.soql import (
     render_records,
     time_window_ms,
 )
-from connectors.sandbox.tls import sandbox_ca, sandbox_session
+from sandbox.tls import sandbox_ca, sandbox_session
 
 __all__ = ["FaultKind", "SalesforceSandbox", "sandbox_session"]
 

@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors.derived import DERIVED_TABLES
-from connectors.instants import InstantError, format_instant, parse_instant
-from connectors.lock import is_locked
-from connectors.store import SnapshotError, prepare_for_reading
+from snapshot.derived import DERIVED_TABLES
+from snapshot.instants import InstantError, format_instant, parse_instant
+from snapshot.lock import is_locked
+from snapshot.store import SnapshotError, prepare_for_reading
 
 STALE_AFTER = timedelta(days=1)
 EXIT_FRESH, EXIT_STALE = 0, 1

@@ -84,7 +84,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from connectors.sandbox.generator import (
+from sandbox.generator import (
     BUSINESS_TIMEZONE,
     CRM,
     DISPOSITION_LABELS,
@@ -93,7 +93,7 @@ from connectors.sandbox.generator import (
     Lead,
     Rep,
 )
-from connectors.sandbox.soql import FieldSpec, Table, epoch_ms, id_suffix
+from sandbox.soql import FieldSpec, Table, epoch_ms, id_suffix
 
 # --------------------------------------------------------------------------- ids
 

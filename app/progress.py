@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 from config.settings import Settings
-from connectors.engine import SyncOptions, SyncSummary
-from connectors.store import SnapshotStore
+from connectors.core import SyncOptions, SyncSummary
 from connectors.sync import sync_source
+from snapshot.store import SnapshotStore
 
 
 def sync_with_progress(

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from connectors.instants import format_instant
-from connectors.store import FUTURE_INSTANT, NAIVE_INSTANT, Page, Row
+from snapshot.instants import format_instant
+from snapshot.store import FUTURE_INSTANT, NAIVE_INSTANT, Page, Row
 
 FUTURE_TOLERANCE = timedelta(minutes=15)
 """Clock skew between the CRM's servers and this machine that is not worth a note."""

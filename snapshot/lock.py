@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from connectors.store import FILE_MODE, SnapshotError, describe_snapshot_error, private_folder
+from snapshot.store import FILE_MODE, SnapshotError, describe_snapshot_error, private_folder
 
 POLL_S = 0.2
 GRACE_S = 0.25
