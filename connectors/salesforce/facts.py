@@ -14,7 +14,7 @@ class SnapshotFacts:
     """What the snapshot already holds that a page's mapping needs (read-only SQL).
 
     The lead and its history arrive in different streams; these reads are where they
-    meet (see the module docstring).
+    meet (see the package docstring, :mod:`connectors.salesforce`).
     """
 
     def __init__(self, store: SnapshotStore) -> None:

@@ -22,8 +22,7 @@ from connectors.salesforce.specs import SObjectSpec, whole_second
 from snapshot.instants import format_instant, parse_instant
 from snapshot.store import SnapshotStore
 
-# The name the single module logged under, kept so log lines (``--verbose`` prints it)
-# read the same.
+# The package logs under one name, the one it always had: ``--verbose`` prints it.
 log = logging.getLogger("connectors.salesforce")
 
 EARLIEST = "1999-01-01T00:00:00.000Z"

@@ -28,6 +28,9 @@ from snapshot.store import Page, SnapshotStore, canonical_id
 
 
 class UsersStream(SoqlStream):
+    """Users, read with ``query`` (``USERS.include_deleted`` is off): a user is deactivated,
+    never deleted."""
+
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         return Page(owners=[map_user(r) for r in batch.records])
 
