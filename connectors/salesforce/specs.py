@@ -1,0 +1,221 @@
+"""The Salesforce objects a sync reads, declared as data: each stream's object, its fields
+and their kinds, its cursor field and fixed conditions — and the SOQL built from them.
+
+Adding an object is a declaration here and a mapping, not a copied query loop: the one
+query engine (:class:`connectors.salesforce.soql_stream.SoqlStream`) reads any spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from snapshot.instants import InstantError, format_instant, parse_instant
+
+SOURCE = "salesforce"
+
+
+FieldKinds = Mapping[str, str]
+"""Field name → kind: ``text``, ``bool``, ``int``, ``float``, ``date`` or ``datetime``.
+REST answers are typed JSON already; Bulk API CSV is text, coerced by these kinds so that
+a record's ``raw`` is the same whichever API delivered it."""
+
+_AUDIT: FieldKinds = {
+    "CreatedDate": "datetime",
+    "LastModifiedDate": "datetime",
+    "SystemModstamp": "datetime",
+}
+
+
+@dataclass(frozen=True)
+class SObjectSpec:
+    """One query as data: object, fields, the cursor field and fixed conditions."""
+
+    stream: str
+    sobject: str
+    kinds: FieldKinds
+    cursor_field: str = "SystemModstamp"
+    include_deleted: bool = True
+    where: str | None = None
+    essential: tuple[str, ...] = ()
+    """Fields the mapping cannot do without, besides ``Id`` and the cursor field. Any
+    other field an org does not expose (field-level security, an edition without it) is
+    dropped from the query for the run, and its values are read as empty."""
+
+    def without(self, field_name: str) -> SObjectSpec | None:
+        """This spec minus an optional field, or None when the field is essential."""
+        keep = {"Id", self.cursor_field, *self.essential}
+        if field_name in keep or field_name not in self.kinds:
+            return None
+        kinds = {k: v for k, v in self.kinds.items() if k != field_name}
+        return replace(self, kinds=kinds)
+
+    def soql(self, since: str | None, until: str | None, *, ordered: bool = True) -> str:
+        """``SELECT … WHERE cursor >= since AND cursor < until ORDER BY cursor, Id``.
+
+        ``since`` is floored to the second (SOQL literals need no fraction; a record a few
+        milliseconds earlier is dropped client-side); ``until`` is always a whole second.
+        The Bulk API refuses ORDER BY, hence ``ordered=False`` for jobs.
+        """
+        conditions = [self.where] if self.where else []
+        if since:
+            conditions.append(f"{self.cursor_field} >= {soql_instant(since)}")
+        if until:
+            conditions.append(f"{self.cursor_field} < {soql_instant(until)}")
+        text = f"SELECT {', '.join(self.kinds)} FROM {self.sobject}"
+        if conditions:
+            text += " WHERE " + " AND ".join(conditions)
+        if ordered:
+            text += f" ORDER BY {self.cursor_field} ASC, Id ASC"
+        return text
+
+    def from_csv(self, row: Mapping[str, str]) -> dict[str, Any]:
+        """A Bulk API CSV row as the REST API would have typed it (``""`` is null)."""
+        out: dict[str, Any] = {}
+        for name, kind in self.kinds.items():
+            out[name] = _typed(row.get(name), kind)
+        return out
+
+
+def _typed(text: str | None, kind: str) -> Any:
+    if text is None or text == "":
+        return None
+    try:
+        if kind == "bool":
+            return text.strip().lower() == "true"
+        if kind == "int":
+            return int(float(text))
+        if kind == "float":
+            return float(text)
+        if kind == "datetime":
+            # REST's rendering (``…+0000``), so raw does not depend on the API used.
+            return format_instant(parse_instant(text))[:-1] + "+0000"
+    except (ValueError, InstantError):
+        return text  # left for the mapping to judge (a gap or a refused record)
+    return text
+
+
+USERS = SObjectSpec(
+    stream="users",
+    sobject="User",
+    kinds={"Id": "text", "Name": "text", "Email": "text", "IsActive": "bool", **_AUDIT},
+    include_deleted=False,
+)
+LEADS = SObjectSpec(
+    stream="leads",
+    sobject="Lead",
+    kinds={
+        "Id": "text",
+        "FirstName": "text",
+        "LastName": "text",
+        "Email": "text",
+        "Company": "text",
+        "Status": "text",
+        "OwnerId": "text",
+        "LeadSource": "text",
+        "Industry": "text",
+        "IsConverted": "bool",
+        "ConvertedDate": "date",
+        "ConvertedContactId": "text",
+        "ConvertedOpportunityId": "text",
+        "IsDeleted": "bool",
+        **_AUDIT,
+    },
+    essential=("Status", "OwnerId", "CreatedDate"),
+)
+HISTORY_FIELDS = ("Status", "Owner", "leadConverted")
+LEAD_HISTORY = SObjectSpec(
+    stream="lead_history",
+    sobject="LeadHistory",
+    kinds={
+        "Id": "text",
+        "LeadId": "text",
+        "Field": "text",
+        "DataType": "text",
+        "OldValue": "text",
+        "NewValue": "text",
+        "CreatedDate": "datetime",
+        "IsDeleted": "bool",
+    },
+    cursor_field="CreatedDate",
+    where="Field IN ({})".format(", ".join(f"'{f}'" for f in HISTORY_FIELDS)),
+    essential=("LeadId", "Field", "OldValue", "NewValue"),
+)
+CONVERSIONS = SObjectSpec(
+    stream="lead_conversions",
+    sobject="Lead",
+    kinds={
+        "Id": "text",
+        "ConvertedDate": "date",
+        "IsDeleted": "bool",
+        "CreatedDate": "datetime",
+        "SystemModstamp": "datetime",
+    },
+    where="IsConverted = true",
+    essential=("ConvertedDate",),
+)
+OPPORTUNITIES = SObjectSpec(
+    stream="opportunities",
+    sobject="Opportunity",
+    kinds={"Id": "text", "StageName": "text", "CloseDate": "date", "SystemModstamp": "datetime"},
+    include_deleted=False,
+    where="IsWon = true",
+    essential=("StageName", "CloseDate"),
+)
+TASKS = SObjectSpec(
+    stream="tasks",
+    sobject="Task",
+    kinds={
+        "Id": "text",
+        "WhoId": "text",
+        "WhatId": "text",
+        "OwnerId": "text",
+        "Subject": "text",
+        "Status": "text",
+        "TaskSubtype": "text",
+        "CallType": "text",
+        "CallDisposition": "text",
+        "CallDurationInSeconds": "int",
+        "ActivityDate": "date",
+        "CompletedDateTime": "datetime",
+        "IsClosed": "bool",
+        "IsDeleted": "bool",
+        **_AUDIT,
+    },
+    essential=("WhoId", "CreatedDate"),
+)
+EVENTS = SObjectSpec(
+    stream="events",
+    sobject="Event",
+    kinds={
+        "Id": "text",
+        "WhoId": "text",
+        "WhatId": "text",
+        "OwnerId": "text",
+        "Subject": "text",
+        "ActivityDateTime": "datetime",
+        "ActivityDate": "date",
+        "StartDateTime": "datetime",
+        "EndDateTime": "datetime",
+        "DurationInMinutes": "int",
+        "IsAllDayEvent": "bool",
+        "IsDeleted": "bool",
+        **_AUDIT,
+    },
+    essential=("WhoId", "CreatedDate"),
+)
+
+
+# ------------------------------------------------------------------------------ instants
+
+
+def soql_instant(instant: str) -> str:
+    """A SOQL datetime literal (unquoted, UTC, whole seconds, floored)."""
+    return parse_instant(instant).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def whole_second(at: datetime) -> str:
+    """``at`` floored to the second, in the snapshot's format."""
+    return format_instant(at.replace(microsecond=0))

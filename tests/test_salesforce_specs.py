@@ -1,0 +1,99 @@
+"""The Salesforce streams declared as data (``connectors.salesforce.specs``) and the pure
+record mapping (``connectors.salesforce.mapping``), read without a server: the SOQL a
+window becomes, a hidden field left out, a Bulk API CSV row typed like REST JSON, and
+an owner change's pair of history rows reduced to the one the funnel needs."""
+
+from __future__ import annotations
+
+import connectors.salesforce as salesforce
+from connectors.salesforce.mapping import history_changes, user_ref
+from connectors.salesforce.specs import LEAD_HISTORY, LEADS, TASKS, USERS
+
+LEAD = "00Q000000000001AAA"
+REP = "005000000000001AAA"
+QUEUE = "00G000000000001AAA"
+
+
+def test_a_window_reads_from_the_cursor_floored_to_the_second_in_cursor_then_id_order() -> None:
+    soql = LEAD_HISTORY.soql("2026-01-01T10:00:00.250Z", "2026-01-02T00:00:00.000Z")
+
+    # 10:00:00.250 floors to 10:00:00 (the records a few ms earlier are dropped later).
+    assert soql == (
+        "SELECT Id, LeadId, Field, DataType, OldValue, NewValue, CreatedDate, IsDeleted "
+        "FROM LeadHistory WHERE Field IN ('Status', 'Owner', 'leadConverted') "
+        "AND CreatedDate >= 2026-01-01T10:00:00Z AND CreatedDate < 2026-01-02T00:00:00Z "
+        "ORDER BY CreatedDate ASC, Id ASC"
+    )
+
+
+def test_a_bulk_job_query_has_no_order_by_because_the_bulk_api_refuses_one() -> None:
+    soql = USERS.soql(None, None, ordered=False)
+
+    assert soql == (
+        "SELECT Id, Name, Email, IsActive, CreatedDate, LastModifiedDate, SystemModstamp FROM User"
+    )
+
+
+def test_a_hidden_optional_field_is_left_out_but_an_essential_one_is_not() -> None:
+    smaller = LEADS.without("Industry")
+
+    assert smaller is not None
+    assert "Industry" not in smaller.kinds
+    assert len(smaller.kinds) == len(LEADS.kinds) - 1
+    assert LEADS.without("Status") is None  # the funnel cannot do without it
+    assert LEADS.without("Id") is None
+
+
+def test_a_bulk_csv_row_is_typed_as_rest_would_have_sent_it() -> None:
+    row = {
+        "Id": "00T000000000001AAA",
+        "CallDurationInSeconds": "42",
+        "IsClosed": "false",
+        "CreatedDate": "2026-03-02T09:15:00.000Z",
+        "Subject": "",
+    }
+
+    record = TASKS.from_csv(row)
+
+    assert record["CallDurationInSeconds"] == 42
+    assert record["IsClosed"] is False
+    assert record["CreatedDate"] == "2026-03-02T09:15:00.000+0000"  # REST's rendering
+    assert record["Subject"] is None  # an empty CSV cell is null
+    assert set(record) == set(TASKS.kinds)  # columns the CSV lacked are null too
+
+
+def test_an_owner_change_keeps_its_id_row_and_a_queue_owner_is_no_owner() -> None:
+    at = "2026-03-02T09:15:00.000+0000"
+    id_row = {"Id": "017A", "LeadId": LEAD, "Field": "Owner", "DataType": "EntityId"}
+    name_row = {"Id": "017B", "LeadId": LEAD, "Field": "Owner", "DataType": "Text"}
+    records = [
+        {**id_row, "OldValue": REP, "NewValue": QUEUE, "CreatedDate": at},
+        {**name_row, "OldValue": "Ann Rep", "NewValue": "Inbound queue", "CreatedDate": at},
+    ]
+
+    changes = history_changes(records)
+
+    assert len(changes) == 1
+    (change,) = changes
+    assert change.field == "owner"
+    assert change.old == f"salesforce:{REP}"
+    assert change.value is None  # a queue holds the lead, no rep does
+    assert user_ref(QUEUE) is None
+
+
+def test_the_names_other_packages_import_stay_on_the_package() -> None:
+    for name in ("SalesforceOptions", "SESSION_FIX", "tls_session", "build_connector"):
+        assert hasattr(salesforce, name), name
+    assert sorted(salesforce.__all__) == sorted(
+        [
+            "SESSION_FIX",
+            "SalesforceConnector",
+            "SalesforceDialect",
+            "SalesforceOptions",
+            "SalesforceTransport",
+            "build_connector",
+            "ca_bundle_path",
+            "parse_bulk_page",
+            "tls_session",
+        ]
+    )
