@@ -60,16 +60,9 @@ def known_sources() -> list[str]:
 
 
 def _build_hubspot(settings: Settings, options: SyncOptions, clock: Clock) -> Connector:
-    from connectors.hubspot import HubSpotConnector
+    from connectors.hubspot import build_connector
 
-    assert settings.hubspot_access_token is not None
-    return HubSpotConnector(
-        settings.hubspot_access_token.reveal(),
-        settings.hubspot_base_url,
-        portal_id=settings.hubspot_portal_id,
-        options=options,
-        clock=clock,
-    )
+    return build_connector(settings, options, clock)
 
 
 register_source(

@@ -1,0 +1,129 @@
+"""What HubSpot syncs, as data: the object types, their properties and cursor fields.
+
+Each CRM object the connector reads is one :class:`ObjectSpec` (singer-sdk style, see
+STYLE.md): adding ``communications`` is one more spec, not a copied loop. The page sizes
+are HubSpot's own caps; the streams and the reader take them from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SOURCE = "hubspot"
+
+LIST_LIMIT = 100
+HISTORY_LIMIT = 50
+SEARCH_LIMIT = 200
+SEARCH_CAP = 10_000
+BATCH_HISTORY_LIMIT = 50
+ASSOCIATION_BATCH_LIMIT = 1_000
+OWNERS_LIMIT = 500
+
+CONTACT_PROPERTIES = (
+    "email",
+    "firstname",
+    "lastname",
+    "company",
+    "industry",
+    "hs_analytics_source",
+    "lifecyclestage",
+    "hs_lead_status",
+    "hubspot_owner_id",
+    "createdate",
+    "lastmodifieddate",
+    "hs_merged_object_ids",
+)
+HISTORY_FIELDS = {
+    "lifecyclestage": "stage",
+    "hs_lead_status": "status",
+    "hubspot_owner_id": "owner",
+}
+
+ENGAGEMENT_COMMON = ("hs_timestamp", "hs_createdate", "hs_lastmodifieddate", "hubspot_owner_id")
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """One HubSpot object type as data: adding ``communications`` is one more spec."""
+
+    stream: str
+    object_type: str
+    properties: tuple[str, ...]
+    modified: str = "hs_lastmodifieddate"
+    history: tuple[str, ...] = ()
+    kind: str | None = None
+    subject: str | None = None
+    status: str | None = None
+    direction: str | None = None
+
+    @property
+    def list_limit(self) -> int:
+        return HISTORY_LIMIT if self.history else LIST_LIMIT
+
+    @property
+    def is_contact(self) -> bool:
+        return self.object_type == "contacts"
+
+
+CONTACTS = ObjectSpec(
+    stream="contacts",
+    object_type="contacts",
+    properties=CONTACT_PROPERTIES,
+    modified="lastmodifieddate",
+    history=tuple(HISTORY_FIELDS),
+)
+ENGAGEMENTS: tuple[ObjectSpec, ...] = (
+    ObjectSpec(
+        stream="calls",
+        object_type="calls",
+        kind="call",
+        properties=(
+            *ENGAGEMENT_COMMON,
+            "hs_call_direction",
+            "hs_call_disposition",
+            "hs_call_status",
+            "hs_call_duration",
+            "hs_call_title",
+        ),
+        subject="hs_call_title",
+        status="hs_call_status",
+        direction="hs_call_direction",
+    ),
+    ObjectSpec(
+        stream="emails",
+        object_type="emails",
+        kind="email",
+        properties=(
+            *ENGAGEMENT_COMMON,
+            "hs_email_direction",
+            "hs_email_status",
+            "hs_email_subject",
+        ),
+        subject="hs_email_subject",
+        status="hs_email_status",
+        direction="hs_email_direction",
+    ),
+    ObjectSpec(
+        stream="meetings",
+        object_type="meetings",
+        kind="meeting",
+        properties=(
+            *ENGAGEMENT_COMMON,
+            "hs_meeting_outcome",
+            "hs_meeting_start_time",
+            "hs_meeting_end_time",
+            "hs_meeting_title",
+        ),
+        subject="hs_meeting_title",
+        status="hs_meeting_outcome",
+    ),
+    ObjectSpec(
+        stream="tasks",
+        object_type="tasks",
+        kind="task",
+        properties=(*ENGAGEMENT_COMMON, "hs_task_status", "hs_task_subject", "hs_task_type"),
+        subject="hs_task_subject",
+        status="hs_task_status",
+    ),
+    ObjectSpec(stream="notes", object_type="notes", kind="note", properties=ENGAGEMENT_COMMON),
+)
