@@ -23,6 +23,7 @@ from app.progress import sync_with_progress
 from audit.engine import default_as_of, open_snapshot, run_audit, run_trend
 from audit.period import Period, parse_period
 from audit.reports import write_report
+from config.exit_codes import EXIT_OK
 from config.settings import Secret, Settings
 from config.sla import SLA, load_sla
 from connectors.core import SyncOptions
@@ -108,4 +109,4 @@ def run_demo(out: Path, *, size: int = 4500, seed: int = 7, source: str = "hubsp
     written += write_report(result, "csv", out / "csv")
     written += write_report(result, "html", out / "report.html")
     say("demo: wrote " + ", ".join(str(p) for p in written) + "\n")
-    return 0
+    return EXIT_OK

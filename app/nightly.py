@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.sync_command import log_sync_failure, log_sync_success
 from audit.engine import open_snapshot, run_audit
 from audit.period import parse_period
 from audit.reports import FORMATS, write_report
 from audit.result import AuditResult
+from config.exit_codes import EXIT_ERROR
 from config.logging_setup import event
 from config.settings import Settings
 from config.sla import SLA, load_sla
@@ -42,7 +44,6 @@ from snapshot.store import SnapshotStore, prepare_for_reading
 log = logging.getLogger(__name__)
 
 SyncFn = Callable[[str, SnapshotStore, Settings], SyncSummary]
-EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
 class NightlyError(Exception):
@@ -165,38 +166,6 @@ def _sync_one(source: str, store: SnapshotStore, settings: Settings, sync: SyncF
         return SourceOutcome(source, error=str(exc))
     log_sync_success(summary)
     return SourceOutcome(source, summary=summary)
-
-
-def log_sync_success(summary: SyncSummary) -> None:
-    """The per-run log record (``--log-json``: one JSON line with the run's totals)."""
-    log.info(
-        summary.line(),
-        extra=event(
-            "sync",
-            source=summary.source,
-            status="ok",
-            run_id=summary.run_id,
-            records=summary.records,
-            requests=summary.requests,
-            retries=summary.retries,
-            duration_s=round(summary.duration_s, 3),
-        ),
-    )
-
-
-def log_sync_failure(source: str, store: SnapshotStore | None, message: str) -> None:
-    """The per-run log record of a failed sync, with what the run did before it failed."""
-    run = None
-    if store is not None:
-        try:
-            run = store.last_run(source)
-        except Exception:  # a full or read-only disk must not hide the sync's own error
-            run = None
-    counts = {k: run.get(k) for k in ("records", "requests", "retries")} if run else {}
-    log.info(
-        f"{source} sync failed",
-        extra=event("sync", source=source, status="error", error=message, **counts),
-    )
 
 
 def _as_of(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Literal
 
+from config.exit_codes import EXIT_FAIL, EXIT_OK
 from config.sla import RULE_IDS
 
 Status = Literal["pass", "warn", "fail", "n/a"]
@@ -171,7 +172,7 @@ class AuditResult:
 
     def exit_code(self) -> int:
         """0 when every rule passes or warns, 1 when any fails (DESIGN.md)."""
-        return 1 if self.status == "fail" else 0
+        return EXIT_FAIL if self.status == "fail" else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report of DESIGN.md."""

@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from config.exit_codes import EXIT_FAIL, EXIT_OK
 from snapshot.derived import DERIVED_TABLES
 from snapshot.instants import InstantError, format_instant, parse_instant
 from snapshot.lock import is_locked
 from snapshot.store import SnapshotError, prepare_for_reading
 
 STALE_AFTER = timedelta(days=1)
-EXIT_FRESH, EXIT_STALE = 0, 1
 
 
 @dataclass
@@ -80,8 +80,8 @@ class SnapshotStatus:
     def exit_code(self) -> int:
         """1 when any source is stale (or none ever synced), else 0."""
         if not self.sources:
-            return EXIT_STALE
-        return EXIT_STALE if any(s.stale for s in self.sources) else EXIT_FRESH
+            return EXIT_FAIL
+        return EXIT_FAIL if any(s.stale for s in self.sources) else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"exit_code": self.exit_code()}

@@ -1,0 +1,256 @@
+"""The command line's grammar: subcommands, flags, help texts and the one-line usage error.
+
+Scripts and cron jobs depend on every name here (DESIGN.md's command line is a contract),
+so each subcommand's flags are declared in one small function, and the choices that come
+from a registry — report formats, CRM sources — are read from that registry, never
+copied: a new format or source appears here without an edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from typing import NoReturn, overload
+
+from config.exit_codes import EXIT_ERROR
+from config.settings import DEFAULT_DB
+
+PROG = "run_audit.py"
+
+EXAMPLES = """examples:
+  python run_audit.py demo                          # sandbox CRM -> sync -> audit -> reports
+  python run_audit.py sync --source hubspot                 # needs HUBSPOT_ACCESS_TOKEN
+  python run_audit.py audit --sla config/sla.example.yaml --period 2026-10
+  python run_audit.py audit --sla my_sla.yaml --period 2026-10 --as-of 2026-11-01T03:00:00Z \\
+                            --format csv --out reports/2026-10
+  python run_audit.py plan --sla my_sla.yaml --from-history 3
+  python run_audit.py check --sla my_sla.yaml
+  python run_audit.py nightly --sla my_sla.yaml --db /srv/sla/snapshot.db --out-root reports
+  python run_audit.py status --db /srv/sla/snapshot.db         # exit 1 if a sync is stale
+"""
+
+TABLE_OR_JSON = ("table", "json")
+"""``plan`` and ``status``: a text table for people or JSON for scripts (not audit reports)."""
+
+DEMO_BOTH = "both"
+"""The demo's extra ``--source``: marketing in the HubSpot sandbox, sales in Salesforce."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what, and where to read more), exit 2.
+
+    The default prints the whole usage block first; in a cron mail that buries the line
+    that says what was wrong.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
+class RegistryChoices(Sequence[str]):
+    """A flag's choices, read from their registry the first time argparse looks at them.
+
+    The registries live beside what they register — report formats with the writers,
+    sources with the sync engine (sqlite-utils, pandas, requests) — and importing them
+    just to build the parser would make ``check`` and ``--help`` load libraries they never
+    use (about half a second). argparse reads choices only to check a value given for
+    the flag or to print its help, by which time that import is needed anyway.
+    """
+
+    def __init__(self, read: Callable[[], Sequence[str]]) -> None:
+        self._read = read
+        self._names: tuple[str, ...] | None = None
+
+    def _resolved(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._read())
+        return self._names
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._resolved()[index]
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+
+def _report_formats() -> Sequence[str]:
+    from audit.reports import FORMATS
+
+    return FORMATS
+
+
+def _sync_sources() -> Sequence[str]:
+    from connectors.sync import known_sources
+
+    return known_sources()
+
+
+def _demo_sources() -> Sequence[str]:
+    return [*_sync_sources(), DEMO_BOTH]
+
+
+def _with_choices(action: argparse.Action, read: Callable[[], Sequence[str]]) -> None:
+    """Give ``action`` its registry's choices (after ``add_argument``, which would read them)."""
+    action.choices = RegistryChoices(read)
+
+
+def default_db() -> str:
+    """``--db`` when not given: env ``SLA_AUDIT_DB``, else ``snapshot.db``."""
+    return os.environ.get("SLA_AUDIT_DB") or DEFAULT_DB
+
+
+def _seconds(text: str) -> float:
+    """``--wait``: a number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be zero or more seconds")
+    return value
+
+
+def _whole(text: str) -> int:
+    """A count of months: a whole number, zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be zero or more")
+    return value
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """``--verbose`` and ``--log-json``, accepted before or after the subcommand."""
+    parser.add_argument(
+        "--verbose", action="store_true", default=default, help="log details to stderr"
+    )
+    parser.add_argument(
+        "--log-json",
+        action="store_true",
+        default=default,
+        help="logs on stderr as JSON lines (per stream, per retry, per run)",
+    )
+
+
+def _sla_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sla", required=True, help="SLA file (YAML)")
+
+
+def _wait_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS", help=help_text)
+
+
+def _demo_flags(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--out", default="sla-report", help="report folder (default ./sla-report)")
+    demo.add_argument("--size", type=int, default=4500, help="number of generated leads")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the generated CRM")
+    source = demo.add_argument(
+        "--source",
+        default="hubspot",
+        help="which sandbox CRM to sync (both: marketing in HubSpot, sales in Salesforce)",
+    )
+    _with_choices(source, _demo_sources)
+
+
+def _sync_flags(sync: argparse.ArgumentParser) -> None:
+    source = sync.add_argument("--source", help="default: every source with credentials")
+    _with_choices(source, _sync_sources)
+    sync.add_argument(
+        "--db", default=None, help=f"snapshot file (default {DEFAULT_DB}, env SLA_AUDIT_DB)"
+    )
+    sync.add_argument("--full", action="store_true", help="re-read everything, not just changes")
+    _wait_flag(
+        sync, "if another sync holds the snapshot, wait up to this long (default: fail at once)"
+    )
+
+
+def _audit_flags(audit: argparse.ArgumentParser) -> None:
+    _sla_flag(audit)
+    audit.add_argument("--period", required=True, help="month to audit, YYYY-MM")
+    audit.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
+    audit.add_argument("--as-of", default=None, help="the audit's 'now' (default: last good sync)")
+    _with_choices(audit.add_argument("--format", default="table"), _report_formats)
+    audit.add_argument("--out", default=None, help="file (table/json/html) or folder (csv)")
+    audit.add_argument(
+        "--trend",
+        type=_whole,
+        default=0,
+        metavar="N",
+        help="also audit the N months before the period (each as of its end)",
+    )
+
+
+def _plan_flags(plan: argparse.ArgumentParser) -> None:
+    _sla_flag(plan)
+    plan.add_argument("--db", default=None, help="snapshot for rep counts and measured rates")
+    plan.add_argument(
+        "--from-history",
+        type=_whole,
+        default=0,
+        metavar="N",
+        help="measure each rate over the last N closed months of the snapshot",
+    )
+    plan.add_argument("--format", choices=TABLE_OR_JSON, default="table")
+
+
+def _check_flags(check: argparse.ArgumentParser) -> None:
+    _sla_flag(check)
+
+
+def _nightly_flags(nightly: argparse.ArgumentParser) -> None:
+    _sla_flag(nightly)
+    nightly.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
+    nightly.add_argument(
+        "--out-root",
+        default="reports",
+        help="reports go to OUT_ROOT/YYYY-MM-DD/ (default ./reports)",
+    )
+    _wait_flag(
+        nightly,
+        "if another run holds the snapshot, wait up to this long (default: exit 2 at once)",
+    )
+
+
+def _status_flags(status: argparse.ArgumentParser) -> None:
+    status.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
+    status.add_argument("--format", choices=TABLE_OR_JSON, default="table")
+
+
+SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None]], ...] = (
+    ("demo", "run the whole pipeline on the built-in sandbox CRM", _demo_flags),
+    ("sync", "pull what changed in a CRM into the snapshot", _sync_flags),
+    ("audit", "audit one month of the snapshot against an SLA file", _audit_flags),
+    ("plan", "print the SLA arithmetic: customers and MQLs needed", _plan_flags),
+    ("check", "validate an SLA file and say what it promises", _check_flags),
+    (
+        "nightly",
+        "sync every source with credentials, then audit the month so far",
+        _nightly_flags,
+    ),
+    ("status", "show the snapshot's syncs, cursors, size; exit 1 if stale", _status_flags),
+)
+"""(name, help, flags) in the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Audit the marketing–sales SLA against what really happened in the CRM.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _global_flags(parser, default=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_flags(common, default=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text, add_flags in SUBCOMMANDS:
+        add_flags(sub.add_parser(name, help=help_text, parents=[common]))
+    return parser

@@ -1,0 +1,174 @@
+"""One function per subcommand: read the flags, call the library, print, return the exit code.
+
+Each imports what it uses inside itself, so ``check`` never loads the sync engine and a
+command's library calls are looked up when it runs (tests and ``benchmarks/probe.py``
+replace them on their modules).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from app.cli_errors import UserError, print_error
+from app.cli_parser import default_db
+from config.exit_codes import EXIT_ERROR, EXIT_OK
+from config.logging_setup import event
+from config.settings import DEFAULT_DB
+
+log = logging.getLogger("sla_audit")
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from config.sla import load_sla, summarize
+
+    sla = load_sla(args.sla)
+    print(f"{args.sla}: OK")
+    print(summarize(sla))
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from audit.engine import open_snapshot, run_audit, run_trend
+    from audit.period import parse_as_of, parse_period
+    from audit.reports import write_report
+    from config.sla import load_sla
+    from snapshot.store import prepare_for_reading
+
+    sla = load_sla(args.sla)
+    period = parse_period(args.period, sla.tz)
+    as_of = parse_as_of(args.as_of, sla.tz) if args.as_of else None
+    db = args.db or default_db()
+    prepare_for_reading(db)
+    conn = open_snapshot(db)
+    try:
+        result = run_audit(conn, sla, period, as_of)
+        if args.trend:
+            result.trend = run_trend(conn, sla, period, args.trend, as_of)
+    finally:
+        conn.close()
+    write_report(result, args.format, Path(args.out) if args.out else None)
+    log.info(
+        f"audit {result.period} as of {result.as_of}: {result.status}",
+        extra=event("audit", period=result.period, as_of=result.as_of, status=result.status),
+    )
+    return result.exit_code()
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from audit.engine import default_as_of, open_snapshot
+    from audit.plan import make_plan
+    from audit.plan_text import render_plan
+    from config.sla import load_sla
+    from snapshot.store import prepare_for_reading
+
+    sla = load_sla(args.sla)
+    conn = None
+    db = args.db or (default_db() if args.from_history else None)
+    if db:
+        prepare_for_reading(db)
+        conn = open_snapshot(db)
+    if args.from_history and conn is None:
+        raise UserError("--from-history needs a snapshot: pass --db PATH")
+    as_of = default_as_of(conn) if conn is not None and args.from_history else None
+    plan = make_plan(sla, conn, history_months=args.from_history, as_of=as_of)
+    if args.format == "json":
+        print(json.dumps(plan.to_dict(), indent=2, default=str))
+    else:
+        print(render_plan(plan))
+    return EXIT_OK
+
+
+def _no_credentials() -> UserError:
+    return UserError(
+        "no CRM credentials found: set HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL "
+        "with SALESFORCE_ACCESS_TOKEN (or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN)"
+    )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Sync each source in turn under the snapshot's lock; one failing does not stop the rest."""
+    from app.sync_command import sync_sources
+    from config.settings import Settings
+
+    settings = Settings.from_env()
+    sources = [args.source] if args.source else settings.configured_sources()
+    if not sources:
+        raise _no_credentials()
+    db = args.db or str(settings.db_path or DEFAULT_DB)
+    failed = sync_sources(
+        sources,
+        db,
+        settings,
+        full=args.full,
+        wait_s=args.wait,
+        report_error=lambda message: print_error(message, args),
+    )
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from app.nightly import run_nightly
+    from app.progress import sync_with_progress
+    from config.settings import Settings
+
+    settings = Settings.from_env()
+    db = args.db or str(settings.db_path or DEFAULT_DB)
+    result = run_nightly(
+        args.sla,
+        db,
+        args.out_root,
+        settings,
+        wait_s=args.wait,
+        sync=lambda source, store, s: sync_with_progress(source, store, s),
+    )
+    for outcome in result.syncs:
+        if outcome.error:
+            print_error(outcome.error, args)
+    print(result.line())
+    return result.exit_code()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from snapshot.status import read_status, render_status
+
+    status = read_status(args.db or default_db(), expected_sources=_configured_sources())
+    if args.format == "json":
+        print(json.dumps(status.to_dict(), indent=2, default=str))
+    else:
+        print(render_status(status))
+    return status.exit_code()
+
+
+def _configured_sources() -> list[str]:
+    """Sources with credentials, for ``status`` (unreadable settings simply mean none)."""
+    try:
+        from config.settings import Settings
+
+        return Settings.from_env().configured_sources()
+    except Exception:
+        return []
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+    from audit.reports.files import ensure_private_folder
+
+    ensure_private_folder(Path(args.out))  # reports and the demo's snapshot: owner-only
+    return run_demo(Path(args.out), size=args.size, seed=args.seed, source=args.source)
+
+
+COMMANDS: dict[str, Command] = {
+    "check": cmd_check,
+    "audit": cmd_audit,
+    "plan": cmd_plan,
+    "sync": cmd_sync,
+    "demo": cmd_demo,
+    "nightly": cmd_nightly,
+    "status": cmd_status,
+}

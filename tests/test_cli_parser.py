@@ -1,0 +1,72 @@
+"""The command line's choices come from the registries, and a light command stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from app.cli_parser import RegistryChoices
+from audit.reports import FORMATS
+from config.exit_codes import EXIT_ERROR, EXIT_FAIL, EXIT_OK
+from connectors.sync import known_sources
+from tests.cli_helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _listed(names: Iterable[str]) -> str:
+    """How argparse lists the choices in an ``invalid choice`` error."""
+    return ", ".join(map(repr, names))
+
+
+def test_exit_codes_are_the_design_contract():
+    # DESIGN.md: 0 pass or warn; 1 a rule fails (or status is stale); 2 bad input.
+    assert (EXIT_OK, EXIT_FAIL, EXIT_ERROR) == (0, 1, 2)
+
+
+def test_audit_format_choices_are_every_report_format(capsys):
+    code, _, err = run(capsys, "audit", "--sla", "x.yaml", "--period", "2026-10", "--format", "x")
+    assert code == EXIT_ERROR
+    assert f"(choose from {_listed(FORMATS)})" in err
+
+
+def test_sync_source_choices_are_every_registered_source(capsys):
+    code, _, err = run(capsys, "sync", "--source", "nope")
+    assert code == EXIT_ERROR
+    assert f"(choose from {_listed(known_sources())})" in err
+
+
+def test_demo_offers_both_sandboxes_besides_every_source(capsys):
+    code, _, err = run(capsys, "demo", "--source", "nope")
+    assert code == EXIT_ERROR
+    assert f"(choose from {_listed([*known_sources(), 'both'])})" in err
+
+
+def test_registry_choices_are_read_once_and_only_when_needed():
+    reads: list[int] = []
+
+    def read() -> list[str]:
+        reads.append(1)
+        return ["a", "b"]
+
+    choices = RegistryChoices(read)
+    assert reads == []
+    assert "b" in choices and "c" not in choices
+    assert list(choices) == ["a", "b"] and len(choices) == 2
+    assert reads == [1]
+
+
+def test_check_does_not_load_the_sync_engine_or_the_report_writers():
+    # Their registries feed the parser's choices, but `check` never needs those choices.
+    probe = (
+        "import sys, run_audit\n"
+        "code = run_audit.main(['check', '--sla', 'config/sla.example.yaml'])\n"
+        "loaded = [m for m in ('connectors.sync', 'audit.reports') if m in sys.modules]\n"
+        "print(code, loaded, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().endswith("0 []"), done.stderr
