@@ -2,23 +2,34 @@
 
 The audit maps raw values to stages from this block at read time, so changing a definition
 never needs a re-sync. Every source must define ``mql``: without it the source has no
-handoffs and every rule would be silently n/a.
+handoffs and every rule would be silently n/a. The sources themselves, with their example
+``mql`` stages, are those registered in :mod:`config.sources`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from config.sla.wording import Problems
+from config.sla.wording import Problems, join_words, unknown_name
+from config.sources import SOURCES, source_names
 
-Source = Literal["hubspot", "salesforce"]
+
+def _registered_source(value: object) -> str:
+    """A source name from :data:`config.sources.SOURCES`, read when the file is validated.
+
+    Worded as pydantic's ``Literal`` error was before the registry, so the problem line
+    reads ``funnel.pipedrive: unknown source; sources are hubspot and salesforce``.
+    """
+    names = source_names()
+    if isinstance(value, str) and value in names:
+        return value
+    raise ValueError(unknown_name("source", value, names))
+
+
+Source = Annotated[str, BeforeValidator(_registered_source)]
 CanonicalStage = Literal["mql", "sql", "opportunity", "customer", "recycled"]
-MQL_EXAMPLES: dict[str, str] = {
-    "hubspot": "{stage: [marketingqualifiedlead]}",
-    "salesforce": '{status: ["Marketing Qualified"]}',
-}
 
 
 class FunnelStage(BaseModel):
@@ -47,7 +58,7 @@ Funnel = dict[Source, dict[CanonicalStage, FunnelStage]]
 
 
 def checked_funnel(funnel: dict[str, dict[str, FunnelStage]]) -> dict[str, dict[str, FunnelStage]]:
-    """``funnel`` itself if every source defines ``mql`` and only Salesforce converts.
+    """``funnel`` itself if every source defines ``mql`` and only converting sources convert.
 
     Raises :class:`Problems` with one line per source or stage at fault.
     """
@@ -63,18 +74,25 @@ def checked_funnel(funnel: dict[str, dict[str, FunnelStage]]) -> dict[str, dict[
                 (
                     (source, "mql"),
                     f"missing; every source needs an mql stage, such as "
-                    f"mql: {MQL_EXAMPLES[source]}",
+                    f"mql: {SOURCES[source].mql_example}",
                 )
             )
-        if source != "salesforce":
+        if not SOURCES[source].converts_leads:
             problems.extend(
-                (
-                    (source, stage, "converted"),
-                    "only Salesforce leads convert; remove it or move the stage under salesforce",
-                )
+                ((source, stage, "converted"), _only_some_convert())
                 for stage, spec in stages.items()
                 if spec.converted
             )
     if problems:
         raise Problems(problems)
     return funnel
+
+
+def _only_some_convert() -> str:
+    """``only Salesforce leads convert; …``, naming every source that converts leads."""
+    converting = [spec for spec in SOURCES.values() if spec.converts_leads]
+    if not converting:
+        return "no source's leads convert; remove it"
+    titles = join_words([spec.title for spec in converting], "and")
+    names = join_words([spec.name for spec in converting], "or")
+    return f"only {titles} leads convert; remove it or move the stage under {names}"

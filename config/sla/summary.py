@@ -13,12 +13,7 @@ from config.sla.funnel import FunnelStage
 from config.sla.hours import DAYS, END_OF_DAY, Hours
 from config.sla.model import RULE_IDS, SLA
 from config.sla.wording import join_words
-
-_SOURCE_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
-_FIELD_WORDS = {
-    "hubspot": {"stage": "lifecycle stage", "status": "lead status"},
-    "salesforce": {"stage": "stage", "status": "lead status"},
-}
+from config.sources import SOURCES
 
 
 def _amount_words(value: float) -> str:
@@ -70,7 +65,7 @@ def _value_words(value: str) -> str:
 
 
 def _stage_words(source: str, spec: FunnelStage) -> str:
-    words = _FIELD_WORDS[source]
+    words = SOURCES[source].funnel_fields
     parts = [
         f"{words[field]} {join_words([_value_words(v) for v in values], 'or')}"
         for field, values in (("stage", spec.stage), ("status", spec.status))
@@ -78,7 +73,7 @@ def _stage_words(source: str, spec: FunnelStage) -> str:
     ]
     if spec.converted:
         parts.append("lead conversion")
-    return f"{_SOURCE_NAMES[source]} {join_words(parts, 'or')}"
+    return f"{SOURCES[source].title} {join_words(parts, 'or')}"
 
 
 def _marketing_sentence(sla: SLA) -> str:
