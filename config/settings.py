@@ -9,6 +9,9 @@ the exact strings to scrub from every message.
 The ``.env`` file is read with a deliberately small parser (``KEY=VALUE`` lines, ``#``
 comments, optional ``export`` and quotes); the real environment always wins, so a cron
 job can override a developer's file without editing it.
+
+Which variables each CRM reads, which are secrets and when a CRM counts as configured is
+declared in :mod:`config.sources`; this module only reads what the registry lists.
 """
 
 from __future__ import annotations
@@ -16,10 +19,21 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-DEFAULT_HUBSPOT_BASE_URL = "https://api.hubapi.com"
+from config.sources import DEFAULT_HUBSPOT_BASE_URL, SOURCES, EnvVar
+
+__all__ = [
+    "DEFAULT_DB",
+    "DEFAULT_HUBSPOT_BASE_URL",
+    "DEFAULT_MAX_DAILY_SHARE",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "parse_dotenv",
+]
+
 DEFAULT_DB = "snapshot.db"
 DEFAULT_MAX_DAILY_SHARE = 0.5
 
@@ -103,6 +117,18 @@ def _text(values: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+def _source_value(values: Mapping[str, str], var: EnvVar) -> str | Secret | None:
+    """One registered variable's value: masked if secret, else text, its default or None."""
+    if var.secret:
+        return _secret(values, var.name)
+    text = _text(values, var.name) or var.default
+    if text is not None and var.url:
+        text = text.rstrip("/")
+    if text is not None and var.digits_fix is not None and not text.isdigit():
+        raise SettingsError(f"{var.name}={text!r} {var.digits_fix}")
+    return text
+
+
 def _share(values: Mapping[str, str]) -> float:
     raw = values.get("SLA_AUDIT_MAX_DAILY_SHARE", "").strip()
     if not raw:
@@ -121,7 +147,13 @@ def _share(values: Mapping[str, str]) -> float:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the connectors and the CLI read from the environment."""
+    """Everything the connectors and the CLI read from the environment.
+
+    The two built-in CRMs' variables are fields, under the names their connectors read
+    (``settings.hubspot_access_token``). A source registered in :mod:`config.sources`
+    without such fields keeps its values in :attr:`others`; read any source's variable
+    with :meth:`value`.
+    """
 
     hubspot_access_token: Secret | None = None
     hubspot_base_url: str = DEFAULT_HUBSPOT_BASE_URL
@@ -134,6 +166,8 @@ class Settings:
     salesforce_domain: str | None = None
     db_path: Path = field(default_factory=lambda: Path(DEFAULT_DB))
     max_daily_share: float = DEFAULT_MAX_DAILY_SHARE
+    others: tuple[tuple[str, str | Secret], ...] = ()
+    """``(VARIABLE, value)`` of registered variables that have no field above."""
 
     @classmethod
     def from_env(
@@ -143,53 +177,54 @@ class Settings:
     ) -> Settings:
         """Read the settings; ``environ`` wins over ``dotenv`` (pass ``None`` to skip it)."""
         values = {**_read_dotenv(dotenv), **environ}
-        portal = _text(values, "HUBSPOT_PORTAL_ID")
-        if portal is not None and not portal.isdigit():
-            raise SettingsError(
-                f"HUBSPOT_PORTAL_ID={portal!r} is not a portal id: set the number shown in "
-                "HubSpot's account menu, or unset it"
-            )
+        named: dict[str, str | Secret] = {}
+        others: list[tuple[str, str | Secret]] = []
+        for spec in SOURCES.values():
+            for var in spec.env:
+                value = _source_value(values, var)
+                if value is None:
+                    continue
+                if var.attribute in _SOURCE_FIELDS:
+                    named[var.attribute] = value
+                else:
+                    others.append((var.name, value))
         return cls(
-            hubspot_access_token=_secret(values, "HUBSPOT_ACCESS_TOKEN"),
-            hubspot_base_url=(_text(values, "HUBSPOT_BASE_URL") or DEFAULT_HUBSPOT_BASE_URL).rstrip(
-                "/"
-            ),
-            hubspot_portal_id=portal,
-            salesforce_instance_url=_text(values, "SALESFORCE_INSTANCE_URL"),
-            salesforce_access_token=_secret(values, "SALESFORCE_ACCESS_TOKEN"),
-            salesforce_username=_text(values, "SALESFORCE_USERNAME"),
-            salesforce_password=_secret(values, "SALESFORCE_PASSWORD"),
-            salesforce_security_token=_secret(values, "SALESFORCE_SECURITY_TOKEN"),
-            salesforce_domain=_text(values, "SALESFORCE_DOMAIN"),
+            **named,
             db_path=Path(_text(values, "SLA_AUDIT_DB") or DEFAULT_DB),
             max_daily_share=_share(values),
+            others=tuple(others),
         )
+
+    def value(self, name: str) -> str | Secret | None:
+        """The value of a source's variable ``name`` (``"HUBSPOT_ACCESS_TOKEN"``), or None."""
+        if name.lower() in _SOURCE_FIELDS:
+            value: str | Secret | None = getattr(self, name.lower())
+            return value
+        return dict(self.others).get(name)
+
+    def source_configured(self, source: str) -> bool:
+        """Whether ``source``'s credentials are complete (see ``SourceSpec.configured_when``)."""
+        return SOURCES[source].is_configured(self.value)
 
     def hubspot_configured(self) -> bool:
-        return self.hubspot_access_token is not None
+        return self.source_configured("hubspot")
 
     def salesforce_configured(self) -> bool:
-        token_login = self.salesforce_instance_url and self.salesforce_access_token
-        password_login = (
-            self.salesforce_username and self.salesforce_password and self.salesforce_security_token
-        )
-        return bool(token_login or password_login)
+        return self.source_configured("salesforce")
 
     def configured_sources(self) -> list[str]:
-        """The sources whose credentials are present, in a stable order."""
-        sources = []
-        if self.hubspot_configured():
-            sources.append("hubspot")
-        if self.salesforce_configured():
-            sources.append("salesforce")
-        return sources
+        """The sources whose credentials are present, in registry order."""
+        return [name for name in SOURCES if self.source_configured(name)]
 
     def secrets(self) -> list[str]:
         """Every credential value, for the redactor; never print this list."""
-        held = (
-            self.hubspot_access_token,
-            self.salesforce_access_token,
-            self.salesforce_password,
-            self.salesforce_security_token,
-        )
-        return [s.reveal() for s in held if s is not None and s.reveal()]
+        held = (self.value(name) for spec in SOURCES.values() for name in spec.secrets)
+        return [s.reveal() for s in held if isinstance(s, Secret) and s.reveal()]
+
+
+_SOURCE_FIELDS: frozenset[str] = frozenset(
+    item.name
+    for item in fields(Settings)
+    if item.name not in ("db_path", "max_daily_share", "others")
+)
+"""Settings fields that hold a source's variable, named after it in lower case."""

@@ -1,17 +1,21 @@
 """``sync_source``: the one entry point the CLI (and the demo, and the tests) call.
 
-A registry maps a source name to a :class:`ConnectorSpec`: which settings it needs, which
-environment variables to name when they are missing, and how to build the connector.
-Salesforce plugs in with one :func:`register_source` call; nothing here changes.
+Which sources exist, what settings each needs and the hint when they are missing come from
+the registry in :mod:`config.sources`; the connector is built by ``connectors.<name>``'s
+``build_connector(settings, options, clock)``, imported only when that source syncs. A new
+CRM is a registry entry and a connector package; nothing here changes.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from config.redact import Redactor, redacting_logs
 from config.settings import Settings
+from config.sources import SOURCES, source_names
 from connectors.core import (
     Api,
     Clock,
@@ -32,10 +36,12 @@ __all__ = [
     "SyncError",
     "SyncOptions",
     "SyncSummary",
+    "connector_spec",
     "known_sources",
-    "register_source",
     "sync_source",
 ]
+
+Builder = Callable[[Settings, SyncOptions, Clock], Connector]
 
 
 @dataclass(frozen=True)
@@ -45,57 +51,33 @@ class ConnectorSpec:
     name: str
     configured: Callable[[Settings], bool]
     missing_hint: str
-    build: Callable[[Settings, SyncOptions, Clock], Connector]
-
-
-_REGISTRY: dict[str, ConnectorSpec] = {}
-
-
-def register_source(spec: ConnectorSpec) -> None:
-    _REGISTRY[spec.name] = spec
+    build: Builder
 
 
 def known_sources() -> list[str]:
-    return sorted(_REGISTRY)
+    return source_names()
 
 
-def _build_hubspot(settings: Settings, options: SyncOptions, clock: Clock) -> Connector:
-    from connectors.hubspot import build_connector
-
-    return build_connector(settings, options, clock)
-
-
-register_source(
-    ConnectorSpec(
-        name="hubspot",
-        configured=Settings.hubspot_configured,
-        missing_hint=(
-            "set HUBSPOT_ACCESS_TOKEN to a private-app access token (and HUBSPOT_BASE_URL "
-            "if not https://api.hubapi.com), in the environment or in .env"
-        ),
-        build=_build_hubspot,
+def connector_spec(source: str) -> ConnectorSpec | None:
+    """The registered source ``source`` as a connector to check and build, or None."""
+    spec = SOURCES.get(source)
+    if spec is None:
+        return None
+    return ConnectorSpec(
+        name=source,
+        configured=partial(Settings.source_configured, source=source),
+        missing_hint=spec.missing_hint,
+        build=partial(_build, source),
     )
-)
 
 
-def _build_salesforce(settings: Settings, options: SyncOptions, clock: Clock) -> Connector:
-    from connectors.salesforce import build_connector
-
-    return build_connector(settings, options, clock)
-
-
-register_source(
-    ConnectorSpec(
-        name="salesforce",
-        configured=Settings.salesforce_configured,
-        missing_hint=(
-            "set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN (a session id), or "
-            "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN (and "
-            "SALESFORCE_DOMAIN, e.g. 'test' for a sandbox org), in the environment or in .env"
-        ),
-        build=_build_salesforce,
-    )
-)
+def _build(source: str, settings: Settings, options: SyncOptions, clock: Clock) -> Connector:
+    """Import ``connectors.<source>`` and call its ``build_connector``."""
+    module = importlib.import_module(f"connectors.{source}")
+    build: Builder | None = getattr(module, "build_connector", None)
+    if build is None:
+        raise TypeError(f"connectors.{source} has no build_connector(settings, options, clock)")
+    return build(settings, options, clock)
 
 
 def sync_source(
@@ -115,7 +97,7 @@ def sync_source(
     :class:`SyncError` with one redacted line (what, where, how to fix); pages committed
     before it stay, and the next call resumes from them.
     """
-    spec = _REGISTRY.get(source)
+    spec = connector_spec(source)
     if spec is None:
         raise SyncError(
             f"unknown source {source!r}: use one of {', '.join(known_sources()) or 'none'}"

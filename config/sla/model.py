@@ -1,0 +1,177 @@
+"""The SLA as one pydantic model, and the questions the audit asks of it.
+
+The blocks live beside this module (``funnel``, ``marketing``, ``sales``); this one holds
+the checks that span them (``derived`` needs ``goals``) and the answers the audit needs
+(time zone, opening hours, the monthly target, each rule's warn margin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from config.dispositions import BUILTIN_OUTCOMES
+from config.sla.funnel import Funnel, FunnelStage, checked_funnel
+from config.sla.hours import read_hours
+from config.sla.marketing import Goals, Marketing
+from config.sla.sales import Sales
+from config.sla.values import Holiday
+from config.sla.wording import Problems, as_written, close_zone
+
+RULE_IDS: tuple[str, ...] = (
+    "mql_volume",
+    "mql_per_rep",
+    "speed_to_lead",
+    "coverage",
+    "attempts",
+    "recycling",
+    "conversion",
+)
+"""Every rule the audit runs, in report order."""
+
+
+class SLA(BaseModel):
+    """One marketing–sales SLA, as written in its YAML file (SLA_SEMANTICS.md §7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    timezone: str
+    business_hours: dict[str, str] | None = None
+    holidays: list[Holiday] = Field(default_factory=list)
+    funnel: Funnel
+    goals: Goals | None = None
+    marketing: Marketing = Field(default_factory=Marketing)
+    sales: Sales = Field(default_factory=Sales)
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError('is empty; give the SLA a name such as "Acme SLA 2026"')
+        return name
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+        else:
+            return name
+        close = close_zone(name)
+        fix = f"did you mean {close}?" if close else "use an IANA name such as America/Sao_Paulo"
+        raise ValueError(f'"{name}" is not an IANA time zone; {fix}')
+
+    @field_validator("business_hours", mode="before")
+    @classmethod
+    def _opening_hours(cls, value: object) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise ValueError(
+                f"{as_written(value)} is not days and hours; write lines such as "
+                'mon-fri: "09:00-18:00"'
+            )
+        if not value:
+            raise ValueError(
+                "has no days, so the team would never be open; give lines such as mon-fri: "
+                '"09:00-18:00", or remove the key for 24×7'
+            )
+        _, problems = read_hours(value)
+        if problems:
+            raise Problems(list(problems))
+        return value
+
+    @field_validator("funnel")
+    @classmethod
+    def _every_source_defines_mql(
+        cls, funnel: dict[str, dict[str, FunnelStage]]
+    ) -> dict[str, dict[str, FunnelStage]]:
+        """Without ``mql`` a source has no handoffs and every rule would be silently n/a."""
+        return checked_funnel(funnel)
+
+    @field_validator("marketing")
+    @classmethod
+    def _derived_needs_goals(cls, marketing: Marketing, info: ValidationInfo) -> Marketing:
+        # "goals" is absent from info.data when the goals block itself failed; its own
+        # error is then reported, and this one would only add noise.
+        if (
+            marketing.mqls_per_month == "derived"
+            and "goals" in info.data
+            and info.data["goals"] is None
+        ):
+            raise Problems(
+                [
+                    (
+                        ("mqls_per_month",),
+                        "derived needs a goals block (revenue_per_month, marketing_share, "
+                        "average_deal_size, mql_to_customer); add goals or give a number",
+                    )
+                ]
+            )
+        return marketing
+
+    # ----------------------------------------------------------------------- helpers
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The SLA's time zone, in which periods, hours and holidays are read."""
+        return ZoneInfo(self.timezone)
+
+    def opening_hours(self) -> dict[int, list[tuple[time, time]]] | None:
+        """Open intervals per weekday (0 = Monday … 6 = Sunday), or None for 24×7.
+
+        Every weekday is a key; a closed day maps to ``[]``. Intervals are sorted and
+        disjoint (they may touch); an interval open until midnight ends at
+        :data:`END_OF_DAY`. Holidays are not applied here.
+        """
+        if self.business_hours is None:
+            return None
+        hours, _ = read_hours(self.business_hours)
+        return hours
+
+    def mqls_target(self) -> float | None:
+        """MQLs a month marketing owes: the number given, derived from goals, or None."""
+        volume = self.marketing.mqls_per_month
+        if volume is None:
+            return None
+        if volume == "derived":
+            if self.goals is None:
+                raise ValueError("marketing.mqls_per_month is derived but the SLA has no goals")
+            return self.goals.mqls_needed()
+        return float(volume)
+
+    def warn_margin(self, rule_id: str) -> float:
+        """The relative margin within which ``rule_id`` warns instead of failing (§5).
+
+        A rule's own block (``sales.first_touch.warn_margin`` …) overrides
+        ``marketing.warn_margin``, which is the default for every rule.
+        """
+        blocks: dict[str, BaseModel | None] = {
+            "mql_volume": None,
+            "mql_per_rep": self.marketing.per_rep,
+            "speed_to_lead": self.sales.first_touch,
+            "coverage": self.sales.coverage,
+            "attempts": self.sales.attempts,
+            "recycling": self.sales.recycle,
+            "conversion": None,
+        }
+        if rule_id not in blocks:
+            raise ValueError(f"unknown rule id {rule_id!r}; rule ids are {', '.join(RULE_IDS)}")
+        override = getattr(blocks[rule_id], "warn_margin", None)
+        return self.marketing.warn_margin if override is None else override
+
+    def connected_outcomes(self) -> set[str]:
+        """Raw call outcomes that mean the rep reached the lead, lower-cased and stripped.
+
+        ``sales.outcomes.connected`` replaces HubSpot's built-in "Connected" disposition
+        (GUID and label) rather than adding to it, so a portal that renamed or retired it
+        can say exactly what counts. Compare with ``raw.strip().lower()``.
+        """
+        values = self.sales.outcomes.get("connected", BUILTIN_OUTCOMES["connected"])
+        return {value.strip().lower() for value in values}

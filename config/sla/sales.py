@@ -1,0 +1,114 @@
+"""Sales' side of the SLA: first touch, attempts, coverage, recycling and call outcomes.
+
+Durations here are explicit (``5m``, ``14d``); ``first_touch.within`` is business time,
+the attempts window and gaps are calendar time (SLA_SEMANTICS.md §3–§4).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from config.dispositions import BUILTIN_OUTCOMES
+from config.sla.values import AtLeastOne, Duration, Share
+from config.sla.wording import Problems, unknown_name
+
+Channel = Literal["call", "email", "meeting", "task", "note"]
+
+
+class FirstTouch(BaseModel):
+    """Speed to lead: the first attempt within ``within`` *business* time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    within: Duration = timedelta(minutes=5)
+    target: Share = 0.9
+    warn_margin: Share | None = None
+
+
+class Attempts(BaseModel):
+    """How hard sales tries: ``min`` attempts in ``window``, ``min_gap`` apart (calendar)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: AtLeastOne = 5
+    window: Duration = timedelta(days=14)
+    min_gap: Duration = timedelta(hours=4)
+    channels: list[Channel] = Field(default_factory=lambda: ["call", "email", "meeting"])
+    target: Share = 0.9
+    warn_margin: Share | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _some_channel(cls, channels: list[str]) -> list[str]:
+        if not channels:
+            raise ValueError("is empty, so nothing would count; list some, such as [call, email]")
+        return channels
+
+
+class Coverage(BaseModel):
+    """Share of MQLs worked at least once within the attempts window."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Share = 0.9
+    warn_margin: Share | None = None
+
+
+class Recycle(BaseModel):
+    """Handing unreachable leads back to marketing, in time and with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grace: Duration = timedelta(days=3)
+    reason_field: str = "status"
+    reasons: list[str] | None = None
+    target: Share = 0.9
+    warn_margin: Share | None = None
+
+    @field_validator("reason_field")
+    @classmethod
+    def _named(cls, field: str) -> str:
+        if not field.strip():
+            raise ValueError("is empty; name the field holding the reason, such as status")
+        return field
+
+    @field_validator("reasons")
+    @classmethod
+    def _some_reason(cls, reasons: list[str] | None) -> list[str] | None:
+        if reasons is not None and not reasons:
+            raise ValueError(
+                "is empty, so no reason would be accepted; list them, or remove the key "
+                "to accept any value"
+            )
+        return reasons
+
+
+class Sales(BaseModel):
+    """Sales' side: first touch, coverage, attempts, recycling, and call outcomes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_touch: FirstTouch = Field(default_factory=FirstTouch)
+    attempts: Attempts = Field(default_factory=Attempts)
+    coverage: Coverage = Field(default_factory=Coverage)
+    recycle: Recycle = Field(default_factory=Recycle)
+    outcomes: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("outcomes")
+    @classmethod
+    def _known_outcomes(cls, outcomes: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A misspelt outcome name would leave the built-in mapping silently in force."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for name, values in outcomes.items():
+            if name not in BUILTIN_OUTCOMES:
+                problems.append(((name,), unknown_name("outcome", name, list(BUILTIN_OUTCOMES))))
+            elif not values:
+                problems.append(
+                    ((name,), "is empty; list the raw outcomes, or remove the key for the default")
+                )
+        if problems:
+            raise Problems(problems)
+        return outcomes

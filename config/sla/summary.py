@@ -1,0 +1,167 @@
+"""The SLA's promise in plain words: what ``run_audit.py check`` prints.
+
+The author reads it against the signed contract, so it spells out how the file was
+understood: the derived volume with its arithmetic, the business calendar, each target.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from config.durations import duration_words
+from config.sla.funnel import FunnelStage
+from config.sla.hours import DAYS, END_OF_DAY, Hours
+from config.sla.model import RULE_IDS, SLA
+from config.sla.wording import join_words
+from config.sources import SOURCES
+
+
+def _amount_words(value: float) -> str:
+    """1000000 -> ``1,000,000``; 612.5 -> ``612.5``."""
+    if abs(value - round(value)) < 1e-9:
+        return f"{round(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100, 4):g}%"
+
+
+def _clock_words(moment: time) -> str:
+    return "24:00" if moment == END_OF_DAY else moment.strftime("%H:%M")
+
+
+def _days_words(days: list[int]) -> str:
+    """[0, 1, 2, 3, 4] -> ``Mon-Fri``; [0, 2, 4] -> ``Mon, Wed, Fri``."""
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    names = [DAYS[day].capitalize() for day in range(7)]
+    parts = [
+        names[run[0]] if len(run) == 1 else f"{names[run[0]]}-{names[run[-1]]}" for run in runs
+    ]
+    return ", ".join(parts)
+
+
+def _hours_words(hours: Hours) -> str:
+    """Opening hours grouped by identical days: ``09:00-12:00, 13:00-18:00 Mon-Fri``."""
+    groups: dict[tuple[tuple[time, time], ...], list[int]] = {}
+    for day in range(7):
+        if hours[day]:
+            groups.setdefault(tuple(hours[day]), []).append(day)
+    parts = []
+    for intervals, days in groups.items():
+        spans = ", ".join(f"{_clock_words(a)}-{_clock_words(b)}" for a, b in intervals)
+        parts.append(f"{spans} {_days_words(days)}")
+    return "; ".join(parts)
+
+
+def _value_words(value: str) -> str:
+    """A raw CRM value in a sentence: quoted when it has spaces ("Marketing Qualified")."""
+    return f'"{value}"' if " " in value else value
+
+
+def _stage_words(source: str, spec: FunnelStage) -> str:
+    words = SOURCES[source].funnel_fields
+    parts = [
+        f"{words[field]} {join_words([_value_words(v) for v in values], 'or')}"
+        for field, values in (("stage", spec.stage), ("status", spec.status))
+        if values
+    ]
+    if spec.converted:
+        parts.append("lead conversion")
+    return f"{SOURCES[source].title} {join_words(parts, 'or')}"
+
+
+def _marketing_sentence(sla: SLA) -> str:
+    marketing, goals = sla.marketing, sla.goals
+    target = sla.mqls_target()
+    if target is None:
+        text = "Marketing has no monthly MQL volume target"
+    else:
+        text = f"Marketing delivers {_amount_words(target)} MQLs a month"
+        if marketing.mqls_per_month == "derived" and goals is not None:
+            text += (
+                f" (derived: {_amount_words(goals.revenue_per_month)} revenue × "
+                f"{goals.marketing_share:g} ÷ {_amount_words(goals.average_deal_size)} deal = "
+                f"{_amount_words(goals.customers_needed())} customers ÷ "
+                f"{goals.mql_to_customer:g})"
+            )
+    per_rep = marketing.per_rep
+    if per_rep is not None:
+        if per_rep.min is not None and per_rep.max is not None:
+            spread = f"{per_rep.min} to {per_rep.max} per rep"
+        elif per_rep.min is not None:
+            spread = f"at least {per_rep.min} per rep"
+        else:
+            spread = f"at most {per_rep.max} per rep"
+        if per_rep.target < 1:
+            spread += f" for {_percent(per_rep.target)} of reps"
+        text += f", {spread}"
+    if marketing.mql_to_sql is not None:
+        text += f", of which {_percent(marketing.mql_to_sql)} become SQLs"
+    return text + "."
+
+
+def _sales_sentence(sla: SLA) -> str:
+    sales = sla.sales
+    first, attempts, coverage, recycle = (
+        sales.first_touch,
+        sales.attempts,
+        sales.coverage,
+        sales.recycle,
+    )
+    hours = sla.opening_hours()
+    calendar = [_hours_words(hours) if hours is not None else "24×7", sla.timezone]
+    if sla.holidays:
+        count = len(sla.holidays)
+        calendar.append(f"{count} holiday" if count == 1 else f"{count} holidays")
+    within = duration_words(first.within)
+    if hours is not None:
+        amount, unit = within.split(" ", 1)
+        within = f"{amount} business {unit}"
+    window = duration_words(attempts.window)
+    channels = join_words(list(attempts.channels), "or")
+    reasons = f" ({join_words(recycle.reasons, 'or')})" if recycle.reasons else ""
+    return (
+        f"Sales touches each MQL within {within} ({', '.join(calendar)}) for "
+        f"{_percent(first.target)} of leads; works {_percent(coverage.target)} of MQLs at "
+        f"least once within {window}; makes at least {attempts.min} attempts by {channels} "
+        f"over {window}, at least {duration_words(attempts.min_gap)} apart, until the lead "
+        f"is reached, for {_percent(attempts.target)} of leads; and recycles unreachable "
+        f"leads within {duration_words(recycle.grace)} after the window, with a reason in "
+        f"{recycle.reason_field}{reasons}, for {_percent(recycle.target)} of them."
+    )
+
+
+def _margin_sentence(sla: SLA) -> str:
+    default = sla.marketing.warn_margin
+    overrides = [
+        f"{rule} {_percent(sla.warn_margin(rule))}"
+        for rule in RULE_IDS
+        if sla.warn_margin(rule) != default
+    ]
+    extra = f" ({', '.join(overrides)} for those rules)" if overrides else ""
+    return f"A rule short of its target by at most {_percent(default)} of it warns{extra}."
+
+
+def summarize(sla: SLA) -> str:
+    """What the SLA promises, in one paragraph a RevOps lead can check against the contract.
+
+    Used by ``run_audit.py check`` so the author sees how the file was understood (the
+    derived volume with its arithmetic, the business calendar, each rule's target).
+    """
+    handoffs = join_words(
+        [_stage_words(source, stages["mql"]) for source, stages in sla.funnel.items()], "or"
+    )
+    sentences = [
+        f"{sla.name.strip().rstrip('.')}.",
+        _marketing_sentence(sla),
+        f"An MQL handoff is {handoffs}.",
+        _sales_sentence(sla),
+        _margin_sentence(sla),
+    ]
+    return " ".join(sentences)
