@@ -1,6 +1,6 @@
 """sla-audit command line: sync CRMs into a snapshot and audit the marketing–sales SLA.
 
-Thin by design: each subcommand parses, calls the library, prints. Exit codes (DESIGN.md,
+Thin by design: each subcommand parses, calls the library, prints. Exit codes (docs/CONTRACTS.md,
 :mod:`config.exit_codes`): 0 every rule passes or warns; 1 a rule fails; 2 bad input, bad
 config or a sync that could not finish. Errors are one line on stderr, never a traceback,
 never a credential (argparse's own usage errors included:

@@ -1,6 +1,6 @@
 """Errors on the command line: one line on stderr, never a traceback, never a credential.
 
-DESIGN.md: an error says what, where and how to fix it, on one line (a JSON line under
+docs/CONTRACTS.md: an error says what, where and how to fix it, on one line (a JSON line under
 ``--log-json``), and exits 2. Which exceptions are the user's to fix is listed once,
 in :func:`user_error_types`; a SQLite error names the snapshot file; anything else is a
 bug, reported with a time stamp and, under ``--verbose``, the redacted traceback.

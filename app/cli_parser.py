@@ -1,6 +1,6 @@
 """The command line's grammar: subcommands, flags, help texts and the one-line usage error.
 
-Scripts and cron jobs depend on every name here (DESIGN.md's command line is a contract),
+Scripts and cron jobs depend on every name here (docs/CONTRACTS.md's command line is a contract),
 so each subcommand's flags are declared in one small function, and the choices that come
 from a registry — report formats, CRM sources — are read from that registry, never
 copied: a new format or source appears here without an edit.

@@ -2,7 +2,7 @@
 
 Load the tables whole into data frames (every column but the ``raw`` JSON), merge,
 filter, group — no SQL beyond selecting whole tables, no cohort table, no indexes used.
-It follows SLA_SEMANTICS.md for the two rules so that its figures must equal the
+It follows docs/SEMANTICS.md for the two rules so that its figures must equal the
 audit's (the benchmark asserts they do):
 
 * handoffs: entries into the SLA's ``mql`` stage during the month, seen by as-of, of

@@ -1,6 +1,6 @@
 """The process's exit codes: the one part of the command line every cron job reads.
 
-DESIGN.md's contract: "Exit codes: 0 every rule passes or warns; 1 a rule fails; 2 bad
+docs/CONTRACTS.md's contract: "Exit codes: 0 every rule passes or warns; 1 a rule fails; 2 bad
 input, bad config or a sync that could not finish." ``status`` reuses 1 for a stale
 snapshot (a source's last successful sync more than a day old, or none), so a monitoring
 check alerts on the same code as a breached SLA.

@@ -24,7 +24,7 @@ contact        ``100000 + lead.key``           :func:`contact_id`
 engagement     ``40000000000 + activity.key``  :func:`engagement_id`
 =============  ==============================  ====================
 
-Behaviour worth knowing, each as HubSpot documents it (``API_NOTES.md``):
+Behaviour worth knowing, each as HubSpot documents it (their developer documentation):
 
 * List pages: ``limit`` defaults to 10 and is capped at 100 (50 with
   ``propertiesWithHistory``) — pass ``strict_limits=True`` to get a 400 instead; the

@@ -1,4 +1,4 @@
-"""The as-of cut-off (SLA_SEMANTICS.md §1 As-of): nothing recorded after as-of is seen,
+"""The as-of cut-off (docs/SEMANTICS.md §1 As-of): nothing recorded after as-of is seen,
 and auditing October as of 2026-11-01 gives the same report from November's snapshot as
 from December's.
 

@@ -1,4 +1,4 @@
-"""Attempts, connections, coverage and the attempts rule (SLA_SEMANTICS.md §4, §5).
+"""Attempts, connections, coverage and the attempts rule (docs/SEMANTICS.md §4, §5).
 
 Base test SLA: attempts.min 3, window 14d, min_gap 4h, channels [call, email, meeting],
 America/Sao_Paulo. Every handoff below is Wed 2026-10-14 10:00 local unless said

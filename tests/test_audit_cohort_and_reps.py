@@ -1,5 +1,5 @@
 """Handoffs, the period's cohort, deleted leads and the responsible rep
-(SLA_SEMANTICS.md §1 Period, §2 Funnel events, §3 The responsible rep).
+(docs/SEMANTICS.md §1 Period, §2 Funnel events, §3 The responsible rep).
 
 Base test SLA: America/Sao_Paulo (UTC-3, no daylight saving), HubSpot mql = lifecycle
 stage marketingqualifiedlead, recycled = status UNQUALIFIED/BAD_TIMING.

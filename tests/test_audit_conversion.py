@@ -1,4 +1,4 @@
-"""conversion and the funnel mapping per source (SLA_SEMANTICS.md §2 Funnel events,
+"""conversion and the funnel mapping per source (docs/SEMANTICS.md §2 Funnel events,
 §5 conversion), HubSpot and Salesforce leads audited together in one report.
 
 Base test SLA funnel: HubSpot mql/sql/opportunity/customer = lifecycle stages, recycled =

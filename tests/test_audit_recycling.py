@@ -1,4 +1,4 @@
-"""The recycling rule (SLA_SEMANTICS.md §5 recycling).
+"""The recycling rule (docs/SEMANTICS.md §5 recycling).
 
 Base test SLA: attempts.min 3, window 14d, min_gap 4h, recycle grace 3d, reason_field
 status, reasons [UNQUALIFIED, BAD_TIMING]; HubSpot "recycled" = status UNQUALIFIED or

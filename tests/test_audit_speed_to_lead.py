@@ -1,4 +1,4 @@
-"""speed_to_lead and business time (SLA_SEMANTICS.md §1 Time, §5 speed_to_lead).
+"""speed_to_lead and business time (docs/SEMANTICS.md §1 Time, §5 speed_to_lead).
 
 Hand-computed scenarios. The base test SLA (tests/tiny_crm.py) is America/Sao_Paulo,
 open mon-fri 09:00-12:00 and 13:00-18:00, holidays 2026-10-12 (Mon) and 2026-11-02 (Mon),

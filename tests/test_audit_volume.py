@@ -1,5 +1,5 @@
 """mql_volume, mql_per_rep, the status thresholds, the overall status, the §6 arithmetic and
-the JSON contract (SLA_SEMANTICS.md §3 reps, §5 status, §6; DESIGN.md JSON report).
+the JSON contract (docs/SEMANTICS.md §3 reps, §5 status, §6; docs/CONTRACTS.md JSON report).
 
 Base test SLA: mqls_per_month 3, per_rep {min: 1, max: 2} (target: all reps), warn_margin
 0.1, goals 1,000,000 × 0.6 ÷ 20,000 ÷ 0.05. Handoffs are Wed 2026-10-14 10:00 local.
@@ -264,7 +264,7 @@ def test_an_empty_month_fails_the_volume_promise(crm):
     assert result.status == "fail"
 
 
-# -- JSON report contract (DESIGN.md) ----------------------------------------------------------
+# -- JSON report contract (docs/CONTRACTS.md) ------------------------------------------------------
 
 
 def test_the_json_report_has_the_design_contract_keys(crm):

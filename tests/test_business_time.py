@@ -1,4 +1,4 @@
-"""Business-time calendar: hand-computed scenarios (SLA_SEMANTICS.md §1) and properties."""
+"""Business-time calendar: hand-computed scenarios (docs/SEMANTICS.md §1) and properties."""
 
 from __future__ import annotations
 

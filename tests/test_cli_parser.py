@@ -22,7 +22,7 @@ def _listed(names: Iterable[str]) -> str:
 
 
 def test_exit_codes_are_the_design_contract():
-    # DESIGN.md: 0 pass or warn; 1 a rule fails (or status is stale); 2 bad input.
+    # docs/CONTRACTS.md: 0 pass or warn; 1 a rule fails (or status is stale); 2 bad input.
     assert (EXIT_OK, EXIT_FAIL, EXIT_ERROR) == (0, 1, 2)
 
 

@@ -2,7 +2,7 @@
 
 Against the HubSpot sandbox (the generated CRM ends 1 November 2026). What a RevOps lead
 checks the next morning: one summary line, the reports in ``reports/<day>/``, the exit
-code of DESIGN.md, and that an overlapping run never wrote the same snapshot.
+code of docs/CONTRACTS.md, and that an overlapping run never wrote the same snapshot.
 """
 
 from __future__ import annotations

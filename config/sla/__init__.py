@@ -8,7 +8,7 @@ because each of them would otherwise switch a rule off or change its number whil
 audit still looks valid. Second, every problem is reported at once, one line each, as
 ``<yaml.path>: <what is wrong and the fix>``, so a broken file is fixed in one pass.
 
-Semantics of every key: /work/shared/SLA_SEMANTICS.md §7 and ``config/sla.example.yaml``.
+Semantics of every key: docs/SEMANTICS.md §7 and ``config/sla.example.yaml``.
 
 The modules, in import order: ``wording`` (the error and its lines), ``values`` and
 ``hours`` (the value types), ``funnel``, ``marketing``, ``sales`` and ``model`` (the

@@ -34,7 +34,7 @@ RULE_IDS: tuple[str, ...] = (
 
 
 class SLA(BaseModel):
-    """One marketing–sales SLA, as written in its YAML file (SLA_SEMANTICS.md §7)."""
+    """One marketing–sales SLA, as written in its YAML file (docs/SEMANTICS.md §7)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,7 +1,7 @@
 """Sales' side of the SLA: first touch, attempts, coverage, recycling and call outcomes.
 
 Durations here are explicit (``5m``, ``14d``); ``first_touch.within`` is business time,
-the attempts window and gaps are calendar time (SLA_SEMANTICS.md §3–§4).
+the attempts window and gaps are calendar time (docs/SEMANTICS.md §3–§4).
 """
 
 from __future__ import annotations
