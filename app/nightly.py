@@ -87,7 +87,7 @@ class NightlyResult:
         return any(not s.ok for s in self.syncs)
 
     def exit_code(self) -> int:
-        """2 when a sync could not finish (even with a report), else the audit's (CONTRACTS)."""
+        """2 when a sync could not finish (report or not), else the audit's (docs/CONTRACTS.md)."""
         if self.sync_failed or self.audit is None:
             return EXIT_ERROR
         return self.audit.exit_code()
