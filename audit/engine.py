@@ -79,7 +79,7 @@ def run_audit(
     # The data notes are SQL alone: they run on a second connection meanwhile (aside.py).
     quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla))
-    rules = [evaluate(ctx) for evaluate in RULES.values()]
+    rules = [rule.evaluate(ctx) for rule in RULES]
     return AuditResult(
         sla=sla.name,
         period=span.label,
@@ -149,7 +149,7 @@ def trend_point(
 ) -> TrendPoint:
     """One month's figures as of ``as_of``, without evidence lists."""
     ctx = build_context(conn, sla, month, as_of, calendar, evidence=False)
-    rules = [evaluate(ctx) for evaluate in RULES.values()]
+    rules = [rule.evaluate(ctx) for rule in RULES]
     result = AuditResult(sla.name, month.label, format_instant(as_of), sla.timezone, rules)
     return TrendPoint(
         period=month.label,

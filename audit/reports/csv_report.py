@@ -34,8 +34,8 @@ from typing import Any
 
 from audit.reports.files import ensure_private_folder, private_text_file
 from audit.reports.ordering import rule_rank, sort_pending, sort_rep_rows, sort_violations
-from audit.reports.units import rule_unit
-from audit.result import RULE_TITLES, AuditResult, Violation
+from audit.result import AuditResult, Violation
+from audit.rules import RULE_TITLES, rule_unit
 
 ENCODING = "utf-8-sig"
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")

@@ -33,8 +33,8 @@ from audit.reports.ordering import (
     sort_violations,
     violation_total,
 )
-from audit.reports.units import rep_unit, rule_unit
-from audit.result import RULE_TITLES, AuditResult, RepRow
+from audit.result import AuditResult, RepRow
+from audit.rules import RULE_TITLES, rep_unit, rule_unit
 
 TOP_VIOLATIONS = 20
 DETAILS_LIMIT = 100

@@ -16,7 +16,9 @@ A recycle and a progress at the same instant count as progress.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,8 @@ import pandas as pd
 from audit.context import AuditContext, ns_text
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule, not_nat
+from audit.rules.rule import Rule
+from audit.wording import capital, compliant_of_judged, target_words
 from config.durations import duration_code
 
 RULE_ID = "recycling"
@@ -121,3 +125,33 @@ class RecycleWording:
         if kind == "stuck":
             return f"neither progressed nor recycled by {deadline}"
         return ""
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
+    text = (
+        f"{compliant_of_judged(rule)} judged handoffs never reached were handed back to "
+        "marketing in time, after enough attempts and with a reason, or progressed "
+        f"({target_words(rule, RULE.unit)})."
+    )
+    problems = [
+        f"{details[key]} {words}"
+        for key, words in (
+            ("premature", "recycled too early"),
+            ("no_reason", "recycled without a valid reason"),
+            ("stuck", "neither recycled nor progressed"),
+        )
+        if details.get(key)
+    ]
+    if problems:
+        text += " " + capital(", ".join(problems)) + "."
+    return text
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Recycling",
+    unit="share",
+    rep_unit="share",
+    evaluate=evaluate,
+    sentence=sentence,
+)

@@ -15,13 +15,17 @@ not). Bins are closed on the right, like compliance: a touch at exactly 5m is in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
 from audit.context import AuditContext, ns_text
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule, not_nat
+from audit.rules.rule import Rule
+from audit.wording import compliant_of_judged, target_words
 from config.durations import duration_code
 
 RULE_ID = "speed_to_lead"
@@ -103,3 +107,29 @@ def minutes_histogram(seconds: np.ndarray, within_s: float) -> dict[str, int]:
     index = np.searchsorted(np.asarray(edges[1:]), seconds - SLACK_S, side="left")
     counts = np.bincount(index.astype(np.int64), minlength=len(labels))
     return {label: int(n) for label, n in zip(labels, counts, strict=True)}
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
+    within = details.get("within")
+    limit = f"within {within} of business time" if within else "within the SLA's first-touch time"
+    text = (
+        f"{compliant_of_judged(rule)} judged handoffs got a first attempt {limit} "
+        f"({target_words(rule, RULE.unit)})."
+    )
+    median, p90 = details.get("median_minutes"), details.get("p90_minutes")
+    if median is not None and p90 is not None:
+        text += f" Median {median:.1f}, p90 {p90:.1f} business minutes."
+    untouched = details.get("untouched")
+    if untouched:
+        text += f" {untouched} got no attempt at all by the deadline."
+    return text
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Speed to lead",
+    unit="share",
+    rep_unit="share",
+    evaluate=evaluate,
+    sentence=sentence,
+)
