@@ -20,7 +20,7 @@ import pandas as pd
 
 from audit.context import build_context
 from audit.engine import calendar_for
-from audit.outreach import NAT
+from audit.instants_ns import NAT
 from audit.period import Period, parse_period
 from config.sla import SLA
 

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.context import AuditContext, ns_text
+from audit.context import AuditContext
 from audit.handoffs import UNASSIGNED
+from audit.instants_ns import ns_text
 from audit.result import PendingHandoff, RepRow, RuleResult, Violation
 from audit.status import judge, share
 
@@ -218,7 +219,3 @@ def _evidence_columns(facts: pd.DataFrame, index: np.ndarray) -> tuple[list[Any]
         [u if isinstance(u, str) else None for u in url],
         source,
     )
-
-
-def not_nat(values: np.ndarray) -> np.ndarray:
-    return values != np.iinfo(np.int64).min

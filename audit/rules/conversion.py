@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from audit.context import AuditContext
+from audit.instants_ns import not_nat
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import compliant_of_judged, target_words
 
@@ -63,11 +64,15 @@ def _funnel(ctx: AuditContext, progressed: np.ndarray) -> dict[str, int | None]:
 
 
 def _split(groups: pd.Series, progressed: np.ndarray) -> dict[str, dict[str, float | int]]:
-    frame = pd.DataFrame({"group": groups.fillna("(none)").astype(str), "p": progressed})
+    frame = pd.DataFrame({"group": groups.fillna("(none)").astype(str), "progressed": progressed})
     out: dict[str, dict[str, float | int]] = {}
     for name, part in frame.groupby("group", sort=True):
-        n, k = len(part), int(part["p"].sum())
-        out[str(name)] = {"handoffs": n, "progressed": k, "share": k / n}
+        handoffs, progressed_count = len(part), int(part["progressed"].sum())
+        out[str(name)] = {
+            "handoffs": handoffs,
+            "progressed": progressed_count,
+            "share": progressed_count / handoffs,
+        }
     return out
 
 

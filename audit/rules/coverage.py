@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from audit.context import AuditContext
+from audit.instants_ns import not_nat
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import compliant_of_judged, target_words
 from config.durations import duration_code

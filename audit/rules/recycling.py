@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.context import AuditContext, ns_text
+from audit.context import AuditContext
+from audit.instants_ns import not_nat, ns_text
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import capital, compliant_of_judged, target_words
 from config.durations import duration_code

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from audit.context import AuditContext, ns_text
+from audit.context import AuditContext
+from audit.instants_ns import not_nat, ns_text
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import compliant_of_judged, target_words
 from config.durations import duration_code
@@ -46,7 +47,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     seconds = np.full(len(facts), np.nan)
     if touched.any():
         seconds[touched] = ctx.calendar.business_seconds_ns(
-            facts["h"].to_numpy()[touched], first[touched]
+            facts["handoff_ns"].to_numpy()[touched], first[touched]
         )
     minutes = seconds / 60.0
     compliant = touched & (seconds <= within_s + 1e-6)
@@ -57,10 +58,10 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         """Late touches say how late; untouched handoffs say the deadline they missed."""
         deadline_text = ns_text(deadline[index])
         return [
-            f"first touch after {_minutes(m)} business minutes (SLA {code})"
-            if t
-            else f"no attempt by the deadline {d} (SLA {code})"
-            for t, m, d in zip(
+            f"first touch after {_minutes(late_minutes)} business minutes (SLA {code})"
+            if was_touched
+            else f"no attempt by the deadline {missed} (SLA {code})"
+            for was_touched, late_minutes, missed in zip(
                 touched[index].tolist(),
                 minutes[index].tolist(),
                 deadline_text,  # type: ignore[arg-type]
