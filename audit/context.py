@@ -95,7 +95,9 @@ def build_context(
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
     funnel = _funnel_conditions(sla)
     reason_field = sla.sales.recycle.reason_field
-    fields = sorted({"owner", reason_field} | {c.field for cs in funnel.values() for c in cs})
+    fields = sorted(
+        {"owner", reason_field} | {cond.field for conds in funnel.values() for cond in conds}
+    )
     reader.load_cohort(list(handoffs["lead_id"].unique()))
     leads = reader.cohort_leads()
     facts = handoffs.merge(leads, on="lead_id", how="left")
@@ -179,8 +181,12 @@ def _owner_names(owners: pd.DataFrame) -> dict[str, str]:
 
 def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Series) -> list[str]:
     """Active owners plus everyone responsible for a handoff; ``unassigned`` is no rep."""
-    active = {names[o] for o, a in zip(owners["owner_id"], owners["active"], strict=True) if a}
-    involved = {r for r in responsible.unique() if r != UNASSIGNED}
+    active = {
+        names[owner_id]
+        for owner_id, is_active in zip(owners["owner_id"], owners["active"], strict=True)
+        if is_active
+    }
+    involved = {rep for rep in responsible.unique() if rep != UNASSIGNED}
     return sorted(active | involved)
 
 

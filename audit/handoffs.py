@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from audit.instants_ns import NAT, to_ns
+from audit.instants_ns import NAT, not_nat, to_ns
 from audit.snapshot_reader import SnapshotReader, stage_conditions
 from config.sla import SLA
 
@@ -87,7 +87,7 @@ def value_at(
             "at": instants,
         }
     )
-    probe = probe[probe["at"] != NAT]
+    probe = probe[not_nat(probe["at"])]
     if probe.empty or events.empty:
         return pd.Series([None] * len(handoffs), index=handoffs.index, dtype=object)
     merged = pd.merge_asof(

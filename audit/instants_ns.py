@@ -11,6 +11,7 @@ is the one place that value is defined.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ NAT: int = int(np.iinfo(np.int64).min)
 """The int64 value of ``NaT``: the event did not happen (by as-of), or the text was missing."""
 
 NS_PER_S = 1_000_000_000
+
+ArrayOrSeries = TypeVar("ArrayOrSeries", np.ndarray, pd.Series)
 
 
 def to_ns(series: pd.Series) -> np.ndarray:
@@ -46,7 +49,7 @@ def ns_text(values: np.ndarray | int) -> list[str | None] | str | None:
     present = ns != NAT
     ms = (np.where(present, ns, 0) // 1_000_000).astype("datetime64[ms]")
     text = np.datetime_as_string(ms, unit="ms").tolist()
-    return [f"{t}Z" if ok else None for t, ok in zip(text, present.tolist(), strict=True)]
+    return [f"{stamp}Z" if ok else None for stamp, ok in zip(text, present.tolist(), strict=True)]
 
 
 def duration_ns(value: timedelta) -> int:
@@ -54,8 +57,9 @@ def duration_ns(value: timedelta) -> int:
     return int(value.total_seconds() * NS_PER_S)
 
 
-def not_nat(values: np.ndarray) -> np.ndarray:
-    """Whether each instant happened (is not :data:`NAT`)."""
+def not_nat(values: ArrayOrSeries) -> ArrayOrSeries:
+    """Whether each instant happened (is not :data:`NAT`), as an array or a Series like
+    ``values``."""
     return values != NAT
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from audit.instants_ns import NAT
+from audit.instants_ns import NAT, not_nat
 
 CONNECTION_KINDS = ("call", "email", "meeting")
 """The kinds :func:`is_connection` can accept: connected calls, meetings, inbound calls and
@@ -63,7 +63,11 @@ def _matches(values: pd.Series, wanted: set[str]) -> pd.Series:
     Decided once per distinct value: a million calls carry a handful of dispositions.
     """
     filled = values.fillna("")
-    hits = [v for v in filled.unique() if isinstance(v, str) and v.strip().lower() in wanted]
+    hits = [
+        value
+        for value in filled.unique()
+        if isinstance(value, str) and value.strip().lower() in wanted
+    ]
     return filled.isin(hits)
 
 
@@ -105,5 +109,5 @@ def counted_before(
     """Per handoff, counted attempts strictly before the given instant (0 where NaT)."""
     bound = pd.Series(instants, index=handoffs["hid"].to_numpy())
     limit = counted["hid"].map(bound)
-    early = counted[(limit != NAT) & (counted["event_ns"] < limit)]
+    early = counted[not_nat(limit) & (counted["event_ns"] < limit)]
     return per_handoff_count(early, handoffs)

@@ -199,7 +199,7 @@ def pending_rows(result: AuditResult) -> list[Row]:
 def trend_rows(result: AuditResult) -> list[Row]:
     """Each trend month's rules (oldest first), then the audited period's, in rule order."""
     months: list[tuple[str, str, dict[str, dict[str, Any]]]] = [
-        (t.period, t.as_of, t.rules) for t in result.trend
+        (month.period, month.as_of, month.rules) for month in result.trend
     ]
     months.append((result.period, result.as_of, {r.id: r.to_dict() for r in result.rules}))
     rows: list[Row] = []

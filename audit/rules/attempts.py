@@ -34,11 +34,11 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         """Worded once per distinct count: the reason depends on nothing else."""
         shown = counted[index].tolist()
         words = {
-            n: f"{n} counted attempt{'s' if n != 1 else ''} and no connection in {window} "
-            f"(SLA {cfg.min})"
-            for n in set(shown)
+            count: f"{count} counted attempt{'s' if count != 1 else ''} and no connection in "
+            f"{window} (SLA {cfg.min})"
+            for count in set(shown)
         }
-        return [words[n] for n in shown]
+        return [words[count] for count in shown]
 
     judged_counts = counted[judged]
     return handoff_rule(
@@ -62,8 +62,10 @@ def evaluate(ctx: AuditContext) -> RuleResult:
 
 def _histogram(counts: np.ndarray) -> dict[str, int]:
     """Judged handoffs by number of counted attempts ("0", "1", … as text keys for JSON)."""
-    values, freq = np.unique(counts, return_counts=True)
-    return {str(int(v)): int(f) for v, f in zip(values, freq, strict=True)}
+    values, handoffs = np.unique(counts, return_counts=True)
+    return {
+        str(int(value)): int(with_value) for value, with_value in zip(values, handoffs, strict=True)
+    }
 
 
 def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:

@@ -90,7 +90,7 @@ def _range(details: Mapping[str, Any]) -> str:
 
 
 def _names(counts: Mapping[str, Any]) -> str:
-    items = [f"{clean(name)} ({number(n)})" for name, n in counts.items()]
+    items = [f"{clean(name)} ({number(handoffs)})" for name, handoffs in counts.items()]
     more = len(items) - NAMES_SHOWN
     shown = ", ".join(items[:NAMES_SHOWN])
     return f"{shown} and {more} more" if more > 0 else shown

@@ -38,7 +38,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         "needed_per_month": full,
         "period_complete": ctx.period_complete,
         "elapsed_share": ctx.elapsed_share,
-        "by_source": {str(k): int(v) for k, v in by_source.items()},
+        "by_source": {str(source): int(count) for source, count in by_source.items()},
     }
     if ctx.sla.goals is not None:
         details["arithmetic"] = _arithmetic(ctx.sla.goals, measured, ctx.elapsed_share)

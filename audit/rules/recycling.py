@@ -81,9 +81,10 @@ def evaluate(ctx: AuditContext) -> RuleResult:
 def _has_reason(values: pd.Series, allowed: list[str] | None) -> np.ndarray:
     """Whether each recycle reason is given (and allowed): decided once per distinct value."""
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
-    text = [v.strip() if isinstance(v, str) else "" for v in uniques.tolist()]
+    text = [value.strip() if isinstance(value, str) else "" for value in uniques.tolist()]
     valid = np.array(
-        [t != "" and (not allowed or t in allowed) for t in text] + [False], dtype=bool
+        [reason != "" and (not allowed or reason in allowed) for reason in text] + [False],
+        dtype=bool,
     )
     return valid[codes]  # code -1 (no value) picks the trailing False
 

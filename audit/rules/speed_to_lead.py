@@ -101,13 +101,13 @@ def minutes_histogram(seconds: np.ndarray, within_s: float) -> dict[str, int]:
     Keys are labels in minutes ("0-5", "5-10", …, "1440+" for ``within`` = 5m), in bin order;
     every bin is present, empty ones with 0, so charts of two months line up.
     """
-    edges = [m * within_s for m in HISTOGRAM_MULTIPLES]
+    edges = [multiple * within_s for multiple in HISTOGRAM_MULTIPLES]
     labels = [f"{_minutes(low / 60)}-{_minutes(high / 60)}" for low, high in pairwise(edges)]
     labels.append(f"{_minutes(edges[-1] / 60)}+")
     # Index of the first upper edge ≥ the value: right-closed bins, overflow last.
     index = np.searchsorted(np.asarray(edges[1:]), seconds - SLACK_S, side="left")
     counts = np.bincount(index.astype(np.int64), minlength=len(labels))
-    return {label: int(n) for label, n in zip(labels, counts, strict=True)}
+    return {label: int(count) for label, count in zip(labels, counts, strict=True)}
 
 
 def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
