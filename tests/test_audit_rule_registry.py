@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
+from audit.reports.rule_facts import rep_unit, rule_unit
 from audit.result import RuleResult
-from audit.rules import RULE_TITLES, RULES, RULES_BY_ID, rep_unit, rule_unit
+from audit.rules import RULE_TITLES, RULES, RULES_BY_ID
 from audit.rules.rule import Rule
 from config.sla import RULE_IDS
 

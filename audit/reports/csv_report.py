@@ -34,8 +34,8 @@ from typing import Any
 
 from audit.reports.files import ensure_private_folder, private_text_file
 from audit.reports.ordering import rule_rank, sort_pending, sort_rep_rows, sort_violations
+from audit.reports.rule_facts import rule_title, rule_unit
 from audit.result import AuditResult, Violation
-from audit.rules import RULE_TITLES, rule_unit
 
 ENCODING = "utf-8-sig"
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -132,7 +132,7 @@ def summary_rows(result: AuditResult) -> list[Row]:
         (
             *head,
             rule.id,
-            RULE_TITLES.get(rule.id, rule.id),
+            rule_title(rule.id) or rule.id,
             rule.status,
             rule_unit(rule.id),
             rule.measured,
@@ -211,7 +211,7 @@ def trend_rows(result: AuditResult) -> list[Row]:
                     period,
                     as_of,
                     rule_id,
-                    RULE_TITLES.get(rule_id, rule_id),
+                    rule_title(rule_id) or rule_id,
                     got.get("status"),
                     rule_unit(rule_id),
                     got.get("measured"),

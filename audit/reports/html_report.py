@@ -34,8 +34,8 @@ from audit.reports.ordering import (
     sort_violations,
     violation_total,
 )
+from audit.reports.rule_facts import rep_unit
 from audit.result import AuditResult, RepRow, RuleResult, Violation
-from audit.rules import rep_unit
 
 if TYPE_CHECKING:
     import jinja2

@@ -19,8 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from audit.reports import display
+from audit.reports.rule_facts import known_rule, rule_unit
 from audit.result import AuditResult, RuleResult
-from audit.rules import RULE_TITLES, RULES_BY_ID, rule_unit
 from audit.wording import in_unit, number, target_words
 
 MONTHS = (
@@ -79,7 +79,9 @@ def money(value: float | None) -> str:
 
 
 def rule_title(rule_id: str) -> str:
-    return RULE_TITLES.get(rule_id, display.clean(rule_id))
+    """A rule's title, or its id (made safe) for a rule this version does not know."""
+    rule = known_rule(rule_id)
+    return rule.title if rule is not None else display.clean(rule_id)
 
 
 def figure(value: float | None, rule_id: str) -> str:
@@ -119,7 +121,7 @@ def rule_sentence(rule: RuleResult, as_of_local: str = "") -> str:
     The words are the rule's own (:attr:`Rule.sentence`); a rule this version does not know
     gets a generic sentence.
     """
-    known = RULES_BY_ID.get(rule.id)
+    known = known_rule(rule.id)
     writer = known.sentence if known is not None else _generic
     if rule.measured is None and rule.id != "mql_per_rep":
         text = "Nothing could be judged yet."
