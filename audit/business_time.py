@@ -33,32 +33,37 @@ Conventions (the choices a reader of the audit needs to know)
 * **Units.** Durations are float seconds; minutes are seconds / 60. Vectorised forms take
   and return int64 UTC epoch nanoseconds. ``NaT`` (the int64 minimum, which is what a
   pandas ``datetime64[ns]`` column holds for a missing value) propagates: it yields ``NaN``
-  seconds and ``NaT`` deadlines, so callers can pass columns with gaps unchanged.
+  seconds and ``NaT`` deadlines, so callers can pass columns with gaps unchanged
+  (:data:`audit.instants_ns.NAT`).
+
+The interval table itself, and the conversion of local wall times to UTC it is built
+with, are :mod:`audit.open_intervals`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from audit.instants_ns import NAT, NS_PER_S
+from audit.open_intervals import (
+    END_OF_DAY,
+    IntervalTable,
+    OpeningHours,
+    build_table,
+    datetime_to_ns,
+    local_date,
+)
+from snapshot.instants import EPOCH
+
+# END_OF_DAY and OpeningHours are defined with the interval table they shape; callers name
+# them here, with the calendar they configure.
 __all__ = ["END_OF_DAY", "BusinessCalendar", "OpeningHours"]
 
-OpeningHours = dict[int, list[tuple[time, time]]]
-"""Weekday (0=Monday..6=Sunday) -> sorted, non-overlapping local intervals [open, close)."""
-
-END_OF_DAY: time = time.max
-"""Close sentinel meaning 24:00 (the next local midnight); ``time.max`` is never a real close."""
-
-NAT_NS: int = int(np.iinfo(np.int64).min)
-"""int64 value of ``NaT``; treated as a missing instant in the vectorised forms."""
-
-_NS_PER_S = 1_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ALL_DAY: list[tuple[time, time]] = [(time(0, 0), END_OF_DAY)]
 # Latest local date a table may reach: int64 epoch ns end in April 2262.
 _LAST_TABLE_DAY = date(2262, 1, 1)
@@ -73,14 +78,6 @@ _PAD_DAYS = 7
 # --------------------------------------------------------------------------------------
 
 
-def _datetime_to_ns(value: datetime) -> int:
-    """Exact int64 epoch ns of an aware datetime (float timestamps would lose precision)."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"business time needs an aware datetime, got naive {value!r}")
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1_000
-
-
 def _ns_to_datetime_ceil(ns: int) -> datetime:
     """Aware UTC datetime of ``ns``, rounded *up* to the microsecond.
 
@@ -88,14 +85,14 @@ def _ns_to_datetime_ceil(ns: int) -> datetime:
     second elapses; datetime cannot hold the sub-microsecond remainder.
     """
     micros = -((-ns) // 1_000)
-    return _EPOCH + timedelta(microseconds=micros)
+    return EPOCH + timedelta(microseconds=micros)
 
 
 def _seconds_to_ns(seconds: float) -> int:
     """Validate a business duration and turn it into whole nanoseconds."""
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"business duration must be finite and >= 0 seconds, got {seconds!r}")
-    ns = round(seconds * _NS_PER_S)
+    ns = round(seconds * NS_PER_S)
     if ns > _MAX_DURATION_NS:
         raise OverflowError(f"business duration of {seconds!r} s exceeds the int64 ns range")
     return ns
@@ -109,45 +106,6 @@ def _as_ns_array(values: np.ndarray) -> np.ndarray:
     if arr.dtype.kind not in "iu":
         raise TypeError(f"expected int64 epoch nanoseconds, got dtype {arr.dtype}")
     return arr.astype(np.int64, copy=False)
-
-
-def _wall_to_utc_ns(wall: datetime, tz: ZoneInfo) -> int:
-    """Earliest instant (epoch ns) at which the local clock in ``tz`` reads ``wall`` or later.
-
-    For an existing wall time this is the instant itself (first occurrence when ambiguous,
-    as ``fold=0``); inside a spring-forward gap it is the instant the clock jumps.
-    """
-    first = wall.replace(tzinfo=tz, fold=0)
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:
-        return _datetime_to_ns(first)
-    return _gap_end_ns(wall, tz)
-
-
-def _gap_end_ns(wall: datetime, tz: ZoneInfo) -> int:
-    """Instant the clock jumps over the nonexistent ``wall`` (bisection on whole seconds).
-
-    ``fold=1`` interprets the wall time with the post-jump offset (an instant before the
-    jump) and ``fold=0`` with the pre-jump offset (an instant after it), so the jump lies
-    between them; transitions in tzdata fall on whole seconds.
-    """
-    lo = _datetime_to_ns(wall.replace(tzinfo=tz, fold=1)) // _NS_PER_S
-    hi = -(-_datetime_to_ns(wall.replace(tzinfo=tz, fold=0)) // _NS_PER_S)
-
-    def reached(epoch_s: int) -> bool:
-        return datetime.fromtimestamp(epoch_s, tz).replace(tzinfo=None) >= wall
-
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if reached(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi * _NS_PER_S
-
-
-def _local_date(ns: int, tz: ZoneInfo) -> date:
-    """Local calendar date containing the instant ``ns``."""
-    return datetime.fromtimestamp(ns // _NS_PER_S, tz).date()
 
 
 # --------------------------------------------------------------------------------------
@@ -212,109 +170,6 @@ def _week_open_seconds(hours: OpeningHours) -> float:
 
 
 # --------------------------------------------------------------------------------------
-# The interval table: F(t) = open nanoseconds from the table's start up to t
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Table:
-    """Open intervals of local days ``first_day..last_day`` in UTC epoch ns.
-
-    ``cum_start[i]`` is the open time before interval ``i``; ``cum_end[i]`` the open time
-    up to its close. F is exact for instants in ``[lo_ns, hi_ns]``.
-    """
-
-    first_day: date
-    last_day: date
-    lo_ns: int
-    hi_ns: int
-    opens: np.ndarray
-    closes: np.ndarray
-    cum_start: np.ndarray
-    cum_end: np.ndarray
-
-    @property
-    def total_ns(self) -> int:
-        """Open time in the whole table, i.e. F(hi_ns)."""
-        return int(self.cum_end[-1]) if self.cum_end.size else 0
-
-    def covers(self, lo_ns: int, hi_ns: int) -> bool:
-        return self.lo_ns <= lo_ns and hi_ns <= self.hi_ns
-
-    def open_ns_until(self, t: np.ndarray) -> np.ndarray:
-        """F(t): open ns from ``lo_ns`` up to each instant of ``t`` (int64, monotone)."""
-        if self.opens.size == 0:
-            return np.zeros_like(t)
-        idx = np.searchsorted(self.opens, t, side="right") - 1
-        idx = np.clip(idx, 0, None)
-        length = self.cum_end[idx] - self.cum_start[idx]
-        return self.cum_start[idx] + np.clip(t - self.opens[idx], 0, length)
-
-    def instant_of(self, open_ns: np.ndarray) -> np.ndarray:
-        """F^-1: earliest instant where F reaches each value of ``open_ns`` (all > 0).
-
-        ``side='left'`` picks the first interval whose cumulative close reaches the value,
-        so a deadline that falls exactly on a close stays at that close instead of
-        jumping to the next opening.
-        """
-        idx = np.searchsorted(self.cum_end, open_ns, side="left")
-        return self.opens[idx] + (open_ns - self.cum_start[idx])
-
-
-def _build_table(
-    tz: ZoneInfo, hours: OpeningHours, holidays: frozenset[date], first_day: date, last_day: date
-) -> _Table:
-    """Convert every open interval of the local days ``first_day..last_day`` to UTC ns."""
-    opens: list[int] = []
-    closes: list[int] = []
-    day = first_day
-    while day <= last_day:
-        if day not in holidays:
-            for opening, closing in hours.get(day.weekday(), ()):
-                opens.append(_wall_to_utc_ns(datetime.combine(day, opening), tz))
-                closes.append(_boundary_ns(day, closing, tz))
-        day += timedelta(days=1)
-    open_arr, close_arr = _merge_touching(
-        np.asarray(opens, dtype=np.int64), np.asarray(closes, dtype=np.int64)
-    )
-    lengths = close_arr - open_arr
-    cum_end = np.cumsum(lengths, dtype=np.int64)
-    return _Table(
-        first_day=first_day,
-        last_day=last_day,
-        lo_ns=_wall_to_utc_ns(datetime.combine(first_day, time(0, 0)), tz),
-        hi_ns=_boundary_ns(last_day, END_OF_DAY, tz),
-        opens=open_arr,
-        closes=close_arr,
-        cum_start=cum_end - lengths,
-        cum_end=cum_end,
-    )
-
-
-def _boundary_ns(day: date, moment: time, tz: ZoneInfo) -> int:
-    """UTC ns of a local close, reading END_OF_DAY as the next local midnight."""
-    if moment == END_OF_DAY:
-        return _wall_to_utc_ns(datetime.combine(day + timedelta(days=1), time(0, 0)), tz)
-    return _wall_to_utc_ns(datetime.combine(day, moment), tz)
-
-
-def _merge_touching(opens: np.ndarray, closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop empty intervals (wholly in a DST gap) and fuse ones that touch (e.g. 24x7 days).
-
-    Afterwards cumulative closes are strictly increasing, which ``instant_of`` relies on.
-    """
-    keep = closes > opens
-    opens, closes = opens[keep], closes[keep]
-    if opens.size == 0:
-        return opens, closes
-    starts_group = np.ones(opens.size, dtype=bool)
-    starts_group[1:] = opens[1:] != closes[:-1]
-    ends_group = np.ones(opens.size, dtype=bool)
-    ends_group[:-1] = starts_group[1:]
-    return opens[starts_group], closes[ends_group]
-
-
-# --------------------------------------------------------------------------------------
 # Public calendar
 # --------------------------------------------------------------------------------------
 
@@ -340,7 +195,7 @@ class BusinessCalendar:
             else _validate_hours(hours)
         )
         self._week_open_s = _week_open_seconds(self.hours)
-        self._table: _Table | None = None
+        self._table: IntervalTable | None = None
 
     def __repr__(self) -> str:
         hours = "24x7" if self.is_24x7 else self.hours
@@ -355,8 +210,8 @@ class BusinessCalendar:
 
     def business_seconds(self, start: datetime, end: datetime) -> float:
         """Open seconds in ``[start, end)``; 0 when ``end <= start``. Aware datetimes, any tz."""
-        starts = np.array([_datetime_to_ns(start)], dtype=np.int64)
-        ends = np.array([_datetime_to_ns(end)], dtype=np.int64)
+        starts = np.array([datetime_to_ns(start)], dtype=np.int64)
+        ends = np.array([datetime_to_ns(end)], dtype=np.int64)
         return float(self.business_seconds_ns(starts, ends)[0])
 
     def business_minutes(self, start: datetime, end: datetime) -> float:
@@ -370,7 +225,7 @@ class BusinessCalendar:
         allowance is due immediately. Otherwise the result is the instant the last needed
         open second elapses, never a later opening, rounded up to the microsecond.
         """
-        start_ns = _datetime_to_ns(start)
+        start_ns = datetime_to_ns(start)
         deadline = self.add_business_ns(np.array([start_ns], dtype=np.int64), seconds)
         return _ns_to_datetime_ceil(int(deadline[0]))
 
@@ -382,17 +237,17 @@ class BusinessCalendar:
         float64 result; 0 where ``end <= start``; NaN where either side is NaT.
         """
         starts, ends = np.broadcast_arrays(_as_ns_array(starts_ns), _as_ns_array(ends_ns))
-        missing = (starts == NAT_NS) | (ends == NAT_NS)
+        missing = (starts == NAT) | (ends == NAT)
         positive = (ends > starts) & ~missing
         result = np.zeros(starts.shape, dtype=np.float64)
         if positive.any():
-            s, e = starts[positive], ends[positive]
+            begin, end = starts[positive], ends[positive]
             if self._plain_elapsed:
-                open_ns = e - s
+                open_ns = end - begin
             else:
-                table = self._table_covering(int(s.min()), int(e.max()))
-                open_ns = table.open_ns_until(e) - table.open_ns_until(s)
-            result[positive] = open_ns / _NS_PER_S
+                table = self._table_covering(int(begin.min()), int(end.max()))
+                open_ns = table.open_ns_until(end) - table.open_ns_until(begin)
+            result[positive] = open_ns / NS_PER_S
         result[missing] = np.nan
         return result
 
@@ -403,7 +258,7 @@ class BusinessCalendar:
         """
         starts = _as_ns_array(starts_ns)
         need_ns = _seconds_to_ns(seconds)
-        missing = starts == NAT_NS
+        missing = starts == NAT
         result = starts.copy()
         if need_ns == 0 or missing.all():
             return result
@@ -422,29 +277,29 @@ class BusinessCalendar:
 
     # ---- table management -------------------------------------------------------------
 
-    def _table_covering(self, lo_ns: int, hi_ns: int) -> _Table:
+    def _table_covering(self, lo_ns: int, hi_ns: int) -> IntervalTable:
         """Cached table whose F is exact on ``[lo_ns, hi_ns]``, widened if needed."""
         table = self._table
         if table is not None and table.covers(lo_ns, hi_ns):
             return table
-        first = _local_date(lo_ns, self.tz) - timedelta(days=_PAD_DAYS)
-        last = _local_date(hi_ns, self.tz) + timedelta(days=_PAD_DAYS)
+        first = local_date(lo_ns, self.tz) - timedelta(days=_PAD_DAYS)
+        last = local_date(hi_ns, self.tz) + timedelta(days=_PAD_DAYS)
         if table is not None:
             first, last = min(first, table.first_day), max(last, table.last_day)
         return self._rebuild(first, last)
 
-    def _extend_forward(self, table: _Table, missing_ns: int) -> _Table:
+    def _extend_forward(self, table: IntervalTable, missing_ns: int) -> IntervalTable:
         """Add enough days after ``table`` to hold ``missing_ns`` more open time (or more).
 
         Sized from the nominal weekly open time plus a week of slack; holidays or DST gaps
         may still fall short, in which case the caller asks again.
         """
-        weeks = math.ceil(missing_ns / _NS_PER_S / self._week_open_s) + 1
+        weeks = math.ceil(missing_ns / NS_PER_S / self._week_open_s) + 1
         last = table.last_day + timedelta(weeks=weeks)
         if last > _LAST_TABLE_DAY:
             raise OverflowError("business deadline lies beyond the int64 nanosecond range")
         return self._rebuild(table.first_day, last)
 
-    def _rebuild(self, first_day: date, last_day: date) -> _Table:
-        self._table = _build_table(self.tz, self.hours, self.holidays, first_day, last_day)
+    def _rebuild(self, first_day: date, last_day: date) -> IntervalTable:
+        self._table = build_table(self.tz, self.hours, self.holidays, first_day, last_day)
         return self._table

@@ -2,14 +2,16 @@
 
 Rules are pure functions of this context (STYLE.md: soda-core). The facts frame has one
 row per handoff in the cohort with every instant the rules compare, as int64 UTC epoch
-nanoseconds (``NAT`` where the event did not happen by as-of).
+nanoseconds (``NAT`` where the event did not happen by as-of; :mod:`audit.instants_ns`).
+Its keys are ``hid`` (the handoff id) and ``lead_key`` (the lead's cohort key), and the
+handoff's own instant is ``handoff_ns`` (:mod:`audit.handoffs`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -23,8 +25,8 @@ from audit.handoffs import (
     responsible_reps,
     value_at,
 )
+from audit.instants_ns import duration_ns, earliest, ns_text
 from audit.outreach import (
-    NAT,
     counted_attempts,
     counted_before,
     is_attempt,
@@ -35,36 +37,9 @@ from audit.outreach import (
     window_activities,
 )
 from audit.period import Period
-from audit.snapshot_reader import SnapshotReader, stage_conditions
+from audit.snapshot_reader import SnapshotReader, StageCondition, stage_conditions
 from config.sla import SLA
-from snapshot.instants import EPOCH, format_instant
-
-NS_PER_S = 1_000_000_000
-
-
-def td_ns(value: object) -> int:
-    """A timedelta as int64 nanoseconds."""
-    return int(value.total_seconds() * NS_PER_S)  # type: ignore[attr-defined]
-
-
-def ns_text(values: np.ndarray | int) -> list[str | None] | str | None:
-    """int64 ns → snapshot instant text (None for NaT).
-
-    Arrays are formatted by numpy in one pass (a million instants in well under a
-    second; ``format_instant`` one by one takes seconds). Both truncate to the
-    millisecond toward the past, and every int64 nanosecond instant lies in the years
-    1677–2262, which both write with four digits: the text is the same character for
-    character.
-    """
-    if isinstance(values, int | np.integer):
-        if values == NAT:
-            return None
-        return format_instant(EPOCH + timedelta(microseconds=int(values) // 1000))
-    ns = np.asarray(values, dtype=np.int64)
-    present = ns != NAT
-    ms = (np.where(present, ns, 0) // 1_000_000).astype("datetime64[ms]")
-    text = np.datetime_as_string(ms, unit="ms").tolist()
-    return [f"{t}Z" if ok else None for t, ok in zip(text, present.tolist(), strict=True)]
+from snapshot.instants import format_instant
 
 
 @dataclass
@@ -118,16 +93,11 @@ def build_context(
     as_of_text = format_instant(as_of)
     reader = SnapshotReader(conn, as_of_text, sources)
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
-    funnel = {
-        name: stage_conditions(sla, stages)
-        for name, stages in (
-            ("progress", PROGRESS_STAGES),
-            ("recycled", ["recycled"]),
-            ("customer", ["customer"]),
-        )
-    }
+    funnel = _funnel_conditions(sla)
     reason_field = sla.sales.recycle.reason_field
-    fields = sorted({"owner", reason_field} | {c.field for cs in funnel.values() for c in cs})
+    fields = sorted(
+        {"owner", reason_field} | {cond.field for conds in funnel.values() for cond in conds}
+    )
     reader.load_cohort(list(handoffs["lead_id"].unique()))
     leads = reader.cohort_leads()
     facts = handoffs.merge(leads, on="lead_id", how="left")
@@ -135,11 +105,7 @@ def build_context(
     owners = reader.owners()
     owner_names = _owner_names(owners)
     history = reader.cohort_history(fields)
-    current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
-    current_owner = current_owner.where(
-        ~facts["lead_id"].isin(reader.leads_with_owner_history()), None
-    )
-    facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
+    _add_responsible_reps(facts, reader, history, owner_names)
 
     counted = _add_outreach_facts(facts, reader, sla)
     states = reader.cohort_lead_states()
@@ -148,13 +114,7 @@ def build_context(
         for name, conditions in funnel.items()
     }
     _add_funnel_facts(facts, sla, history, entries, counted)
-    facts["first_touch_deadline"] = (
-        calendar.add_business_ns(
-            facts["h"].to_numpy(), sla.sales.first_touch.within.total_seconds()
-        )
-        if len(facts)
-        else np.array([], dtype=np.int64)
-    )
+    _add_first_touch_deadline(facts, sla, calendar)
 
     reps = _period_reps(owners, owner_names, facts["rep"])
     as_of_ns = int(pd.Timestamp(as_of).value)
@@ -172,6 +132,43 @@ def build_context(
     )
 
 
+def _funnel_conditions(sla: SLA) -> dict[str, list[StageCondition]]:
+    """The stage conditions of each funnel group the facts need: progress, recycled, customer."""
+    return {
+        name: stage_conditions(sla, stages)
+        for name, stages in (
+            ("progress", PROGRESS_STAGES),
+            ("recycled", ["recycled"]),
+            ("customer", ["customer"]),
+        )
+    }
+
+
+def _add_responsible_reps(
+    facts: pd.DataFrame,
+    reader: SnapshotReader,
+    history: pd.DataFrame,
+    owner_names: dict[str, str],
+) -> None:
+    """Add ``rep``: who is responsible for each handoff (SLA_SEMANTICS.md §3)."""
+    current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
+    current_owner = current_owner.where(
+        ~facts["lead_id"].isin(reader.leads_with_owner_history()), None
+    )
+    facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
+
+
+def _add_first_touch_deadline(facts: pd.DataFrame, sla: SLA, calendar: BusinessCalendar) -> None:
+    """Add ``first_touch_deadline``: the handoff plus ``first_touch.within`` business time."""
+    facts["first_touch_deadline"] = (
+        calendar.add_business_ns(
+            facts["handoff_ns"].to_numpy(), sla.sales.first_touch.within.total_seconds()
+        )
+        if len(facts)
+        else np.array([], dtype=np.int64)
+    )
+
+
 def _owner_names(owners: pd.DataFrame) -> dict[str, str]:
     """Owner id → how a rep is named: email where the CRM has one, else the owner id."""
     names: dict[str, str] = {}
@@ -184,27 +181,31 @@ def _owner_names(owners: pd.DataFrame) -> dict[str, str]:
 
 def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Series) -> list[str]:
     """Active owners plus everyone responsible for a handoff; ``unassigned`` is no rep."""
-    active = {names[o] for o, a in zip(owners["owner_id"], owners["active"], strict=True) if a}
-    involved = {r for r in responsible.unique() if r != UNASSIGNED}
+    active = {
+        names[owner_id]
+        for owner_id, is_active in zip(owners["owner_id"], owners["active"], strict=True)
+        if is_active
+    }
+    involved = {rep for rep in responsible.unique() if rep != UNASSIGNED}
     return sorted(active | involved)
 
 
 def _add_outreach_facts(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -> pd.DataFrame:
     """Add first attempt, counted attempts and activity connection; return counted rows."""
     attempts_cfg = sla.sales.attempts
-    facts["window_end"] = facts["h"] + td_ns(attempts_cfg.window)
+    facts["window_end"] = facts["handoff_ns"] + duration_ns(attempts_cfg.window)
     windows = pd.DataFrame(
         {
             "hid": facts["hid"].to_numpy(),
             "lead_id": facts["lead_id"].to_numpy(),
-            "since": ns_text(facts["h"].to_numpy()),
+            "since": ns_text(facts["handoff_ns"].to_numpy()),
             "until": ns_text(facts["window_end"].to_numpy()),
         }
     )
     acts = reader.handoff_activities(windows, relevant_kinds(attempts_cfg.channels))
     in_window = window_activities(facts, acts)
     attempts = in_window[is_attempt(in_window, list(attempts_cfg.channels))]
-    counted = counted_attempts(attempts, td_ns(attempts_cfg.min_gap))
+    counted = counted_attempts(attempts, duration_ns(attempts_cfg.min_gap))
     connections = in_window[is_connection(in_window, sla.connected_outcomes())]
     facts["first_attempt"] = per_handoff_first(attempts, facts)
     facts["attempts"] = per_handoff_count(counted, facts)
@@ -230,26 +231,17 @@ def _add_funnel_facts(
     facts["progressed_at"] = first_event_at_or_after(facts, progress, "progressed_at")
     facts["customer_at"] = first_event_at_or_after(facts, customer, "customer_at")
     for stage in ("sql", "opportunity"):
-        entries = progress[progress["stage"] == stage]
-        facts[f"{stage}_at"] = first_event_at_or_after(facts, entries, f"{stage}_at")
+        into_stage = progress[progress["stage"] == stage]
+        facts[f"{stage}_at"] = first_event_at_or_after(facts, into_stage, f"{stage}_at")
     window_end = facts["window_end"].to_numpy()
     progressed_in_window = first_event_at_or_after(
-        facts, progress, "p", before=window_end
+        facts, progress, "progressed_in_window", before=window_end
     ).to_numpy()
     activity = facts["activity_connected_at"].to_numpy()
-    facts["connected_at"] = _earliest(activity, progressed_in_window)
+    facts["connected_at"] = earliest(activity, progressed_in_window)
     facts["recycled_at"] = first_event_at_or_after(facts, recycled, "recycled_at")
     recycled_at = facts["recycled_at"].to_numpy()
     reason_field = sla.sales.recycle.reason_field
     facts["recycle_reason"] = value_at(facts, history, reason_field, recycled_at)
     facts["attempts_before_recycle"] = counted_before(counted, facts, recycled_at)
-    facts["recycle_deadline"] = facts["window_end"] + td_ns(sla.sales.recycle.grace)
-
-
-def _earliest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise earliest of two NaT-able int64 ns arrays."""
-    big = np.iinfo(np.int64).max
-    a2 = np.where(a == NAT, big, a)
-    b2 = np.where(b == NAT, big, b)
-    out = np.minimum(a2, b2)
-    return np.where(out == big, NAT, out)
+    facts["recycle_deadline"] = facts["window_end"] + duration_ns(sla.sales.recycle.grace)

@@ -135,8 +135,12 @@ def _unknown_owner_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
     # Owners are few: find the unknown ones among the distinct owner ids first (index skip
     # scans), and count records only for those — usually none.
     known = {r[0] for r in conn.execute("select id from owners")}
-    lead_owners = [o for o in distinct_values(conn, "leads", "owner_id") if o not in known]
-    activity_owners = [o for o in distinct_values(conn, "activities", "owner_id") if o not in known]
+    lead_owners = [
+        owner for owner in distinct_values(conn, "leads", "owner_id") if owner not in known
+    ]
+    activity_owners = [
+        owner for owner in distinct_values(conn, "activities", "owner_id") if owner not in known
+    ]
     rows = conn.execute(
         "select l.owner_id, count(*) from leads l where l.owner_id in "
         f"({_marks(lead_owners)}) and l.id in (select lead_id from temp.quality_leads) "
@@ -159,7 +163,7 @@ def _unknown_owner_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
             f"longer lists (reported under the owner id): {_examples(owners)}"
         )
     if activity_rows:
-        count = sum(n for _, n in activity_rows)
+        count = sum(logged for _, logged in activity_rows)
         owners = [owner for owner, _ in activity_rows]
         notes.append(
             f"{_plural(count, 'activity', 'activities')} were logged by "
@@ -228,7 +232,7 @@ def _merge_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
         for r in conn.execute(
             "select id from leads l where id in "
             f"({','.join('?' * len(merged_pairs))}) and {_live('l')}",
-            [*(m for _, m in merged_pairs), as_of, as_of],
+            [*(merged for _, merged in merged_pairs), as_of, as_of],
         )
     }
     doubled = [

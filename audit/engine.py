@@ -79,7 +79,7 @@ def run_audit(
     # The data notes are SQL alone: they run on a second connection meanwhile (aside.py).
     quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla))
-    rules = [evaluate(ctx) for evaluate in RULES.values()]
+    rules = [rule.evaluate(ctx) for rule in RULES]
     return AuditResult(
         sla=sla.name,
         period=span.label,
@@ -87,7 +87,7 @@ def run_audit(
         timezone=sla.timezone,
         rules=rules,
         data_notes=data_notes(ctx, conn, quality.result()),
-        sources={s: s for s in ctx.sources},
+        sources={source: source for source in ctx.sources},
     )
 
 
@@ -118,12 +118,15 @@ def run_trend(
     workers = min(len(todo), TREND_WORKERS, len(os.sched_getaffinity(0)))
     if file is None or workers < 2:
         calendar = calendar_for(sla)
-        return [trend_point(conn, sla, month, at, calendar) for month, at in todo]
+        return [trend_point(conn, sla, month, month_as_of, calendar) for month, month_as_of in todo]
     # forkserver: workers start from a clean interpreter, not a copy of this process
     # with its open SQLite connections (which must never cross a fork).
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        jobs = [pool.submit(_trend_point_of_file, str(file), sla, m, at) for m, at in todo]
+        jobs = [
+            pool.submit(_trend_point_of_file, str(file), sla, month, month_as_of)
+            for month, month_as_of in todo
+        ]
         return [job.result() for job in jobs]
 
 
@@ -149,21 +152,21 @@ def trend_point(
 ) -> TrendPoint:
     """One month's figures as of ``as_of``, without evidence lists."""
     ctx = build_context(conn, sla, month, as_of, calendar, evidence=False)
-    rules = [evaluate(ctx) for evaluate in RULES.values()]
+    rules = [rule.evaluate(ctx) for rule in RULES]
     result = AuditResult(sla.name, month.label, format_instant(as_of), sla.timezone, rules)
     return TrendPoint(
         period=month.label,
         as_of=result.as_of,
         status=result.status,
         rules={
-            r.id: {
-                "status": r.status,
-                "measured": r.measured,
-                "target": r.target,
-                "judged": r.judged,
-                "pending": r.pending,
+            rule.id: {
+                "status": rule.status,
+                "measured": rule.measured,
+                "target": rule.target,
+                "judged": rule.judged,
+                "pending": rule.pending,
             }
-            for r in rules
+            for rule in rules
         },
     )
 

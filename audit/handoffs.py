@@ -3,6 +3,15 @@
 A handoff is an entry into ``mql``; a lead recycled and qualified again has a second one.
 Entries of the same lead into the same stage at the same instant through two fields
 (stage and status set together) are one entry.
+
+The frames here share three key columns:
+
+* ``hid`` — the handoff id: the handoff's row number in the period's handoffs (0, 1, …,
+  in instant order), the key every per-handoff frame is matched on;
+* ``lead_key`` — the lead's small integer key in the audit's cohort table
+  (:meth:`SnapshotReader.load_cohort`), cheaper to match than lead-id text;
+* ``handoff_ns`` / ``event_ns`` — the handoff's and an event's instant, int64 UTC epoch
+  nanoseconds (:mod:`audit.instants_ns`).
 """
 
 from __future__ import annotations
@@ -10,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from audit.snapshot_reader import SnapshotReader, stage_conditions, to_ns
+from audit.instants_ns import NAT, not_nat, to_ns
+from audit.snapshot_reader import SnapshotReader, stage_conditions
 from config.sla import SLA
 
 UNASSIGNED = "unassigned"
@@ -23,7 +33,7 @@ def period_handoffs(
     """Handoffs with instant in [since, until) seen by as-of, and the deleted ones left out.
 
     Returns (handoffs sorted by instant then lead, number of deleted leads left out).
-    Columns: hid, lead_id, handoff_at (text), h (int64 ns).
+    Columns: hid, lead_id, handoff_at (text), handoff_ns.
     """
     entries = reader.stage_entries(stage_conditions(sla, ["mql"]), since=since, until=until)
     deleted = entries[entries["is_deleted"] == 1]
@@ -34,7 +44,7 @@ def period_handoffs(
         .sort_values(["handoff_at", "lead_id"], kind="stable")
         .reset_index(drop=True)
     )
-    handoffs["h"] = to_ns(handoffs["handoff_at"])
+    handoffs["handoff_ns"] = to_ns(handoffs["handoff_at"])
     handoffs.insert(0, "hid", np.arange(len(handoffs), dtype=np.int64))
     return handoffs, int(deleted["lead_id"].nunique())
 
@@ -44,20 +54,21 @@ def first_event_at_or_after(
 ) -> pd.Series:
     """Per handoff, the first event instant ≥ its handoff (and < ``before`` if given).
 
-    ``events`` has columns lk and t (int64 ns); ``handoffs`` hid, lk and h. Returns int64
-    ns with NaT where none.
+    ``events`` has columns lead_key and event_ns; ``handoffs`` hid, lead_key and
+    handoff_ns. Returns int64 ns with NaT where none.
     """
-    nat = np.iinfo(np.int64).min
     if events.empty or handoffs.empty:
-        return pd.Series(np.full(len(handoffs), nat, dtype=np.int64), index=handoffs.index)
-    pairs = handoffs[["hid", "lk", "h"]].merge(events[["lk", "t"]], on="lk", how="inner")
-    keep = pairs["t"] >= pairs["h"]
+        return pd.Series(np.full(len(handoffs), NAT, dtype=np.int64), index=handoffs.index)
+    pairs = handoffs[["hid", "lead_key", "handoff_ns"]].merge(
+        events[["lead_key", "event_ns"]], on="lead_key", how="inner"
+    )
+    keep = pairs["event_ns"] >= pairs["handoff_ns"]
     if before is not None:
         bound = pd.Series(before, index=handoffs["hid"].to_numpy())
-        keep &= pairs["t"] < pairs["hid"].map(bound).to_numpy()
-    firsts = pairs[keep].groupby("hid")["t"].min()
+        keep &= pairs["event_ns"] < pairs["hid"].map(bound).to_numpy()
+    firsts = pairs[keep].groupby("hid")["event_ns"].min()
     # reindex with a fill value keeps int64: a float round-trip would shift nanoseconds.
-    out = firsts.reindex(handoffs["hid"].to_numpy(), fill_value=nat).to_numpy()
+    out = firsts.reindex(handoffs["hid"].to_numpy(), fill_value=NAT).to_numpy()
     return pd.Series(out, index=handoffs.index, name=column, dtype=np.int64)
 
 
@@ -68,24 +79,23 @@ def value_at(
 
     Returns object values; None where the field had no event by then or the instant is NaT.
     """
-    nat = np.iinfo(np.int64).min
-    events = history[history["field"] == field][["lk", "t", "value"]]
+    events = history[history["field"] == field][["lead_key", "event_ns", "value"]]
     probe = pd.DataFrame(
         {
             "hid": handoffs["hid"].to_numpy(),
-            "lk": handoffs["lk"].to_numpy(),
+            "lead_key": handoffs["lead_key"].to_numpy(),
             "at": instants,
         }
     )
-    probe = probe[probe["at"] != nat]
+    probe = probe[not_nat(probe["at"])]
     if probe.empty or events.empty:
         return pd.Series([None] * len(handoffs), index=handoffs.index, dtype=object)
     merged = pd.merge_asof(
         probe.sort_values("at"),
-        events.sort_values("t"),
+        events.sort_values("event_ns"),
         left_on="at",
-        right_on="t",
-        by="lk",
+        right_on="event_ns",
+        by="lead_key",
         direction="backward",
         allow_exact_matches=True,
     )
@@ -107,17 +117,24 @@ def responsible_reps(
     ``current_owner`` is indexed like ``handoffs``. Reps are named by email where known.
     """
     owner_events = history[history["field"] == "owner"]
-    at_handoff = value_at(handoffs, history, "owner", handoffs["h"].to_numpy())
+    at_handoff = value_at(handoffs, history, "owner", handoffs["handoff_ns"].to_numpy())
     assigned = owner_events[owner_events["value"].notna() & (owner_events["value"] != "")]
-    first_after = first_event_at_or_after(handoffs, assigned, "t")
+    first_after = first_event_at_or_after(handoffs, assigned, "event_ns")
     later = (
-        pd.DataFrame({"lk": handoffs["lk"].to_numpy(), "t": first_after.to_numpy()})
-        .merge(assigned[["lk", "t", "value"]].drop_duplicates(["lk", "t"]), how="left")
+        pd.DataFrame(
+            {"lead_key": handoffs["lead_key"].to_numpy(), "event_ns": first_after.to_numpy()}
+        )
+        .merge(
+            assigned[["lead_key", "event_ns", "value"]].drop_duplicates(["lead_key", "event_ns"]),
+            how="left",
+        )
         .set_axis(handoffs.index)["value"]
     )
     later = later.astype(object).where(later.notna(), None)
-    has_history = handoffs["lk"].isin(owner_events["lk"].unique())
+    has_history = handoffs["lead_key"].isin(owner_events["lead_key"].unique())
     owner = at_handoff.where(at_handoff.notna() & (at_handoff != ""), later)
     owner = owner.where(has_history | owner.notna(), current_owner)
     owner = owner.where(owner.notna() & (owner != ""), None)
-    return owner.map(lambda o: UNASSIGNED if o is None else owner_names.get(o, o))
+    return owner.map(
+        lambda owner_id: UNASSIGNED if owner_id is None else owner_names.get(owner_id, owner_id)
+    )

@@ -4,6 +4,9 @@ All of it works on whole columns: the ``min_gap`` merge of close attempts is don
 rounds (each round keeps every handoff's earliest remaining attempt and drops the ones
 closer than ``min_gap`` to it), so the number of rounds is the largest number of counted
 attempts of any handoff, not the number of activities.
+
+Frames are keyed by ``hid`` (the handoff id, see :mod:`audit.handoffs`); an activity's
+instant is ``event_ns`` and the handoff's ``handoff_ns``, int64 UTC epoch nanoseconds.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-NAT = np.iinfo(np.int64).min
-
+from audit.instants_ns import NAT, not_nat
 
 CONNECTION_KINDS = ("call", "email", "meeting")
 """The kinds :func:`is_connection` can accept: connected calls, meetings, inbound calls and
@@ -27,16 +29,17 @@ def relevant_kinds(channels: Sequence[str]) -> list[str]:
 
 
 def window_activities(handoffs: pd.DataFrame, activities: pd.DataFrame) -> pd.DataFrame:
-    """Activities of each handoff with t in [handoff, window end), sorted by (hid, t).
+    """Activities of each handoff in [handoff, window end), sorted by (hid, event_ns).
 
-    ``handoffs`` needs hid, h, window_end; ``activities`` hid, t and the activity columns
-    (one row per handoff and activity, as :meth:`SnapshotReader.handoff_activities` reads
-    them). The reader already compared instants as text; this is the exact comparison.
+    ``handoffs`` needs hid, handoff_ns, window_end; ``activities`` hid, event_ns and the
+    activity columns (one row per handoff and activity, as
+    :meth:`SnapshotReader.handoff_activities` reads them). The reader already compared
+    instants as text; this is the exact comparison.
     """
     acts = activities.astype({"hid": np.int64})
-    pairs = acts.merge(handoffs[["hid", "h", "window_end"]], on="hid", how="inner")
-    inside = (pairs["t"] >= pairs["h"]) & (pairs["t"] < pairs["window_end"])
-    return pairs[inside].sort_values(["hid", "t"], kind="stable")
+    pairs = acts.merge(handoffs[["hid", "handoff_ns", "window_end"]], on="hid", how="inner")
+    inside = (pairs["event_ns"] >= pairs["handoff_ns"]) & (pairs["event_ns"] < pairs["window_end"])
+    return pairs[inside].sort_values(["hid", "event_ns"], kind="stable")
 
 
 def is_attempt(acts: pd.DataFrame, channels: list[str]) -> pd.Series:
@@ -60,30 +63,37 @@ def _matches(values: pd.Series, wanted: set[str]) -> pd.Series:
     Decided once per distinct value: a million calls carry a handful of dispositions.
     """
     filled = values.fillna("")
-    hits = [v for v in filled.unique() if isinstance(v, str) and v.strip().lower() in wanted]
+    hits = [
+        value
+        for value in filled.unique()
+        if isinstance(value, str) and value.strip().lower() in wanted
+    ]
     return filled.isin(hits)
 
 
 def counted_attempts(attempts: pd.DataFrame, min_gap_ns: int) -> pd.DataFrame:
     """The attempts that count: each at least ``min_gap`` after the previous counted one.
 
-    ``attempts`` has hid and t, sorted by (hid, t). Returns the counted rows (hid, t).
+    ``attempts`` has hid and event_ns, sorted by (hid, event_ns). Returns the counted rows
+    (hid, event_ns).
     """
-    remaining = attempts[["hid", "t"]]
+    remaining = attempts[["hid", "event_ns"]]
     counted: list[pd.DataFrame] = []
     while not remaining.empty:
         first = remaining.drop_duplicates("hid", keep="first")
         counted.append(first)
-        next_allowed = remaining["hid"].map(first.set_index("hid")["t"] + min_gap_ns)
-        remaining = remaining[remaining["t"] >= next_allowed]
+        next_allowed = remaining["hid"].map(first.set_index("hid")["event_ns"] + min_gap_ns)
+        remaining = remaining[remaining["event_ns"] >= next_allowed]
     if not counted:
-        return pd.DataFrame({"hid": pd.Series(dtype=np.int64), "t": pd.Series(dtype=np.int64)})
-    return pd.concat(counted).sort_values(["hid", "t"], kind="stable").reset_index(drop=True)
+        return pd.DataFrame(
+            {"hid": pd.Series(dtype=np.int64), "event_ns": pd.Series(dtype=np.int64)}
+        )
+    return pd.concat(counted).sort_values(["hid", "event_ns"], kind="stable").reset_index(drop=True)
 
 
 def per_handoff_first(frame: pd.DataFrame, handoffs: pd.DataFrame) -> np.ndarray:
-    """Earliest t per handoff (NaT where none), aligned to ``handoffs``."""
-    firsts = frame.groupby("hid")["t"].min()
+    """Earliest event_ns per handoff (NaT where none), aligned to ``handoffs``."""
+    firsts = frame.groupby("hid")["event_ns"].min()
     # reindex with a fill value keeps int64: a float round-trip would shift nanoseconds.
     return firsts.reindex(handoffs["hid"].to_numpy(), fill_value=NAT).to_numpy(dtype=np.int64)
 
@@ -99,5 +109,5 @@ def counted_before(
     """Per handoff, counted attempts strictly before the given instant (0 where NaT)."""
     bound = pd.Series(instants, index=handoffs["hid"].to_numpy())
     limit = counted["hid"].map(bound)
-    early = counted[(limit != NAT) & (counted["t"] < limit)]
+    early = counted[not_nat(limit) & (counted["event_ns"] < limit)]
     return per_handoff_count(early, handoffs)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from audit.context import build_context
 from audit.engine import calendar_for
-from audit.outreach import NAT
+from audit.instants_ns import not_nat
 from audit.period import Period, parse_period
 from config.sla import SLA
 
@@ -103,7 +103,7 @@ def closed_months(as_of: datetime, sla: SLA, count: int) -> list[Period]:
     """The ``count`` whole months before the one ``as_of`` falls in (oldest first)."""
     local = as_of.astimezone(sla.tz)
     current = parse_period(f"{local.year:04d}-{local.month:02d}", sla.tz)
-    return [current.previous(n) for n in range(count, 0, -1)]
+    return [current.previous(back) for back in range(count, 0, -1)]
 
 
 def measured_rates(
@@ -116,15 +116,15 @@ def measured_rates(
         ctx = build_context(conn, sla, period, as_of, calendar)
         frames.append(ctx.facts[["segment", "lead_source", "progressed_at", "customer_at", "rep"]])
     facts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    n = len(facts)
-    sql = (facts["progressed_at"].to_numpy() != NAT) if n else np.array([], dtype=bool)
-    won = (facts["customer_at"].to_numpy() != NAT) if n else np.array([], dtype=bool)
+    handoffs = len(facts)
+    sql = not_nat(facts["progressed_at"].to_numpy()) if handoffs else np.array([], dtype=bool)
+    won = not_nat(facts["customer_at"].to_numpy()) if handoffs else np.array([], dtype=bool)
     return MeasuredRates(
-        months=[p.label for p in periods],
-        handoffs=n,
-        mqls_per_month=n / months,
-        mql_to_sql=float(sql.mean()) if n else None,
-        mql_to_customer=float(won.mean()) if n else None,
+        months=[period.label for period in periods],
+        handoffs=handoffs,
+        mqls_per_month=handoffs / months,
+        mql_to_sql=float(sql.mean()) if handoffs else None,
+        mql_to_customer=float(won.mean()) if handoffs else None,
         by_segment=_split(facts, "segment", sql, won, months),
         by_lead_source=_split(facts, "lead_source", sql, won, months),
     )

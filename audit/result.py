@@ -17,20 +17,9 @@ from config.sla import RULE_IDS
 
 Status = Literal["pass", "warn", "fail", "n/a"]
 
-__all__ = ["RULE_IDS", "RULE_TITLES", "STATUS_ORDER", "AuditResult", "RuleResult"]
+__all__ = ["RULE_IDS", "STATUS_ORDER", "AuditResult", "RuleResult"]
 
 STATUS_ORDER: dict[str, int] = {"n/a": 0, "pass": 1, "warn": 2, "fail": 3}
-
-
-RULE_TITLES: dict[str, str] = {
-    "mql_volume": "MQL volume",
-    "mql_per_rep": "MQLs per rep",
-    "speed_to_lead": "Speed to lead",
-    "coverage": "Coverage",
-    "attempts": "Attempts",
-    "recycling": "Recycling",
-    "conversion": "MQL→SQL conversion",
-}
 
 
 @dataclass(slots=True)

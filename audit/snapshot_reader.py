@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from audit.instants_ns import to_ns
 from config.sla import SLA, FunnelStage
 
 HISTORY_FIELDS = ("stage", "status", "converted")
@@ -77,16 +78,10 @@ def _conditions_of(source: str, stage: str, rule: FunnelStage) -> list[StageCond
 
 
 def _by_key(frame: pd.DataFrame, column: str, size: int, fill: object) -> np.ndarray:
-    """``frame[column]`` as an array indexed by ``frame["lk"]`` (``fill`` elsewhere)."""
+    """``frame[column]`` as an array indexed by ``frame["lead_key"]`` (``fill`` elsewhere)."""
     out = np.full(size, fill, dtype=object if fill is None else np.int64)
-    out[frame["lk"].to_numpy(dtype=np.int64)] = frame[column].to_numpy()
+    out[frame["lead_key"].to_numpy(dtype=np.int64)] = frame[column].to_numpy()
     return out
-
-
-def to_ns(series: pd.Series) -> np.ndarray:
-    """Snapshot instant text → int64 UTC epoch nanoseconds (missing → NaT's int64)."""
-    parsed = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
-    return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
 class SnapshotReader:
@@ -171,7 +166,7 @@ class SnapshotReader:
         also carries the CRM record as JSON (``raw``, about a kilobyte), and reading the
         copy instead of the row in each query saves most of the work. Its columns have
         no declared type, so every value keeps the type it has in ``leads``. Each lead
-        also gets a small integer key ``lk``: the frames built from the cohort's history
+        also gets a small integer key ``lead_key``: the frames built from the cohort's history
         are matched on it, which costs a fraction of matching lead-id text.
         """
         self._cohort_keys("cohort_ids", lead_ids)
@@ -179,7 +174,7 @@ class SnapshotReader:
         copied = ", ".join(f"l.{c}" for c in COHORT_COLUMNS)
         self.conn.execute("drop table if exists temp.cohort_leads")
         self.conn.execute(
-            "create temp table cohort_leads (lk integer primary key, lead_id text unique, "
+            "create temp table cohort_leads (lead_key integer primary key, lead_id text unique, "
             f"{columns})"
         )
         # SQLite prefers the key index for ``l.id = ?``; the covering one (when the file
@@ -188,7 +183,8 @@ class SnapshotReader:
             "select 1 from sqlite_master where type = 'index' and name = 'idx_leads_audit'"
         ).fetchone()
         self.conn.execute(
-            f"insert into temp.cohort_leads select c.lk, l.id, {copied} from temp.cohort_ids c "
+            f"insert into temp.cohort_leads select c.lead_key, l.id, {copied} "
+            "from temp.cohort_ids c "
             f"cross join leads l {'indexed by idx_leads_audit ' if covering else ''}"
             "on l.id = c.lead_id"
         )
@@ -196,27 +192,27 @@ class SnapshotReader:
         self._cohort_loaded = True
 
     def _cohort_keys(self, table: str, lead_ids: Sequence[str]) -> None:
-        """A temp table of (lk, lead_id): lk numbers the distinct ``lead_ids`` from 1."""
+        """Temp table (lead_key, lead_id): lead_key numbers the distinct ``lead_ids``, from 1."""
         self.conn.execute(f"drop table if exists temp.{table}")
-        self.conn.execute(f"create temp table {table} (lk integer primary key, lead_id text)")
+        self.conn.execute(f"create temp table {table} (lead_key integer primary key, lead_id text)")
         self.conn.executemany(
             f"insert into temp.{table} values (?, ?)", enumerate(lead_ids, start=1)
         )
 
     def cohort_leads(self) -> pd.DataFrame:
         return self._frame(
-            "select lk, lead_id, source, crm_id, email, company, owner_id, segment, "
+            "select lead_key, lead_id, source, crm_id, email, company, owner_id, segment, "
             "lead_source, url from temp.cohort_leads"
         )
 
     def cohort_lead_states(self) -> pd.DataFrame:
-        """Per cohort lead (``lk``): source, ``visible`` (created by as-of), ``is_deleted``.
+        """Per cohort lead (``lead_key``): source, ``visible`` (created by as-of), ``is_deleted``.
 
         Both flags are computed by SQLite with the very expressions :meth:`stage_entries`
         applies, so :meth:`cohort_stage_entries` filters exactly as that query does.
         """
         return self._frame(
-            f"select l.lk, l.source, {self._deleted_sql()} as is_deleted, "
+            f"select l.lead_key, l.source, {self._deleted_sql()} as is_deleted, "
             "case when l.created_at is null or l.created_at <= ? then 1 else 0 end "
             "as visible from temp.cohort_leads l",
             [self.as_of],
@@ -234,44 +230,44 @@ class SnapshotReader:
         ``states`` is :meth:`cohort_lead_states`. One read of the cohort's history then
         serves every stage: a query per stage would walk the cohort's history again for
         each condition (1.8 s of a 1,000,000-lead audit, benchmarks/RESULTS.md). Columns:
-        lk, stage, changed_at, t, is_deleted.
+        lead_key, stage, changed_at, event_ns, is_deleted.
         """
-        columns = ["lk", "stage", "changed_at", "t", "is_deleted"]
+        columns = ["lead_key", "stage", "changed_at", "event_ns", "is_deleted"]
         if not conditions:
             return pd.DataFrame(columns=columns)
-        # Per-lead facts looked up by lk (a small integer) for every history row at once.
-        size = int(states["lk"].max()) + 1 if len(states) else 1
-        lk = history["lk"].to_numpy(dtype=np.int64)
-        visible = _by_key(states, "visible", size, 0)[lk] == 1
-        is_deleted = _by_key(states, "is_deleted", size, 0)[lk]
-        source = _by_key(states, "source", size, None)[lk]
+        # Per-lead facts looked up by lead_key (a small integer) for every history row at once.
+        size = int(states["lead_key"].max()) + 1 if len(states) else 1
+        lead_key = history["lead_key"].to_numpy(dtype=np.int64)
+        visible = _by_key(states, "visible", size, 0)[lead_key] == 1
+        is_deleted = _by_key(states, "is_deleted", size, 0)[lead_key]
+        source = _by_key(states, "source", size, None)[lead_key]
         parts = []
         for cond in conditions:
             match = visible & (source == cond.source) & (history["field"] == cond.field).to_numpy()
             if cond.values is not None:
                 match &= history["value"].isin(list(cond.values)).to_numpy()
-            part = history.loc[match, ["lk", "changed_at", "t"]]
+            part = history.loc[match, ["lead_key", "changed_at", "event_ns"]]
             parts.append(part.assign(stage=cond.stage, is_deleted=is_deleted[match])[columns])
         frame = pd.concat(parts, ignore_index=True)
-        return frame.drop_duplicates(["lk", "stage", "changed_at"]).reset_index(drop=True)
+        return frame.drop_duplicates(["lead_key", "stage", "changed_at"]).reset_index(drop=True)
 
     def cohort_history(self, fields: Sequence[str]) -> pd.DataFrame:
         """History of the cohort's leads for ``fields`` up to as-of, oldest first.
 
-        Columns: lk, field and value (categorical: a few distinct values among hundreds
-        of thousands of rows, compared many times), changed_at, t (int64 ns).
+        Columns: lead_key, field and value (categorical: a few distinct values among
+        hundreds of thousands of rows, compared many times), changed_at, event_ns (int64 ns).
         """
         marks = ",".join("?" * len(fields))
         frame = self._frame(
-            "select c.lk, h.field, h.value, h.changed_at from temp.cohort_leads c "
+            "select c.lead_key, h.field, h.value, h.changed_at from temp.cohort_leads c "
             "cross join lead_history h on h.lead_id = c.lead_id "
             f"where h.field in ({marks}) and h.changed_at <= ? "
-            "order by c.lk, h.field, h.changed_at",
+            "order by c.lead_key, h.field, h.changed_at",
             [*fields, self.as_of],
         )
         frame["field"] = frame["field"].astype("category")
         frame["value"] = frame["value"].astype("category")
-        frame["t"] = to_ns(frame["changed_at"])
+        frame["event_ns"] = to_ns(frame["changed_at"])
         return frame
 
     def handoff_activities(
@@ -285,7 +281,7 @@ class SnapshotReader:
         only those kinds (the rest never counts, so it is not read into Python). An
         activity recorded in the CRM after as-of is not seen even if back-dated, and a
         deleted activity is left out. Columns: hid, kind, direction, outcome,
-        outcome_label, occurred_at, t (int64 ns).
+        outcome_label, occurred_at, event_ns (int64 ns).
         """
         self.conn.execute("drop table if exists temp.handoff_windows")
         self.conn.execute(
@@ -318,7 +314,7 @@ class SnapshotReader:
             params,
         )
         self.conn.execute("drop table temp.handoff_windows")
-        frame["t"] = to_ns(frame["occurred_at"])
+        frame["event_ns"] = to_ns(frame["occurred_at"])
         return frame
 
     # -- owners ------------------------------------------------------------------------

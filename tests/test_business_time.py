@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit.business_time import END_OF_DAY, NAT_NS, BusinessCalendar, OpeningHours
+from audit.business_time import END_OF_DAY, BusinessCalendar, OpeningHours
+from audit.instants_ns import NAT as NAT_NS
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 NEW_YORK = ZoneInfo("America/New_York")

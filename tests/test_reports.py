@@ -22,13 +22,13 @@ from audit.reports import ReportError, write_report
 from audit.reports.csv_report import spreadsheet_cell
 from audit.result import (
     RULE_IDS,
-    RULE_TITLES,
     AuditResult,
     PendingHandoff,
     RepRow,
     RuleResult,
     Violation,
 )
+from audit.rules import RULE_TITLES
 
 ANSI = re.compile(r"\x1b\[")
 RICH_CODES = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\")  # colours and links

@@ -34,8 +34,8 @@ from typing import Any
 
 from audit.reports.files import ensure_private_folder, private_text_file
 from audit.reports.ordering import rule_rank, sort_pending, sort_rep_rows, sort_violations
-from audit.reports.units import rule_unit
-from audit.result import RULE_TITLES, AuditResult, Violation
+from audit.reports.rule_facts import rule_title, rule_unit
+from audit.result import AuditResult, Violation
 
 ENCODING = "utf-8-sig"
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -132,7 +132,7 @@ def summary_rows(result: AuditResult) -> list[Row]:
         (
             *head,
             rule.id,
-            RULE_TITLES.get(rule.id, rule.id),
+            rule_title(rule.id) or rule.id,
             rule.status,
             rule_unit(rule.id),
             rule.measured,
@@ -199,7 +199,7 @@ def pending_rows(result: AuditResult) -> list[Row]:
 def trend_rows(result: AuditResult) -> list[Row]:
     """Each trend month's rules (oldest first), then the audited period's, in rule order."""
     months: list[tuple[str, str, dict[str, dict[str, Any]]]] = [
-        (t.period, t.as_of, t.rules) for t in result.trend
+        (month.period, month.as_of, month.rules) for month in result.trend
     ]
     months.append((result.period, result.as_of, {r.id: r.to_dict() for r in result.rules}))
     rows: list[Row] = []
@@ -211,7 +211,7 @@ def trend_rows(result: AuditResult) -> list[Row]:
                     period,
                     as_of,
                     rule_id,
-                    RULE_TITLES.get(rule_id, rule_id),
+                    rule_title(rule_id) or rule_id,
                     got.get("status"),
                     rule_unit(rule_id),
                     got.get("measured"),

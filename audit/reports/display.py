@@ -6,15 +6,29 @@ The CSV and JSON reports never use these helpers, because they must keep numbers
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
 
-from audit.reports.units import Unit
+from audit.wording import MISSING, clean, share
 
-MISSING = "—"
+if TYPE_CHECKING:
+    from audit.rules.rule import Unit
+
+# ``MISSING``, ``clean`` and ``share`` live in audit.wording (the rules' sentences use them
+# too); the reports reach them here, beside the helpers that are the table's alone.
+__all__ = [
+    "MISSING",
+    "STATUS_STYLES",
+    "clean",
+    "count",
+    "detail",
+    "details",
+    "measure",
+    "scalar",
+    "share",
+]
 
 STATUS_STYLES: dict[str, str] = {
     "pass": "green",
@@ -22,28 +36,6 @@ STATUS_STYLES: dict[str, str] = {
     "fail": "bold red",
     "n/a": "dim",
 }
-
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def clean(value: object) -> str:
-    """CRM text made safe for a terminal or a mail.
-
-    Lead and company names come from the CRM, typed by anyone: an escape character would
-    let a name recolour or erase the report, a newline would break its columns, and bidi
-    overrides would reorder what a reader sees. Control characters become spaces and bidi
-    controls are dropped; everything else (accents, emoji) is kept.
-    """
-    text = "" if value is None else str(value)
-    return "".join(
-        " " if unicodedata.category(ch) == "Cc" else ch for ch in text if ch not in _BIDI_CONTROLS
-    )
-
-
-def share(value: float | None) -> str:
-    """A fraction 0–1 as a percentage with one decimal: 0.82 → "82.0%"."""
-    return MISSING if value is None else f"{value * 100:.1f}%"
-
 
 def count(value: float | None) -> str:
     """A count as an integer; a fractional one (a derived target) keeps one decimal.

@@ -34,7 +34,7 @@ from audit.reports.ordering import (
     sort_violations,
     violation_total,
 )
-from audit.reports.units import rep_unit
+from audit.reports.rule_facts import rep_unit
 from audit.result import AuditResult, RepRow, RuleResult, Violation
 
 if TYPE_CHECKING:
@@ -214,11 +214,11 @@ def speed(rule: RuleResult | None) -> charts.Chart | None:
 def speed_note(rule: RuleResult | None) -> str:
     if rule is None:
         return ""
-    d = rule.details
+    details = rule.details
     parts = [
-        f"{label} {d[key]:.1f} business minutes"
+        f"{label} {details[key]:.1f} business minutes"
         for key, label in (("median_minutes", "median"), ("p90_minutes", "p90"))
-        if d.get(key) is not None
+        if details.get(key) is not None
     ]
     lead = "Judged handoffs by business minutes from handoff to first attempt; left of the "
     lead += "dashed line is within the SLA, 'none' got no attempt by the deadline."
@@ -252,16 +252,16 @@ def split_rows(rule: RuleResult | None, key: str) -> list[SplitRow]:
     groups = rule.details.get(key) if rule else None
     if not isinstance(groups, Mapping):
         return []
-    rows = [(str(name), g) for name, g in groups.items() if isinstance(g, Mapping)]
+    rows = [(str(name), group) for name, group in groups.items() if isinstance(group, Mapping)]
     rows.sort(key=lambda item: (-(item[1].get("handoffs") or 0), item[0]))
     return [
         SplitRow(
             name=name,
-            handoffs=words.number(g.get("handoffs")),
-            progressed=words.number(g.get("progressed")),
-            share=display.share(g.get("share")),
+            handoffs=words.number(group.get("handoffs")),
+            progressed=words.number(group.get("progressed")),
+            share=display.share(group.get("share")),
         )
-        for name, g in rows
+        for name, group in rows
     ]
 
 
@@ -294,14 +294,14 @@ def crm_link(url: str | None) -> str | None:
     return url.strip() if scheme in SAFE_SCHEMES else None
 
 
-def violation_view(v: Violation, timezone: str) -> ViolationView:
+def violation_view(violation: Violation, timezone: str) -> ViolationView:
     return ViolationView(
-        rule=words.rule_title(v.rule),
-        rep=v.rep,
-        lead=v.lead,
-        url=crm_link(v.url),
-        handoff=words.local_time(v.handoff_at, timezone),
-        reason=v.reason,
+        rule=words.rule_title(violation.rule),
+        rep=violation.rep,
+        lead=violation.lead,
+        url=crm_link(violation.url),
+        handoff=words.local_time(violation.handoff_at, timezone),
+        reason=violation.reason,
     )
 
 
@@ -309,25 +309,27 @@ def trend_rows(result: AuditResult) -> tuple[list[str], list[TrendRow]]:
     """Per rule, its figure in each trend month and the audited one (the last column)."""
     if not result.trend:
         return [], []
-    periods = [t.period for t in result.trend] + [result.period]
+    periods = [month.period for month in result.trend] + [result.period]
     rows = []
     for rule in result.rules:
         points = []
-        for t in result.trend:
-            got = t.rules.get(rule.id) or {}
-            points.append((t.period, got.get("measured"), str(got.get("status") or "n/a")))
+        for month in result.trend:
+            got = month.rules.get(rule.id) or {}
+            points.append((month.period, got.get("measured"), str(got.get("status") or "n/a")))
         points.append((result.period, rule.measured, rule.status))
         spark = [
-            charts.SparkPoint(p, m, s, f"{p}: {words.figure(m, rule.id)} ({s})")
-            for p, m, s in points
+            charts.SparkPoint(
+                period, measured, status, f"{period}: {words.figure(measured, rule.id)} ({status})"
+            )
+            for period, measured, status in points
         ]
         rows.append(
             TrendRow(
                 title=words.rule_title(rule.id),
                 spark=charts.sparkline(spark, rule.target),
                 cells=[
-                    TrendCell(words.figure(m, rule.id), charts.status_class(s), s)
-                    for _, m, s in points
+                    TrendCell(words.figure(measured, rule.id), charts.status_class(status), status)
+                    for _, measured, status in points
                 ],
             )
         )

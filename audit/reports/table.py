@@ -33,8 +33,8 @@ from audit.reports.ordering import (
     sort_violations,
     violation_total,
 )
-from audit.reports.units import rep_unit, rule_unit
-from audit.result import RULE_TITLES, AuditResult, RepRow
+from audit.reports.rule_facts import rep_unit, rule_title, rule_unit
+from audit.result import AuditResult, RepRow
 
 TOP_VIOLATIONS = 20
 DETAILS_LIMIT = 100
@@ -74,7 +74,8 @@ def status_cell(status: str) -> Cell:
 
 def title(rule_id: str) -> str:
     """A rule's human title, or its id for a rule this version does not know."""
-    return RULE_TITLES.get(rule_id, display.clean(rule_id))
+    known = rule_title(rule_id)
+    return known if known is not None else display.clean(rule_id)
 
 
 def header_cells(result: AuditResult) -> list[Cell]:

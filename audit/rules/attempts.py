@@ -5,11 +5,17 @@ Judged as soon as either is true, otherwise when the window closes (SLA_SEMANTIC
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from audit.context import AuditContext
+from audit.instants_ns import not_nat
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
+from audit.rules.rule import Rule
+from audit.wording import compliant_of_judged, target_words
 from config.durations import duration_code
 
 RULE_ID = "attempts"
@@ -28,11 +34,11 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         """Worded once per distinct count: the reason depends on nothing else."""
         shown = counted[index].tolist()
         words = {
-            n: f"{n} counted attempt{'s' if n != 1 else ''} and no connection in {window} "
-            f"(SLA {cfg.min})"
-            for n in set(shown)
+            count: f"{count} counted attempt{'s' if count != 1 else ''} and no connection in "
+            f"{window} (SLA {cfg.min})"
+            for count in set(shown)
         }
-        return [words[n] for n in shown]
+        return [words[count] for count in shown]
 
     judged_counts = counted[judged]
     return handoff_rule(
@@ -56,5 +62,31 @@ def evaluate(ctx: AuditContext) -> RuleResult:
 
 def _histogram(counts: np.ndarray) -> dict[str, int]:
     """Judged handoffs by number of counted attempts ("0", "1", … as text keys for JSON)."""
-    values, freq = np.unique(counts, return_counts=True)
-    return {str(int(v)): int(f) for v, f in zip(values, freq, strict=True)}
+    values, handoffs = np.unique(counts, return_counts=True)
+    return {
+        str(int(value)): int(with_value) for value, with_value in zip(values, handoffs, strict=True)
+    }
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
+    minimum, window = details.get("min_attempts"), details.get("window")
+    tries = f"at least {minimum} counted attempts" if minimum is not None else "enough attempts"
+    span = f" within {window}" if window else ""
+    text = (
+        f"{compliant_of_judged(rule)} judged handoffs were reached or got {tries}{span} "
+        f"({target_words(rule, RULE.unit)})."
+    )
+    connected = details.get("connected")
+    if connected is not None:
+        text += f" {connected} were reached."
+    return text
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Attempts",
+    unit="share",
+    rep_unit="share",
+    evaluate=evaluate,
+    sentence=sentence,
+)

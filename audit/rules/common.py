@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.context import AuditContext, ns_text
+from audit.context import AuditContext
 from audit.handoffs import UNASSIGNED
+from audit.instants_ns import ns_text
 from audit.result import PendingHandoff, RepRow, RuleResult, Violation
 from audit.status import judge, share
 
@@ -130,7 +131,7 @@ def _rep_rows(
     """One row per rep: the masks counted per rep with one ``bincount`` each."""
     codes, uniques = pd.factorize(text_column(ctx.facts, "rep"))
     known = codes >= 0  # a missing rep (NaN) belongs to no row
-    position = {rep: i for i, rep in enumerate(uniques.tolist())}
+    position = {rep: slot for slot, rep in enumerate(uniques.tolist())}
 
     def per_rep(mask: np.ndarray) -> list[int]:
         return np.bincount(codes[mask & known], minlength=len(uniques)).tolist()
@@ -139,15 +140,15 @@ def _rep_rows(
     n_pending, n_violating = per_rep(pending), per_rep(violating)
     rows = []
     for rep in rep_names(ctx):
-        i = position.get(rep)
+        slot = position.get(rep)
         rows.append(
             RepRow(
                 rep=rep,
                 rule=rule_id,
-                measured=share(n_ok[i], n_judged[i]) if i is not None else None,
-                judged=n_judged[i] if i is not None else 0,
-                pending=n_pending[i] if i is not None else 0,
-                violations=n_violating[i] if i is not None else 0,
+                measured=share(n_ok[slot], n_judged[slot]) if slot is not None else None,
+                judged=n_judged[slot] if slot is not None else 0,
+                pending=n_pending[slot] if slot is not None else 0,
+                violations=n_violating[slot] if slot is not None else 0,
             )
         )
     return rows
@@ -215,10 +216,6 @@ def _evidence_columns(facts: pd.DataFrame, index: np.ndarray) -> tuple[list[Any]
         list(map(str, crm_id)),
         rep,
         handoff_at,
-        [u if isinstance(u, str) else None for u in url],
+        [link if isinstance(link, str) else None for link in url],
         source,
     )
-
-
-def not_nat(values: np.ndarray) -> np.ndarray:
-    return values != np.iinfo(np.int64).min

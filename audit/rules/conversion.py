@@ -10,12 +10,18 @@ stage that no source's funnel maps is ``None`` (not measured), not 0 (nobody got
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from audit.context import AuditContext
+from audit.instants_ns import not_nat
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
+from audit.rules.rule import Rule
+from audit.wording import compliant_of_judged, target_words
 
 RULE_ID = "conversion"
 
@@ -58,9 +64,31 @@ def _funnel(ctx: AuditContext, progressed: np.ndarray) -> dict[str, int | None]:
 
 
 def _split(groups: pd.Series, progressed: np.ndarray) -> dict[str, dict[str, float | int]]:
-    frame = pd.DataFrame({"group": groups.fillna("(none)").astype(str), "p": progressed})
+    frame = pd.DataFrame({"group": groups.fillna("(none)").astype(str), "progressed": progressed})
     out: dict[str, dict[str, float | int]] = {}
     for name, part in frame.groupby("group", sort=True):
-        n, k = len(part), int(part["p"].sum())
-        out[str(name)] = {"handoffs": n, "progressed": k, "share": k / n}
+        handoffs, progressed_count = len(part), int(part["progressed"].sum())
+        out[str(name)] = {
+            "handoffs": handoffs,
+            "progressed": progressed_count,
+            "share": progressed_count / handoffs,
+        }
     return out
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], as_of_local: str) -> str:
+    by = f" by {as_of_local}" if as_of_local else " by the audit's as-of"
+    return (
+        f"{compliant_of_judged(rule)} handoffs became SQL or went further{by} "
+        f"({target_words(rule, RULE.unit)})."
+    )
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="MQL→SQL conversion",
+    unit="share",
+    rep_unit="share",
+    evaluate=evaluate,
+    sentence=sentence,
+)

@@ -5,9 +5,15 @@ Judged once worked or once the window has closed (SLA_SEMANTICS.md §5).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from audit.context import AuditContext
+from audit.instants_ns import not_nat
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
+from audit.rules.rule import Rule
+from audit.wording import compliant_of_judged, target_words
 from config.durations import duration_code
 
 RULE_ID = "coverage"
@@ -30,3 +36,22 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         instants={"window_end": facts["window_end"].to_numpy()},
         details={"worked": int(worked.sum()), "window": window},
     )
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
+    window = details.get("window")
+    span = f"the {window} window" if window else "the attempt window"
+    return (
+        f"{compliant_of_judged(rule)} judged handoffs had at least one attempt within {span} "
+        f"({target_words(rule, RULE.unit)})."
+    )
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Coverage",
+    unit="share",
+    rep_unit="share",
+    evaluate=evaluate,
+    sentence=sentence,
+)

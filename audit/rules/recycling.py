@@ -16,14 +16,19 @@ A recycle and a progress at the same instant count as progress.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from audit.context import AuditContext, ns_text
+from audit.context import AuditContext
+from audit.instants_ns import not_nat, ns_text
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
+from audit.rules.rule import Rule
+from audit.wording import capital, compliant_of_judged, target_words
 from config.durations import duration_code
 
 RULE_ID = "recycling"
@@ -76,9 +81,10 @@ def evaluate(ctx: AuditContext) -> RuleResult:
 def _has_reason(values: pd.Series, allowed: list[str] | None) -> np.ndarray:
     """Whether each recycle reason is given (and allowed): decided once per distinct value."""
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
-    text = [v.strip() if isinstance(v, str) else "" for v in uniques.tolist()]
+    text = [value.strip() if isinstance(value, str) else "" for value in uniques.tolist()]
     valid = np.array(
-        [t != "" and (not allowed or t in allowed) for t in text] + [False], dtype=bool
+        [reason != "" and (not allowed or reason in allowed) for reason in text] + [False],
+        dtype=bool,
     )
     return valid[codes]  # code -1 (no value) picks the trailing False
 
@@ -121,3 +127,33 @@ class RecycleWording:
         if kind == "stuck":
             return f"neither progressed nor recycled by {deadline}"
         return ""
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
+    text = (
+        f"{compliant_of_judged(rule)} judged handoffs never reached were handed back to "
+        "marketing in time, after enough attempts and with a reason, or progressed "
+        f"({target_words(rule, RULE.unit)})."
+    )
+    problems = [
+        f"{details[key]} {words}"
+        for key, words in (
+            ("premature", "recycled too early"),
+            ("no_reason", "recycled without a valid reason"),
+            ("stuck", "neither recycled nor progressed"),
+        )
+        if details.get(key)
+    ]
+    if problems:
+        text += " " + capital(", ".join(problems)) + "."
+    return text
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Recycling",
+    unit="share",
+    rep_unit="share",
+    evaluate=evaluate,
+    sentence=sentence,
+)

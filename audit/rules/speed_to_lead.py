@@ -15,13 +15,18 @@ not). Bins are closed on the right, like compliance: a touch at exactly 5m is in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
-from audit.context import AuditContext, ns_text
+from audit.context import AuditContext
+from audit.instants_ns import not_nat, ns_text
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule, not_nat
+from audit.rules.common import handoff_rule
+from audit.rules.rule import Rule
+from audit.wording import compliant_of_judged, target_words
 from config.durations import duration_code
 
 RULE_ID = "speed_to_lead"
@@ -42,7 +47,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     seconds = np.full(len(facts), np.nan)
     if touched.any():
         seconds[touched] = ctx.calendar.business_seconds_ns(
-            facts["h"].to_numpy()[touched], first[touched]
+            facts["handoff_ns"].to_numpy()[touched], first[touched]
         )
     minutes = seconds / 60.0
     compliant = touched & (seconds <= within_s + 1e-6)
@@ -53,10 +58,10 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         """Late touches say how late; untouched handoffs say the deadline they missed."""
         deadline_text = ns_text(deadline[index])
         return [
-            f"first touch after {_minutes(m)} business minutes (SLA {code})"
-            if t
-            else f"no attempt by the deadline {d} (SLA {code})"
-            for t, m, d in zip(
+            f"first touch after {_minutes(late_minutes)} business minutes (SLA {code})"
+            if was_touched
+            else f"no attempt by the deadline {missed} (SLA {code})"
+            for was_touched, late_minutes, missed in zip(
                 touched[index].tolist(),
                 minutes[index].tolist(),
                 deadline_text,  # type: ignore[arg-type]
@@ -96,10 +101,36 @@ def minutes_histogram(seconds: np.ndarray, within_s: float) -> dict[str, int]:
     Keys are labels in minutes ("0-5", "5-10", …, "1440+" for ``within`` = 5m), in bin order;
     every bin is present, empty ones with 0, so charts of two months line up.
     """
-    edges = [m * within_s for m in HISTOGRAM_MULTIPLES]
+    edges = [multiple * within_s for multiple in HISTOGRAM_MULTIPLES]
     labels = [f"{_minutes(low / 60)}-{_minutes(high / 60)}" for low, high in pairwise(edges)]
     labels.append(f"{_minutes(edges[-1] / 60)}+")
     # Index of the first upper edge ≥ the value: right-closed bins, overflow last.
     index = np.searchsorted(np.asarray(edges[1:]), seconds - SLACK_S, side="left")
     counts = np.bincount(index.astype(np.int64), minlength=len(labels))
-    return {label: int(n) for label, n in zip(labels, counts, strict=True)}
+    return {label: int(count) for label, count in zip(labels, counts, strict=True)}
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
+    within = details.get("within")
+    limit = f"within {within} of business time" if within else "within the SLA's first-touch time"
+    text = (
+        f"{compliant_of_judged(rule)} judged handoffs got a first attempt {limit} "
+        f"({target_words(rule, RULE.unit)})."
+    )
+    median, p90 = details.get("median_minutes"), details.get("p90_minutes")
+    if median is not None and p90 is not None:
+        text += f" Median {median:.1f}, p90 {p90:.1f} business minutes."
+    untouched = details.get("untouched")
+    if untouched:
+        text += f" {untouched} got no attempt at all by the deadline."
+    return text
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Speed to lead",
+    unit="share",
+    rep_unit="share",
+    evaluate=evaluate,
+    sentence=sentence,
+)

@@ -1,0 +1,106 @@
+"""mql_per_rep: the share of reps whose MQL count lies in the SLA's range (SLA_SEMANTICS.md §5).
+
+The minimum is pro-rated like mql_volume's target while the period is still running (see
+:mod:`audit.rules.mql_volume`); the maximum is not, since a rep over it is over it for
+good. Each rep's own figure is that rep's handoff count; ``unassigned`` is reported but
+never judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from audit.context import AuditContext
+from audit.handoffs import UNASSIGNED
+from audit.result import RuleResult
+from audit.rules.handoff_counts import count_rows, handoffs_per_rep
+from audit.rules.rule import Rule
+from audit.status import judge, share
+from audit.wording import clean, compliant_of_judged, number, target_words
+
+RULE_ID = "mql_per_rep"
+
+#: Reps outside the range named in the sentence; the rest are "and N more".
+NAMES_SHOWN = 3
+
+
+def evaluate(ctx: AuditContext) -> RuleResult:
+    cfg = ctx.sla.marketing.per_rep
+    counts = handoffs_per_rep(ctx)
+    rows = count_rows(ctx, RULE_ID, counts)
+    if cfg is None:
+        return RuleResult(RULE_ID, "n/a", None, None, 0, 0, {"configured": False}, rows)
+    low = None if cfg.min is None else cfg.min * ctx.elapsed_share
+    high = cfg.max
+    in_range = {}
+    for rep in ctx.reps:
+        handoffs = int(counts.get(rep, 0))
+        in_range[rep] = (low is None or handoffs >= low - 1e-9) and (
+            high is None or handoffs <= high
+        )
+    measured = share(sum(in_range.values()), len(ctx.reps))
+    for row in rows:
+        if row.rep != UNASSIGNED:
+            row.violations = 0 if in_range[row.rep] else 1
+    return RuleResult(
+        id=RULE_ID,
+        status=judge(measured, cfg.target, ctx.sla.warn_margin(RULE_ID)),
+        measured=measured,
+        target=cfg.target,
+        judged=len(ctx.reps),
+        pending=0,
+        details={
+            "min": low,
+            "max": high,
+            "min_per_month": cfg.min,
+            "out_of_range": {
+                rep: int(counts.get(rep, 0)) for rep, ok in in_range.items() if not ok
+            },
+            "unassigned": int(counts.get(UNASSIGNED, 0)),
+        },
+        reps=rows,
+    )
+
+
+def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
+    if details.get("configured") is False:
+        return "The SLA sets no MQLs-per-rep range, so the spread across reps is not judged."
+    if rule.measured is None:
+        return "There were no reps to judge."
+    text = (
+        f"{compliant_of_judged(rule)} reps received {_range(details)} MQLs "
+        f"({target_words(rule, RULE.unit)} of reps)."
+    )
+    outside = details.get("out_of_range") or {}
+    if isinstance(outside, Mapping) and outside:
+        text += f" Outside the range: {_names(outside)}."
+    return text
+
+
+def _range(details: Mapping[str, Any]) -> str:
+    low, high = details.get("min"), details.get("max")
+    if low is not None and high is not None:
+        return f"between {number(low)} and {number(high)}"
+    if low is not None:
+        return f"at least {number(low)}"
+    if high is not None:
+        return f"at most {number(high)}"
+    return "the agreed number of"
+
+
+def _names(counts: Mapping[str, Any]) -> str:
+    items = [f"{clean(name)} ({number(handoffs)})" for name, handoffs in counts.items()]
+    more = len(items) - NAMES_SHOWN
+    shown = ", ".join(items[:NAMES_SHOWN])
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="MQLs per rep",
+    unit="share",
+    rep_unit="count",
+    evaluate=evaluate,
+    sentence=sentence,
+)
