@@ -1,6 +1,6 @@
 """Business-time calendar: how much *open* time lies between two UTC instants.
 
-The SLA's ``sales.first_touch.within`` is measured in business time (SLA_SEMANTICS.md §1):
+The SLA's ``sales.first_touch.within`` is measured in business time (docs/SEMANTICS.md §1):
 only the overlap with the opening hours counts, holidays are closed, and a clock that
 starts while closed starts counting at the next opening. The audit evaluates this on whole
 columns of instants, so the calendar is built once as a table of open intervals in UTC and

@@ -150,7 +150,7 @@ def _add_responsible_reps(
     history: pd.DataFrame,
     owner_names: dict[str, str],
 ) -> None:
-    """Add ``rep``: who is responsible for each handoff (SLA_SEMANTICS.md §3)."""
+    """Add ``rep``: who is responsible for each handoff (docs/SEMANTICS.md §3)."""
     current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
     current_owner = current_owner.where(
         ~facts["lead_id"].isin(reader.leads_with_owner_history()), None

@@ -48,7 +48,7 @@ def open_snapshot(path: str | Path) -> sqlite3.Connection:
 
 
 def default_as_of(conn: sqlite3.Connection) -> datetime:
-    """When the snapshot's last successful sync finished (SLA_SEMANTICS.md §1)."""
+    """When the snapshot's last successful sync finished (docs/SEMANTICS.md §1)."""
     row = conn.execute("select max(finished_at) from sync_runs where status = 'ok'").fetchone()
     if not row or not row[0]:
         raise AuditInputError(

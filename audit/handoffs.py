@@ -1,4 +1,4 @@
-"""The period's cohort of handoffs and who is responsible for each (SLA_SEMANTICS.md §2–§3).
+"""The period's cohort of handoffs and who is responsible for each (docs/SEMANTICS.md §2–§3).
 
 A handoff is an entry into ``mql``; a lead recycled and qualified again has a second one.
 Entries of the same lead into the same stage at the same instant through two fields
@@ -110,7 +110,7 @@ def responsible_reps(
     current_owner: pd.Series,
     owner_names: dict[str, str],
 ) -> pd.Series:
-    """The rep responsible for each handoff (SLA_SEMANTICS.md §3).
+    """The rep responsible for each handoff (docs/SEMANTICS.md §3).
 
     The owner at the handoff instant; if none then, the first owner assigned after it (up
     to as-of); with no owner history at all, the lead's current owner; else unassigned.

@@ -1,4 +1,4 @@
-"""Attempts and connections inside each handoff's window (SLA_SEMANTICS.md §4).
+"""Attempts and connections inside each handoff's window (docs/SEMANTICS.md §4).
 
 All of it works on whole columns: the ``min_gap`` merge of close attempts is done in
 rounds (each round keeps every handoff's earliest remaining attempt and drops the ones

@@ -1,4 +1,4 @@
-"""The SLA arithmetic (SLA_SEMANTICS.md §6), optionally beside rates measured in the snapshot.
+"""The SLA arithmetic (docs/SEMANTICS.md §6), optionally beside rates measured in the snapshot.
 
 customers needed = revenue_per_month × marketing_share ÷ average_deal_size
 MQLs needed      = customers needed ÷ mql_to_customer

@@ -1,6 +1,6 @@
 """What an audit returns: plain data that the report writers format and never recompute.
 
-The field names follow the JSON contract of DESIGN.md; :meth:`AuditResult.to_dict` is
+The field names follow the JSON contract of docs/CONTRACTS.md; :meth:`AuditResult.to_dict` is
 that contract exactly, plus additive keys (``timezone``, ``pending``, ``trend``, and per
 row the pending/violation counts, the source, the violation kind and its instants).
 """
@@ -160,11 +160,11 @@ class AuditResult:
         raise KeyError(rule_id)
 
     def exit_code(self) -> int:
-        """0 when every rule passes or warns, 1 when any fails (DESIGN.md)."""
+        """0 when every rule passes or warns, 1 when any fails (docs/CONTRACTS.md)."""
         return EXIT_FAIL if self.status == "fail" else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report of DESIGN.md."""
+        """The JSON report of docs/CONTRACTS.md."""
         return self.document(
             violations=_records(VIOLATION_KEYS, evidence_columns(self.violations, VIOLATION_KEYS)),
             pending=_records(PENDING_KEYS, evidence_columns(self.pending, PENDING_KEYS)),

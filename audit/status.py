@@ -10,7 +10,7 @@ TOLERANCE = 1e-9
 
 
 def judge(measured: float | None, target: float | None, warn_margin: float) -> Status:
-    """Status of a higher-is-better figure (SLA_SEMANTICS.md §5).
+    """Status of a higher-is-better figure (docs/SEMANTICS.md §5).
 
     ``warn`` when the figure falls short of the target by no more than
     ``warn_margin × target``: with target 0.8 and margin 0.1, 0.72 warns and 0.71 fails.

@@ -4,7 +4,7 @@ Rules compute (measured, target, status, evidence); these writers only choose ho
 One entry point, :func:`write_report`, serves the command line:
 
 - ``table`` — rich tables on a terminal, plain aligned text elsewhere (cron mail);
-- ``json`` — the DESIGN.md contract, exact floats;
+- ``json`` — the docs/CONTRACTS.md contract, exact floats;
 - ``csv`` — a folder of ``summary.csv``, ``reps.csv``, ``violations.csv``, ``pending.csv``
   (and ``trend.csv`` when the audit has a trend);
 - ``html`` — one self-contained page with charts for the monthly review (to a file, or to

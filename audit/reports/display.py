@@ -37,6 +37,7 @@ STATUS_STYLES: dict[str, str] = {
     "n/a": "dim",
 }
 
+
 def count(value: float | None) -> str:
     """A count as an integer; a fractional one (a derived target) keeps one decimal.
 

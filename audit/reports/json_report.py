@@ -1,4 +1,4 @@
-"""The JSON report: :meth:`AuditResult.to_dict`, the contract of DESIGN.md, as it is.
+"""The JSON report: :meth:`AuditResult.to_dict`, the contract of docs/CONTRACTS.md, as it is.
 
 Floats are written as Python's shortest round-tripping repr, never rounded, so a figure in
 the JSON is exactly the figure the audit computed and a later run can be compared to it.
@@ -52,10 +52,10 @@ def render_json(result: AuditResult) -> str:
     """The report as text, ending in a newline."""
     document = result.document(
         violations=EncodedList(
-            _evidence_lines(((r.violations, VIOLATION_KEYS) for r in result.rules))
+            _evidence_lines((r.violations, VIOLATION_KEYS) for r in result.rules)
         ),
         pending=EncodedList(
-            _evidence_lines(((r.pending_handoffs, PENDING_KEYS) for r in result.rules))
+            _evidence_lines((r.pending_handoffs, PENDING_KEYS) for r in result.rules)
         ),
     )
     pieces: list[str] = []
@@ -141,7 +141,7 @@ def encode_records(keys: Sequence[Any], columns: Sequence[Sequence[Any]]) -> lis
         (repeat(text, count), encode_column(column))
         for text, column in zip(glue, columns, strict=True)
     )
-    return list(map("".join, zip(*parts, repeat("}", count))))
+    return list(map("".join, zip(*parts, repeat("}", count), strict=False)))
 
 
 def encode_column(values: Sequence[Any]) -> list[str]:

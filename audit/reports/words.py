@@ -162,7 +162,7 @@ class Arithmetic:
 
 
 def arithmetic(rule: RuleResult) -> Arithmetic | None:
-    """SLA_SEMANTICS.md §6 as steps, and the period's MQLs in customers and revenue.
+    """docs/SEMANTICS.md §6 as steps, and the period's MQLs in customers and revenue.
 
     Read from the ``mql_volume`` details the rule computed; None without goals in the SLA.
     """

@@ -1,6 +1,6 @@
 """attempts: compliant if connected, or with at least ``attempts.min`` counted attempts.
 
-Judged as soon as either is true, otherwise when the window closes (SLA_SEMANTICS.md §5).
+Judged as soon as either is true, otherwise when the window closes (docs/SEMANTICS.md §5).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """coverage: a handoff is worked once it has at least one attempt in its window.
 
-Judged once worked or once the window has closed (SLA_SEMANTICS.md §5).
+Judged once worked or once the window has closed (docs/SEMANTICS.md §5).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What mql_volume and mql_per_rep share: the period's handoffs counted per rep.
 
-Both are the marketing side's counts (SLA_SEMANTICS.md §5–§6), and both pro-rate their
+Both are the marketing side's counts (docs/SEMANTICS.md §5–§6), and both pro-rate their
 minimums while the period is still running as of as-of (see :mod:`audit.rules.mql_volume`).
 Each rep's figure for either rule is that rep's number of handoffs.
 """

@@ -1,4 +1,4 @@
-"""mql_per_rep: the share of reps whose MQL count lies in the SLA's range (SLA_SEMANTICS.md §5).
+"""mql_per_rep: the share of reps whose MQL count lies in the SLA's range (docs/SEMANTICS.md §5).
 
 The minimum is pro-rated like mql_volume's target while the period is still running (see
 :mod:`audit.rules.mql_volume`); the maximum is not, since a rep over it is over it for

@@ -1,4 +1,4 @@
-"""mql_volume: the MQLs marketing handed to sales in the period (SLA_SEMANTICS.md §5–§6).
+"""mql_volume: the MQLs marketing handed to sales in the period (docs/SEMANTICS.md §5–§6).
 
 While the period is still running as of as-of, the volume target (and mql_per_rep's
 minimum) is pro-rated to the share of the month elapsed, so a nightly audit of the month
@@ -55,7 +55,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
 
 
 def _arithmetic(goals: Goals, delivered: float, elapsed_share: float) -> dict[str, Any]:
-    """SLA_SEMANTICS.md §6 with the period's MQLs: needed vs what delivered ones should yield.
+    """docs/SEMANTICS.md §6 with the period's MQLs: needed vs what delivered ones should yield.
 
     ``marketing_revenue_due`` is the month's need pro-rated like the volume target, so an
     open month's figures compare like with like.

@@ -1,7 +1,7 @@
 """recycling: unreachable leads go back to marketing in time, after enough tries, with a reason.
 
 For a handoff not connected, with deadline = window end + ``recycle.grace``
-(SLA_SEMANTICS.md §5), taking whichever comes first of its first recycle entry and its
+(docs/SEMANTICS.md §5), taking whichever comes first of its first recycle entry and its
 first progress after the handoff:
 
 * recycled before the deadline with fewer than ``attempts.min`` counted attempts before

@@ -18,7 +18,7 @@ from audit.result import RuleResult
 Unit = Literal["count", "share"]
 """Whether a rule's numbers are counts or shares — the one fact a formatter cannot infer.
 
-The result model carries bare floats; SLA_SEMANTICS.md §5 says which are counts. A share is
+The result model carries bare floats; docs/SEMANTICS.md §5 says which are counts. A share is
 a fraction 0–1 (shown as "82.0%" in tables); a count is a number of handoffs (shown "540").
 ``mql_volume`` counts handoffs for the rule and for each rep; ``mql_per_rep`` measures the
 share of reps within the per-rep range, but each rep's own figure is that rep's handoff

@@ -1,4 +1,4 @@
-"""speed_to_lead: business minutes from handoff to the first attempt (SLA_SEMANTICS.md §5).
+"""speed_to_lead: business minutes from handoff to the first attempt (docs/SEMANTICS.md §5).
 
 Compliant when the first attempt comes within ``sales.first_touch.within`` business time.
 With no attempt yet, the handoff is pending until that deadline passes, then a violation.
