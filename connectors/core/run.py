@@ -20,8 +20,9 @@ from connectors.core.http import Api
 from connectors.core.prefetch import Prefetcher, ReadyPage, read_in_turn
 from connectors.core.stats import StreamStats, SyncSummary
 from connectors.core.stream import Connector, Cursor, Stream
+from snapshot.errors import describe_snapshot_error
 from snapshot.instants import format_instant
-from snapshot.store import SnapshotStore, describe_snapshot_error
+from snapshot.store import SnapshotStore
 
 log = logging.getLogger(__name__)
 
