@@ -34,7 +34,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from audit.reports import ReportError
     from config.settings import SettingsError
     from config.sla import SLAError
-    from snapshot.store import SnapshotError
+    from snapshot.errors import SnapshotError
 
     types: list[type[BaseException]] = [
         UserError,
@@ -102,7 +102,7 @@ def report_failure(exc: Exception, args: argparse.Namespace) -> None:
         else:
             print(f"error: {text}", file=sys.stderr)
     elif isinstance(exc, sqlite3.Error):
-        from snapshot.store import describe_snapshot_error
+        from snapshot.errors import describe_snapshot_error
 
         db = _db_of(args)
         print_error(

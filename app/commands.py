@@ -38,7 +38,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from audit.period import parse_as_of, parse_period
     from audit.reports import write_report
     from config.sla import load_sla
-    from snapshot.store import prepare_for_reading
+    from snapshot.upgrade import prepare_for_reading
 
     sla = load_sla(args.sla)
     period = parse_period(args.period, sla.tz)
@@ -65,7 +65,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from audit.plan import make_plan
     from audit.plan_text import render_plan
     from config.sla import load_sla
-    from snapshot.store import prepare_for_reading
+    from snapshot.upgrade import prepare_for_reading
 
     sla = load_sla(args.sla)
     conn = None

@@ -39,7 +39,8 @@ from config.sla import SLA, load_sla
 from connectors.core import SyncError, SyncSummary
 from snapshot.instants import format_instant, parse_instant
 from snapshot.lock import SnapshotLock
-from snapshot.store import SnapshotStore, prepare_for_reading
+from snapshot.store import SnapshotStore
+from snapshot.upgrade import prepare_for_reading
 
 log = logging.getLogger(__name__)
 

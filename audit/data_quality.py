@@ -25,7 +25,7 @@ from datetime import datetime
 
 from audit.period import Period
 from snapshot.instants import format_instant
-from snapshot.store import FUTURE_INSTANT, NAIVE_INSTANT
+from snapshot.schema import FUTURE_INSTANT, NAIVE_INSTANT
 
 EXAMPLES = 3
 

@@ -20,8 +20,9 @@ from audit.period import AuditInputError, Period, parse_period
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from config.sla import SLA
+from snapshot.errors import SnapshotError
 from snapshot.instants import format_instant, parse_instant
-from snapshot.store import SCHEMA_VERSION, SnapshotError
+from snapshot.schema import SCHEMA_VERSION
 
 
 def open_snapshot(path: str | Path) -> sqlite3.Connection:

@@ -58,7 +58,8 @@ from sandbox.hubspot_server import (
 )
 from snapshot.derived import DERIVED_TABLES
 from snapshot.instants import format_instant
-from snapshot.store import INDEXES, TABLES, Row, SnapshotStore
+from snapshot.schema import INDEXES, TABLES, Row
+from snapshot.store import SnapshotStore
 
 BUILDER_VERSION = 1
 """Part of every cached file name: bump it when the rows a build writes change."""

@@ -36,7 +36,8 @@ from connectors.hubspot import HubSpotTransport
 from connectors.sync import sync_source
 from sandbox.generator import CRM, generate_crm
 from sandbox.hubspot_server import ENGAGEMENT_TYPES, HubSpotSandbox
-from snapshot.store import DATA_TABLES, SnapshotStore
+from snapshot.schema import DATA_TABLES
+from snapshot.store import SnapshotStore
 
 TOKEN = "pat-na1-00000000-benchmark-0000-000000000000"
 SYNC_END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from snapshot.store import FILE_MODE, SnapshotError, describe_snapshot_error, private_folder
+from snapshot.errors import SnapshotError, describe_snapshot_error
+from snapshot.store import FILE_MODE, private_folder
 
 POLL_S = 0.2
 GRACE_S = 0.25

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from snapshot.instants import format_instant
-from snapshot.store import FUTURE_INSTANT, NAIVE_INSTANT, Page, Row
+from snapshot.schema import FUTURE_INSTANT, NAIVE_INSTANT, Row
+from snapshot.store import Page
 
 FUTURE_TOLERANCE = timedelta(minutes=15)
 """Clock skew between the CRM's servers and this machine that is not worth a note."""

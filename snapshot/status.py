@@ -23,9 +23,10 @@ from typing import Any
 
 from config.exit_codes import EXIT_FAIL, EXIT_OK
 from snapshot.derived import DERIVED_TABLES
+from snapshot.errors import SnapshotError
 from snapshot.instants import InstantError, format_instant, parse_instant
 from snapshot.lock import is_locked
-from snapshot.store import SnapshotError, prepare_for_reading
+from snapshot.upgrade import prepare_for_reading
 
 STALE_AFTER = timedelta(days=1)
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from snapshot.store import SCHEMA_VERSION, SnapshotStore
+from snapshot.schema import SCHEMA_VERSION
+from snapshot.store import SnapshotStore
 from tests.cli_helpers import run
 from tests.tiny_crm import TinyCRM
 

@@ -30,7 +30,8 @@ from connectors.sync import sync_source
 from sandbox.generator import generate_crm
 from sandbox.hubspot_server import HubSpotSandbox, engagement_id, owner_id
 from snapshot.instants import format_instant
-from snapshot.store import TABLES, SnapshotStore
+from snapshot.schema import TABLES
+from snapshot.store import SnapshotStore
 from tests.conftest import FIXED_END, HUBSPOT_TOKEN, full_dump
 
 

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from audit.data_quality import quality_notes
 from audit.period import parse_period
-from snapshot.store import FUTURE_INSTANT, NAIVE_INSTANT, NAMED_INDEXES, SnapshotStore
+from snapshot.schema import FUTURE_INSTANT, NAIVE_INSTANT, NAMED_INDEXES
+from snapshot.store import SnapshotStore
 
 OCT = "2026-10-{:02d}T12:00:00.000Z"
 AS_OF = datetime(2026, 11, 1, 3, tzinfo=UTC)

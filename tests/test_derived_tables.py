@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snapshot.derived import DERIVED_TABLES, TOUCH_COLUMNS
-from snapshot.store import Page, SnapshotStore, prepare_for_reading
+from snapshot.store import Page, SnapshotStore
+from snapshot.upgrade import prepare_for_reading
 
 JOIN = (
     "select al.lead_id, a.occurred_at, a.id, "

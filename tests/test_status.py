@@ -17,8 +17,9 @@ from connectors.sync import sync_source
 from sandbox.hubspot_server import HubSpotSandbox
 from snapshot.instants import parse_instant
 from snapshot.lock import SnapshotLock, lock_path
+from snapshot.schema import SCHEMA_VERSION
 from snapshot.status import read_status
-from snapshot.store import SCHEMA_VERSION, SnapshotStore
+from snapshot.store import SnapshotStore
 from tests.cli_helpers import run
 
 

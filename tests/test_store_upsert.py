@@ -13,7 +13,9 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snapshot.store import ROWS_PER_STATEMENT, TABLES, SnapshotStore
+from snapshot.schema import TABLES
+from snapshot.store import SnapshotStore
+from snapshot.upsert import ROWS_PER_STATEMENT
 
 IDS = [f"hubspot:{n}" for n in range(1, 9)]
 OPTIONAL = ["email", "company", "stage", "is_deleted"]
