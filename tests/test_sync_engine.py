@@ -15,52 +15,20 @@ import pytest
 
 from config.redact import Redactor
 from connectors.core import (
-    Advance,
     Api,
-    Batch,
     ConnectionTrouble,
-    Cursor,
     HttpAnswer,
-    RateLimits,
     RefusedError,
     RetryPolicy,
-    Stream,
-    StreamStats,
     SyncError,
     ThrottlePolicy,
     run_sync,
 )
-from snapshot.store import Page, SnapshotStore
+from snapshot.store import SnapshotStore
 from tests.conftest import VirtualClock
+from tests.fake_source import FakeConnector, FakeDialect, OwnerPages, ok
 
 TOKEN = "pat-na1-abcdef-123456"
-
-
-class Dialect:
-    source = "fake"
-
-    def limits(self, answer: HttpAnswer) -> RateLimits:
-        h = answer.headers
-        get = lambda k: int(h[k]) if k in h else None  # noqa: E731
-        return RateLimits(
-            window_max=get("x-max"), window_remaining=get("x-remaining"), daily_max=get("x-daily")
-        )
-
-    def is_daily_limit(self, answer: HttpAnswer) -> bool:
-        return b"DAILY" in answer.body
-
-    def short_limit_wait(self, answer: HttpAnswer) -> float | None:
-        return None
-
-    def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
-        return "set FAKE_TOKEN to a valid token"
-
-    def unreachable_fix(self) -> str:
-        return "check FAKE_URL"
-
-
-def ok(data: Any = None, **headers: str) -> HttpAnswer:
-    return HttpAnswer.of(200, headers, json.dumps(data if data is not None else {"results": []}))
 
 
 def status(code: int, body: str = '{"message": "nope"}', **headers: str) -> HttpAnswer:
@@ -80,7 +48,7 @@ def script(*answers: HttpAnswer | Exception) -> Callable[[], HttpAnswer]:
 
 
 def make_api(clock: VirtualClock, **kwargs: Any) -> Api:
-    return Api(Dialect(), clock=clock, redactor=Redactor([TOKEN]), **kwargs)
+    return Api(FakeDialect(), clock=clock, redactor=Redactor([TOKEN]), **kwargs)
 
 
 def test_gateway_errors_resets_and_bad_json_are_retried_until_an_answer_comes() -> None:
@@ -210,44 +178,6 @@ def test_the_daily_share_caps_the_run() -> None:
 # ------------------------------------------------------------------------- run_sync
 
 
-class Numbers(Stream):
-    """Three pages of owners; the cursor is the next page number."""
-
-    name = "numbers"
-
-    def open(self, cursor: Cursor | None, *, full: bool, api: Api, store: SnapshotStore) -> Cursor:
-        return (
-            cursor
-            if cursor and cursor.scanning and not full
-            else Cursor("full", after="0", scanning=True)
-        )
-
-    def fetch(self, api: Api, cursor: Cursor) -> Batch:
-        page = int(cursor.after or 0)
-        reply = api.call("GET /numbers", lambda: ok({"results": [page * 2, page * 2 + 1]}))
-        return Batch(reply.data["results"], next_after=str(page + 1) if page < 2 else None)
-
-    def to_page(self, batch: Batch, stats: StreamStats) -> Page:
-        return Page(
-            owners=[{"id": f"fake:{n}", "source": "fake", "crm_id": str(n)} for n in batch.records]
-        )
-
-    def advance(self, cursor: Cursor, batch: Batch) -> Advance:
-        if batch.next_after:
-            return Advance(Cursor("full", after=batch.next_after, scanning=True), False)
-        return Advance(Cursor("complete"), True)
-
-
-class NumbersConnector:
-    dialect = Dialect()
-
-    def streams(self) -> list[Stream]:
-        return [Numbers()]
-
-    def prepare(self, api: Api) -> None:
-        return None
-
-
 def test_a_run_killed_after_a_page_resumes_from_the_next_page(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "s.db")
     seen: list[int] = []
@@ -259,13 +189,16 @@ def test_a_run_killed_after_a_page_resumes_from_the_next_page(tmp_path: Path) ->
 
     with pytest.raises(SyncError, match="KeyError"):
         run_sync(
-            NumbersConnector(), store, make_api(VirtualClock()), progress=stop_after_first_page
+            FakeConnector(OwnerPages()),
+            store,
+            make_api(VirtualClock()),
+            progress=stop_after_first_page,
         )
     assert store.count("owners") == 2
     assert json.loads(store.cursor("fake", "numbers") or "")["after"] == "1"
 
     api = make_api(VirtualClock())
-    summary = run_sync(NumbersConnector(), store, api)
+    summary = run_sync(FakeConnector(OwnerPages()), store, api)
     assert (summary.records, summary.requests) == (4, 2)  # pages 1 and 2 only
     assert store.count("owners") == 6
     runs = list(store.db["sync_runs"].rows)
