@@ -136,34 +136,44 @@ def test_daily_429_is_not_retried() -> None:
         api.call("GET /x", script(status(429, '{"policyName": "DAILY"}')))
 
 
-def test_throttle_keeps_every_ten_second_window_under_the_budget() -> None:
-    clock = VirtualClock()
-    api = make_api(clock)
+def send_times(
+    api: Api,
+    clock: VirtualClock,
+    endpoint: str,
+    calls: int,
+    headers: dict[str, str] | None = None,
+    **call_options: Any,
+) -> list[float]:
+    """Call ``endpoint`` ``calls`` times, each answered 200 with ``headers``; the virtual
+    instant each request went out at."""
     sent: list[float] = []
 
     def send() -> HttpAnswer:
         sent.append(clock.t)
-        return ok(**{"x-max": "20", "x-remaining": "19"})
+        return ok(**(headers or {}))
 
-    for _ in range(100):
-        api.call("GET /x", send)
+    for _ in range(calls):
+        api.call(endpoint, send, **call_options)
+    return sent
+
+
+def busiest_window(sent: list[float], seconds: float) -> int:
+    """The most requests sent within any ``seconds``-long window."""
+    return max(sum(1 for s in sent if t - seconds < s <= t) for t in sent)
+
+
+def test_throttle_keeps_every_ten_second_window_under_the_budget() -> None:
+    clock = VirtualClock()
+    sent = send_times(make_api(clock), clock, "GET /x", 100, {"x-max": "20", "x-remaining": "19"})
     # Budget 20 per 10 s minus a reserve of 2: at most 18 requests in any 10 s window.
-    assert max(sum(1 for s in sent if t - 10 < s <= t) for t in sent) <= 18
+    assert busiest_window(sent, 10) <= 18
     assert clock.t < 60
 
 
 def test_searches_stay_at_four_per_second() -> None:
     clock = VirtualClock()
-    api = make_api(clock)
-    sent: list[float] = []
-
-    def send() -> HttpAnswer:
-        sent.append(clock.t)
-        return ok()
-
-    for _ in range(20):
-        api.call("POST /search", send, lanes=("app", "search"))
-    assert max(sum(1 for s in sent if t - 1 < s <= t) for t in sent) == 4
+    sent = send_times(make_api(clock), clock, "POST /search", 20, lanes=("app", "search"))
+    assert busiest_window(sent, 1) == 4
 
 
 def test_the_daily_share_caps_the_run() -> None:
