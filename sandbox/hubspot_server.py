@@ -55,6 +55,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import operator
 import threading
 import time
 import uuid
@@ -266,6 +267,15 @@ _SEARCH_OPERATORS: Final = frozenset(
         "NOT_CONTAINS_TOKEN",
     }
 )
+#: The search operators that compare a property with one value, for numbers and text alike.
+_COMPARISONS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "EQ": operator.eq,
+    "NEQ": operator.ne,
+    "LT": operator.lt,
+    "LTE": operator.le,
+    "GT": operator.gt,
+    "GTE": operator.ge,
+}
 _HISTORY_BATCH_MESSAGE: Final = (
     "The maximum number of inputs supported in a batch request for property histories is 50"
 )
@@ -942,7 +952,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         limit = min(limit, 500)
         archived = _bool_param(query, "archived")
         email = (query.get("email") or [""])[0].lower()
-        after = _after_param(query)
+        after = _int_param(query, "after", 0)
         with self.crm.lock:
             reps = sorted(
                 (r for r in self.crm.reps if (not r.active) == archived), key=lambda r: r.key
@@ -978,11 +988,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
     def _list(self, otype: str, query: dict[str, list[str]], _: Any) -> _Answer:
         properties = _list_param(query, "properties")
         history = _list_param(query, "propertiesWithHistory")
-        associations = [
-            t
-            for t in (_TYPE_ALIASES.get(a.lower()) for a in _list_param(query, "associations"))
-            if t
-        ]
+        associations = _association_types(query)
         archived = _bool_param(query, "archived")
         limit = _int_param(query, "limit", 10)
         cap = 50 if history else 100
@@ -992,7 +998,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             if self.strict_limits:
                 raise _validation(f"limit must be less than or equal to {cap}")
             limit = cap
-        after = _after_param(query)
+        after = _int_param(query, "after", 0)
         index = self.index()
         keys = (index.archived if archived else index.live)[otype]
         after_key = after - (CONTACT_ID_BASE if otype == "contacts" else ENGAGEMENT_ID_BASE)
@@ -1006,9 +1012,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
                     continue
                 item = self._serializer.to_json(otype, record, properties, history)
                 if associations and not archived:
-                    assoc = self._association_block(otype, key, associations, index)
-                    if assoc:
-                        item["associations"] = assoc
+                    self._attach_associations(item, otype, key, associations, index)
                 results.append(item)
         body: dict[str, Any] = {"results": results}
         if start + limit < len(keys):
@@ -1021,9 +1025,11 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             }
         return _Answer(200, body)
 
-    def _association_block(
-        self, otype: str, key: int, targets: list[str], index: _Index
-    ) -> dict[str, Any]:
+    def _attach_associations(
+        self, item: dict[str, Any], otype: str, key: int, targets: list[str], index: _Index
+    ) -> None:
+        """Nest the record's associations in ``item``, as a read with ``associations=`` does;
+        HubSpot leaves the block out when no target has any."""
         block: dict[str, Any] = {}
         for target in dict.fromkeys(targets):
             ids = self._associated(otype, key, target, index)
@@ -1032,7 +1038,8 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
                 block[target] = {
                     "results": [{"id": self._id_of(target, k), "type": label} for k in ids]
                 }
-        return block
+        if block:
+            item["associations"] = block
 
     def _associated(self, otype: str, key: int, target: str, index: _Index) -> list[int]:
         """Keys of live ``target`` records associated with the ``otype`` record ``key``."""
@@ -1072,30 +1079,19 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
                 _list_param(query, "properties"),
                 _list_param(query, "propertiesWithHistory"),
             )
-            associations = [
-                t
-                for t in (_TYPE_ALIASES.get(a.lower()) for a in _list_param(query, "associations"))
-                if t
-            ]
+            associations = _association_types(query)
             if associations and not archived:
-                assoc = self._association_block(otype, record.key, associations, index)
-                if assoc:
-                    item["associations"] = assoc
+                self._attach_associations(item, otype, record.key, associations, index)
         return _Answer(200, item)
 
     def _batch_read(self, otype: str, query: dict[str, list[str]], payload: Any) -> _Answer:
         started = iso(self.clock())
-        if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
-            raise _validation("Invalid input JSON: 'inputs' is required")
-        inputs = payload["inputs"]
+        inputs = _batch_inputs(payload)
         properties = _str_list(payload.get("properties"))
         history = _str_list(payload.get("propertiesWithHistory"))
         if history and len(inputs) > 50:
             raise _validation(_HISTORY_BATCH_MESSAGE)
-        if len(inputs) > 100:
-            raise _validation(
-                f"Batch input size of {len(inputs)} is larger than the maximum of 100 inputs."
-            )
+        _check_batch_size(inputs, 100)
         archived = _bool_param(query, "archived")
         id_property = payload.get("idProperty") or "hs_object_id"
         if id_property not in ("hs_object_id", "email") or (
@@ -1146,13 +1142,8 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             raise _validation(f"Unable to infer object type from: {from_raw}")
         if to_t is None:
             raise _validation(f"Unable to infer object type from: {to_raw}")
-        if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
-            raise _validation("Invalid input JSON: 'inputs' is required")
-        inputs = payload["inputs"]
-        if len(inputs) > 1000:
-            raise _validation(
-                f"Batch input size of {len(inputs)} is larger than the maximum of 1000 inputs."
-            )
+        inputs = _batch_inputs(payload)
+        _check_batch_size(inputs, 1000)
         type_id = ASSOCIATION_TYPE_IDS.get((from_t, to_t))
         index = self.index()
         results: list[dict[str, Any]] = []
@@ -1355,18 +1346,9 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             if value is None:
                 raise _validation(f"Invalid value for {name}: {flt.get('value')!r}")
             with np.errstate(invalid="ignore"):
-                if op == "EQ":
-                    return column == value
-                if op == "NEQ":
-                    return column != value
-                if op == "LT":
-                    return column < value
-                if op == "LTE":
-                    return column <= value
-                if op == "GT":
-                    return column > value
-                if op == "GTE":
-                    return column >= value
+                compare = _COMPARISONS.get(op)
+                if compare is not None:
+                    return compare(column, value)
                 if op == "BETWEEN":
                     high = parse(flt.get("highValue"))
                     if high is None:
@@ -1488,6 +1470,27 @@ def _list_param(query: dict[str, list[str]], name: str) -> list[str]:
     return out
 
 
+def _association_types(query: dict[str, list[str]]) -> list[str]:
+    """The object types named in ``?associations=``, spelt canonically; unknown ones dropped."""
+    return [
+        t for t in (_TYPE_ALIASES.get(a.lower()) for a in _list_param(query, "associations")) if t
+    ]
+
+
+def _batch_inputs(payload: Any) -> list[Any]:
+    """The ``inputs`` list of a batch request body, which every batch endpoint requires."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        raise _validation("Invalid input JSON: 'inputs' is required")
+    return payload["inputs"]
+
+
+def _check_batch_size(inputs: list[Any], maximum: int) -> None:
+    if len(inputs) > maximum:
+        raise _validation(
+            f"Batch input size of {len(inputs)} is larger than the maximum of {maximum} inputs."
+        )
+
+
 def _str_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -1513,16 +1516,6 @@ def _bool_param(query: dict[str, list[str]], name: str) -> bool:
     return bool(values) and values[0].strip().lower() == "true"
 
 
-def _after_param(query: dict[str, list[str]]) -> int:
-    values = query.get("after")
-    if not values or values[0] == "":
-        return 0
-    try:
-        return int(values[0])
-    except ValueError:
-        raise _validation(f"Invalid after: {values[0]!r}") from None
-
-
 def _parse_number(value: Any) -> float | None:
     try:
         return float(str(value))
@@ -1536,10 +1529,8 @@ def _match_text(value: str | None, op: str, flt: dict[str, Any]) -> bool:
     if op == "NOT_HAS_PROPERTY":
         return not value
     target = str(flt.get("value", "")).lower()
-    if op == "EQ":
-        return value == target
-    if op == "NEQ":
-        return value != target
+    if op in ("EQ", "NEQ"):
+        return _COMPARISONS[op](value, target)
     if op in ("IN", "NOT_IN"):
         hit = value in {str(v).lower() for v in flt.get("values") or []}
         return hit if op == "IN" else not hit
@@ -1549,14 +1540,9 @@ def _match_text(value: str | None, op: str, flt: dict[str, Any]) -> bool:
         return hit if op == "CONTAINS_TOKEN" else not hit
     if value is None:
         return False
-    if op == "LT":
-        return value < target
-    if op == "LTE":
-        return value <= target
-    if op == "GT":
-        return value > target
-    if op == "GTE":
-        return value >= target
+    compare = _COMPARISONS.get(op)
+    if compare is not None:
+        return compare(value, target)
     if op == "BETWEEN":
         return target <= value <= str(flt.get("highValue", "")).lower()
     return False

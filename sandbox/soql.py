@@ -36,9 +36,10 @@ SystemModstamp`` over a million rows only touches the rows in the window.
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, Union
@@ -1006,6 +1007,17 @@ def id_suffix(id15: str) -> str:
 # --------------------------------------------------------------------------- evaluation
 
 
+#: The WHERE operators that compare a field with one value (the parser reads ``<>`` as ``!=``).
+_COMPARISONS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _compare_numeric(column: np.ndarray, op: str, value: float | None) -> np.ndarray:
     if value is None:
         nulls = np.isnan(column)
@@ -1015,17 +1027,7 @@ def _compare_numeric(column: np.ndarray, op: str, value: float | None) -> np.nda
             return ~nulls
         return np.zeros(len(column), dtype=bool)
     with np.errstate(invalid="ignore"):
-        if op == "=":
-            return column == value
-        if op == "!=":
-            return column != value  # NaN != v: nulls match, as in SOQL
-        if op == "<":
-            return column < value
-        if op == "<=":
-            return column <= value
-        if op == ">":
-            return column > value
-        return column >= value
+        return _COMPARISONS[op](column, value)  # NaN != v: nulls match, as in SOQL
 
 
 def _codes_where(column: _TextColumn, keep: Iterable[bool]) -> np.ndarray:
@@ -1090,13 +1092,8 @@ def _mask(expr: _BExpr, table: Table, rows: np.ndarray) -> np.ndarray:
         return hit if op == "=" else ~hit
     if value is None:
         return np.zeros(len(codes), dtype=bool)
-    compare = {
-        "<": lambda c: c < value,
-        "<=": lambda c: c <= value,
-        ">": lambda c: c > value,
-        ">=": lambda c: c >= value,
-    }[op]
-    lookup = _codes_where(column, (compare(c) for c in column.categories))
+    compare = _COMPARISONS[op]
+    lookup = _codes_where(column, (compare(c, value) for c in column.categories))
     return lookup[codes]
 
 

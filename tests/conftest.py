@@ -22,7 +22,7 @@ import pytest
 from config.settings import Settings
 from connectors.core import SystemClock
 from connectors.salesforce import SalesforceOptions
-from sandbox.generator import CRM, Activity, generate_crm
+from sandbox.generator import CRM, DISPOSITION_LABELS, Activity, generate_crm
 from sandbox.hubspot_server import (
     HubSpotSandbox,
     contact_id,
@@ -191,14 +191,6 @@ _DIRECTIONS = {
     "INCOMING_EMAIL": "inbound",
     "FORWARDED_EMAIL": "forwarded",
 }
-_LABELS = {
-    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
-    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
-    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
-    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
-    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
-    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
-}
 
 
 def expected_snapshot(crm: CRM, portal_id: int = PORTAL_ID) -> dict[str, set[tuple[Any, ...]]]:
@@ -269,7 +261,8 @@ def expected_snapshot(crm: CRM, portal_id: int = PORTAL_ID) -> dict[str, set[tup
                 act.kind,
                 _DIRECTIONS.get(act.direction or ""),
                 outcome,
-                _LABELS.get(outcome or "") if act.kind == "call" else None,
+                # The label the CRM itself gives the disposition (/calling/v1/dispositions).
+                DISPOSITION_LABELS.get(outcome or "") if act.kind == "call" else None,
                 act.status,
                 (act.title or None) if act.kind != "note" else None,
                 _fmt(act.occurred_at),

@@ -35,6 +35,16 @@ def snapshot(tmp_path: Path) -> Path:
     return crm.save()
 
 
+def audit_october(
+    capsys: pytest.CaptureFixture[str], snapshot: Path, *extra: str
+) -> tuple[int, str, str]:
+    """``audit`` of October 2026 under the example SLA, as of ``AS_OF``, plus ``extra``."""
+    return run(
+        capsys, "audit", "--sla", str(EXAMPLE_SLA), "--period", "2026-10",
+        "--db", str(snapshot), "--as-of", AS_OF, *extra,
+    )  # fmt: skip
+
+
 def test_check_accepts_the_example_and_says_what_it_promises(capsys):
     code, out, err = run(capsys, "check", "--sla", str(EXAMPLE_SLA))
     assert code == 0, err
@@ -54,8 +64,7 @@ def test_check_reports_one_line_per_problem_with_its_path(tmp_path, capsys):
 
 
 def test_audit_prints_a_plain_table_and_exits_1_when_a_rule_fails(snapshot, capsys):
-    args = ["audit", "--sla", str(EXAMPLE_SLA), "--period", "2026-10", "--db", str(snapshot)]
-    code, out, _ = run(capsys, *args, "--as-of", AS_OF)
+    code, out, _ = audit_october(capsys, snapshot)
     assert code == 1
     assert "\x1b[" not in out  # not a terminal: no colour codes for cron mail
     for title in ("Speed to lead", "Coverage", "Attempts", "Recycling"):
@@ -64,10 +73,7 @@ def test_audit_prints_a_plain_table_and_exits_1_when_a_rule_fails(snapshot, caps
 
 def test_audit_json_follows_the_contract(snapshot, tmp_path, capsys):
     out_file = tmp_path / "report.json"
-    code, _, err = run(
-        capsys, "audit", "--sla", str(EXAMPLE_SLA), "--period", "2026-10",
-        "--db", str(snapshot), "--as-of", AS_OF, "--format", "json", "--out", str(out_file),
-    )  # fmt: skip
+    code, _, err = audit_october(capsys, snapshot, "--format", "json", "--out", str(out_file))
     assert code == 1, err
     report = json.loads(out_file.read_text(encoding="utf-8"))
     assert {"sla", "period", "as_of", "status", "rules", "reps", "violations", "data_notes"} <= set(
@@ -83,10 +89,7 @@ def test_audit_json_follows_the_contract(snapshot, tmp_path, capsys):
 
 def test_audit_csv_writes_the_folder(snapshot, tmp_path, capsys):
     folder = tmp_path / "csv"
-    code, _, err = run(
-        capsys, "audit", "--sla", str(EXAMPLE_SLA), "--period", "2026-10",
-        "--db", str(snapshot), "--as-of", AS_OF, "--format", "csv", "--out", str(folder),
-    )  # fmt: skip
+    code, _, err = audit_october(capsys, snapshot, "--format", "csv", "--out", str(folder))
     assert code == 1, err
     assert {"summary.csv", "reps.csv", "violations.csv"} <= {p.name for p in folder.iterdir()}
 

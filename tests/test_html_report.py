@@ -22,6 +22,7 @@ from audit.period import parse_as_of
 from audit.reports import charts, render_html, write_report
 from audit.reports.html_report import crm_link
 from audit.result import AuditResult
+from tests import tiny_crm
 from tests.test_reports import SCRIPT, october_result
 from tests.tiny_crm import TinyCRM, make_sla
 
@@ -406,10 +407,7 @@ def test_speed_histogram_bins_are_multiples_of_within_closed_on_the_right(tmp_pa
         crm.mql(lead, "2026-10-06 10:00")
         if minutes is not None:
             crm.activity(lead, "call", f"2026-10-06 10:{minutes:02d}")
-    crm.save()
-    conn = open_snapshot(crm.path)
-    sla = make_sla()
-    speed = run_audit(conn, sla, "2026-10", parse_as_of(AS_OF, sla.tz)).rule("speed_to_lead")
+    speed = tiny_crm.audit(crm, make_sla(), AS_OF).rule("speed_to_lead")
 
     assert speed.details["minutes_histogram"] == {
         "0-5": 2,
@@ -437,10 +435,7 @@ def test_funnel_counts_a_lead_that_skipped_stages_at_every_stage_it_passed(tmp_p
     crm.event(a, "stage", "salesqualifiedlead", "2026-10-07 10:00")
     crm.event(a, "stage", "opportunity", "2026-10-08 10:00")
     crm.event(b, "stage", "customer", "2026-10-09 10:00")
-    crm.save()
-    conn = open_snapshot(crm.path)
-    sla = make_sla()
-    conversion = run_audit(conn, sla, "2026-10", parse_as_of(AS_OF, sla.tz)).rule("conversion")
+    conversion = tiny_crm.audit(crm, make_sla(), AS_OF).rule("conversion")
 
     assert conversion.details["funnel"] == {
         "handoffs": 3,
@@ -457,10 +452,8 @@ def test_funnel_stage_no_source_maps_is_none_not_zero(tmp_path):
     crm = TinyCRM(tmp_path / "s.db")
     lead = crm.lead("a", owner=crm.owner("1", "ana@acme.example"))
     crm.mql(lead, "2026-10-06 10:00")
-    crm.save()
     sla = make_sla(**{"funnel.hubspot.opportunity": None, "funnel.hubspot.customer": None})
-    conn = open_snapshot(crm.path)
-    funnel = run_audit(conn, sla, "2026-10", parse_as_of(AS_OF, sla.tz)).rule("conversion")
+    funnel = tiny_crm.audit(crm, sla, AS_OF).rule("conversion")
 
     assert funnel.details["funnel"] == {
         "handoffs": 1,
@@ -486,10 +479,7 @@ def test_volume_details_carry_the_sla_arithmetic_pro_rated_while_the_month_runs(
     ana = crm.owner("1", "ana@acme.example")
     for crm_id in ("a", "b"):
         crm.mql(crm.lead(crm_id, owner=ana), "2026-10-06 10:00")
-    crm.save()
-    sla = make_sla()
-    conn = open_snapshot(crm.path)
-    result = run_audit(conn, sla, "2026-10", parse_as_of("2026-10-16T03:00:00Z", sla.tz))
+    result = tiny_crm.audit(crm, make_sla(), "2026-10-16T03:00:00Z")
     volume = result.rule("mql_volume")
     got = volume.details["arithmetic"]
 

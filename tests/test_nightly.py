@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +23,7 @@ from connectors.sync import sync_source
 from sandbox.hubspot_server import HubSpotSandbox
 from snapshot.store import SnapshotStore
 from tests.cli_helpers import run
+from tests.lock_holder import hold_lock
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SLA = REPO / "config" / "sla.example.yaml"
@@ -44,28 +42,6 @@ def nightly(
 def today() -> set[str]:
     """The run's local date in the SLA's zone (either side of midnight, if it strikes)."""
     return {datetime.now(SLA_ZONE).date().isoformat()}
-
-
-def hold_lock(db: Path) -> subprocess.Popen[str]:
-    """Another ``nightly`` holding the snapshot's lock until killed."""
-    script = textwrap.dedent(
-        """
-        import sys, time
-        from snapshot.lock import SnapshotLock
-        with SnapshotLock(sys.argv[1], command="run_audit.py nightly"):
-            print("locked", flush=True)
-            time.sleep(float(sys.argv[2]))
-        """
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", script, str(db), "1.0"],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdout.readline().strip() == "locked"
-    return child
 
 
 # ---------------------------------------------------------------------------- the night
@@ -115,7 +91,7 @@ def test_a_second_nightly_run_syncs_incrementally_and_replaces_the_days_reports(
 def test_an_overlapping_run_exits_2_naming_the_holder_and_writes_nothing(
     cli: HubSpotSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    holder = hold_lock(tmp_path / "snapshot.db")
+    holder = hold_lock(tmp_path / "snapshot.db", 1.0)
     try:
         code, out, err = nightly(capsys, tmp_path)
         sync_code, sync_out, sync_err = run(capsys, "sync", "--db", str(tmp_path / "snapshot.db"))
@@ -138,7 +114,7 @@ def test_an_overlapping_run_exits_2_naming_the_holder_and_writes_nothing(
 def test_wait_lets_an_overlapping_run_start_once_the_first_finishes(
     cli: HubSpotSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    holder = hold_lock(tmp_path / "snapshot.db")  # lets go after a second
+    holder = hold_lock(tmp_path / "snapshot.db", 1.0)  # lets go after a second
     code, out, err = nightly(capsys, tmp_path, "--wait", "30")
     holder.wait()
     assert code in (0, 1), err

@@ -4,40 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 from snapshot.lock import LockBusy, SnapshotLock, is_locked, lock_path
-
-REPO = Path(__file__).resolve().parent.parent
-
-HOLD = textwrap.dedent(
-    """
-    import sys, time
-    from snapshot.lock import SnapshotLock
-    with SnapshotLock(sys.argv[1], command="run_audit.py nightly"):
-        print("locked", flush=True)
-        time.sleep(float(sys.argv[2]))
-    """
-)
-
-
-def hold_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
-    """Another process holding the snapshot's lock for ``seconds``."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(db), str(seconds)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdout.readline().strip() == "locked"
-    return child
+from tests.lock_holder import hold_lock
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid_and_start(tmp_path: Path) -> None:

@@ -169,147 +169,142 @@ def test_fixed_mql_volume_is_its_own_target() -> None:
 # --------------------------------------------------------------------------- bad input
 
 
-def test_unknown_key_is_named_with_a_suggestion() -> None:
-    data = with_changes(MINIMAL_DATA, **{"marketing.mqls_per_mont": 600})
+@pytest.mark.parametrize(
+    ("changes", "problems"),
+    [
+        pytest.param(
+            {"marketing.mqls_per_mont": 600},
+            ["marketing.mqls_per_mont: unknown key; did you mean mqls_per_month?"],
+            id="unknown-key-is-named-with-a-suggestion",
+        ),
+        pytest.param(
+            {"funnel.hubspot.mql": {"stages": ["x"]}},
+            ["funnel.hubspot.mql.stages: unknown key; did you mean stage?"],
+            id="unknown-key-inside-a-funnel-stage-is-named-with-a-suggestion",
+        ),
+        pytest.param(
+            {"funnel.hubspot.sql": {"stage": []}},
+            [
+                "funnel.hubspot.sql: matches no lead; give stage, status or converted: true, "
+                "such as {stage: [salesqualifiedlead]}"
+            ],
+            id="funnel-stage-matching-nothing-is-refused",
+        ),
+        pytest.param(
+            {"funnel.hubspot.sql": {"converted": True}},
+            [
+                "funnel.hubspot.sql.converted: only Salesforce leads convert; remove it or move "
+                "the stage under salesforce"
+            ],
+            id="conversion-is-refused-outside-salesforce",
+        ),
+        pytest.param(
+            {"sales.attempts.window": "2 weeks"},
+            ['sales.attempts.window: "2 weeks" is not a duration such as 14d; write it as 14d'],
+            id="duration-in-words-is-refused-with-the-spelling-to-use",
+        ),
+        pytest.param(
+            {"sales.first_touch.within": 5},
+            [
+                "sales.first_touch.within: 5 is not a duration such as 14d; add its unit: 5s, "
+                "5m, 5h or 5d"
+            ],
+            id="duration-without-unit-is-refused-rather-than-read-as-seconds",
+        ),
+        pytest.param(
+            {"timezone": "Sao Paulo"},
+            ['timezone: "Sao Paulo" is not an IANA time zone; did you mean America/Sao_Paulo?'],
+            id="misspelt-time-zone-gets-the-iana-name",
+        ),
+        pytest.param(
+            {"timezone": "BRT"},
+            [
+                'timezone: "BRT" is not an IANA time zone; use an IANA name such as '
+                "America/Sao_Paulo"
+            ],
+            id="unknown-time-zone-gets-an-example",
+        ),
+        pytest.param(
+            {"business_hours": {"mon-fri": "18:00-09:00"}},
+            [
+                'business_hours.mon-fri: "18:00-09:00" ends before it starts; hours run within '
+                "one day, so split a night shift at 24:00"
+            ],
+            id="hours-ending-before-they-start-are-refused",
+        ),
+        pytest.param(
+            {"business_hours": {"mon": "09:00-13:00,12:00-18:00"}},
+            [
+                'business_hours.mon: "09:00-13:00" and "12:00-18:00" overlap; list each stretch '
+                "of time once"
+            ],
+            id="overlapping-intervals-are-refused",
+        ),
+        pytest.param(
+            {"business_hours": {"mon-fri": "13:00-18:00,09:00-12:00"}},
+            [
+                'business_hours.mon-fri: "09:00-12:00" comes before "13:00-18:00"; list '
+                'intervals in order of the day, such as "09:00-12:00,13:00-18:00"'
+            ],
+            id="intervals-out-of-order-are-refused",
+        ),
+        pytest.param(
+            {
+                "business_hours": {
+                    "mon-fri": "09:00-18:00",
+                    "fri-sat": "10:00-12:00",
+                    "sundy": "10:00-12:00",
+                }
+            },
+            [
+                "business_hours.fri-sat: fri is already given by mon-fri; give each day once",
+                'business_hours.sundy: "sundy" is not a day; did you mean sun? '
+                "Use mon, tue, wed, thu, fri, sat or sun",
+            ],
+            id="day-given-twice-and-bad-day-name-are-each-reported",
+        ),
+        pytest.param(
+            {"sales.first_touch.target": 90},
+            ["sales.first_touch.target: 90 is more than 1; write shares as fractions such as 0.9"],
+            id="share-written-as-a-percentage-is-refused",
+        ),
+        pytest.param(
+            {"marketing.mqls_per_month": "derived"},
+            [
+                "marketing.mqls_per_month: derived needs a goals block (revenue_per_month, "
+                "marketing_share, average_deal_size, mql_to_customer); add goals or give a "
+                "number"
+            ],
+            id="derived-volume-without-goals-is-refused",
+        ),
+        pytest.param(
+            {"funnel.salesforce": {"sql": {"status": ["Sales Qualified"]}}},
+            [
+                "funnel.salesforce.mql: missing; every source needs an mql stage, such as "
+                'mql: {status: ["Marketing Qualified"]}'
+            ],
+            id="source-without-mql-stage-is-refused-with-that-crms-example",
+        ),
+        pytest.param(
+            {
+                "funnel.pipedrive": {"mql": {"stage": ["x"]}},
+                "funnel.hubspot.sqll": {"stage": ["y"]},
+            },
+            [
+                "funnel.hubspot.sqll: unknown stage; did you mean sql? "
+                "Stages are mql, sql, opportunity, customer and recycled",
+                "funnel.pipedrive: unknown source; sources are hubspot and salesforce",
+            ],
+            id="unknown-source-and-stage-names-are-refused",
+        ),
+    ],
+)
+def test_a_mistake_in_the_minimal_file_is_refused_with_the_whole_problem_list(
+    changes: dict[str, Any], problems: list[str]
+) -> None:
+    data = with_changes(MINIMAL_DATA, **changes)
 
-    assert problems_of(data) == [
-        "marketing.mqls_per_mont: unknown key; did you mean mqls_per_month?"
-    ]
-
-
-def test_unknown_key_inside_a_funnel_stage_is_named_with_a_suggestion() -> None:
-    data = with_changes(MINIMAL_DATA, **{"funnel.hubspot.mql": {"stages": ["x"]}})
-
-    assert problems_of(data) == ["funnel.hubspot.mql.stages: unknown key; did you mean stage?"]
-
-
-def test_funnel_stage_matching_nothing_is_refused() -> None:
-    data = with_changes(MINIMAL_DATA, **{"funnel.hubspot.sql": {"stage": []}})
-
-    assert problems_of(data) == [
-        "funnel.hubspot.sql: matches no lead; give stage, status or converted: true, "
-        "such as {stage: [salesqualifiedlead]}"
-    ]
-
-
-def test_conversion_is_refused_outside_salesforce() -> None:
-    data = with_changes(MINIMAL_DATA, **{"funnel.hubspot.sql": {"converted": True}})
-
-    assert problems_of(data) == [
-        "funnel.hubspot.sql.converted: only Salesforce leads convert; remove it or move the "
-        "stage under salesforce"
-    ]
-
-
-def test_duration_in_words_is_refused_with_the_spelling_to_use() -> None:
-    data = with_changes(MINIMAL_DATA, **{"sales.attempts.window": "2 weeks"})
-
-    assert problems_of(data) == [
-        'sales.attempts.window: "2 weeks" is not a duration such as 14d; write it as 14d'
-    ]
-
-
-def test_duration_without_unit_is_refused_rather_than_read_as_seconds() -> None:
-    data = with_changes(MINIMAL_DATA, **{"sales.first_touch.within": 5})
-
-    assert problems_of(data) == [
-        "sales.first_touch.within: 5 is not a duration such as 14d; add its unit: 5s, 5m, 5h or 5d"
-    ]
-
-
-def test_misspelt_time_zone_gets_the_iana_name() -> None:
-    data = with_changes(MINIMAL_DATA, timezone="Sao Paulo")
-
-    assert problems_of(data) == [
-        'timezone: "Sao Paulo" is not an IANA time zone; did you mean America/Sao_Paulo?'
-    ]
-
-
-def test_unknown_time_zone_gets_an_example() -> None:
-    data = with_changes(MINIMAL_DATA, timezone="BRT")
-
-    assert problems_of(data) == [
-        'timezone: "BRT" is not an IANA time zone; use an IANA name such as America/Sao_Paulo'
-    ]
-
-
-def test_hours_ending_before_they_start_are_refused() -> None:
-    data = with_changes(MINIMAL_DATA, business_hours={"mon-fri": "18:00-09:00"})
-
-    assert problems_of(data) == [
-        'business_hours.mon-fri: "18:00-09:00" ends before it starts; hours run within one '
-        "day, so split a night shift at 24:00"
-    ]
-
-
-def test_overlapping_intervals_are_refused() -> None:
-    data = with_changes(MINIMAL_DATA, business_hours={"mon": "09:00-13:00,12:00-18:00"})
-
-    assert problems_of(data) == [
-        'business_hours.mon: "09:00-13:00" and "12:00-18:00" overlap; list each stretch of '
-        "time once"
-    ]
-
-
-def test_intervals_out_of_order_are_refused() -> None:
-    data = with_changes(MINIMAL_DATA, business_hours={"mon-fri": "13:00-18:00,09:00-12:00"})
-
-    assert problems_of(data) == [
-        'business_hours.mon-fri: "09:00-12:00" comes before "13:00-18:00"; list intervals in '
-        'order of the day, such as "09:00-12:00,13:00-18:00"'
-    ]
-
-
-def test_day_given_twice_and_bad_day_name_are_each_reported() -> None:
-    hours = {"mon-fri": "09:00-18:00", "fri-sat": "10:00-12:00", "sundy": "10:00-12:00"}
-    data = with_changes(MINIMAL_DATA, business_hours=hours)
-
-    assert problems_of(data) == [
-        "business_hours.fri-sat: fri is already given by mon-fri; give each day once",
-        'business_hours.sundy: "sundy" is not a day; did you mean sun? '
-        "Use mon, tue, wed, thu, fri, sat or sun",
-    ]
-
-
-def test_share_written_as_a_percentage_is_refused() -> None:
-    data = with_changes(MINIMAL_DATA, **{"sales.first_touch.target": 90})
-
-    assert problems_of(data) == [
-        "sales.first_touch.target: 90 is more than 1; write shares as fractions such as 0.9"
-    ]
-
-
-def test_derived_volume_without_goals_is_refused() -> None:
-    data = with_changes(MINIMAL_DATA, **{"marketing.mqls_per_month": "derived"})
-
-    assert problems_of(data) == [
-        "marketing.mqls_per_month: derived needs a goals block (revenue_per_month, "
-        "marketing_share, average_deal_size, mql_to_customer); add goals or give a number"
-    ]
-
-
-def test_source_without_mql_stage_is_refused_with_that_crms_example() -> None:
-    data = with_changes(
-        MINIMAL_DATA, **{"funnel.salesforce": {"sql": {"status": ["Sales Qualified"]}}}
-    )
-
-    assert problems_of(data) == [
-        "funnel.salesforce.mql: missing; every source needs an mql stage, such as "
-        'mql: {status: ["Marketing Qualified"]}'
-    ]
-
-
-def test_unknown_source_and_stage_names_are_refused() -> None:
-    data = with_changes(
-        MINIMAL_DATA,
-        **{"funnel.pipedrive": {"mql": {"stage": ["x"]}}, "funnel.hubspot.sqll": {"stage": ["y"]}},
-    )
-
-    assert problems_of(data) == [
-        "funnel.hubspot.sqll: unknown stage; did you mean sql? "
-        "Stages are mql, sql, opportunity, customer and recycled",
-        "funnel.pipedrive: unknown source; sources are hubspot and salesforce",
-    ]
+    assert problems_of(data) == problems
 
 
 def test_every_problem_is_reported_at_once_with_its_path() -> None:

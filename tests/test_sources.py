@@ -88,31 +88,35 @@ def test_a_registered_source_is_accepted_as_a_funnel_key(pipedrive: SourceSpec) 
     assert "An MQL handoff is Pipedrive label MQL." in summarize(sla)
 
 
-def test_a_registered_source_without_mql_gets_its_own_example(pipedrive: SourceSpec) -> None:
+@pytest.mark.parametrize(
+    ("funnel", "problem"),
+    [
+        pytest.param(
+            {"pipedrive": {"sql": {"status": ["SQL"]}}},
+            "funnel.pipedrive.mql: missing; every source needs an mql stage, such as "
+            "mql: {status: [MQL]}",
+            id="a-registered-source-without-mql-gets-its-own-example",
+        ),
+        pytest.param(
+            {"pipedrive": {"mql": {"status": ["MQL"]}, "sql": {"converted": True}}},
+            "funnel.pipedrive.sql.converted: only Salesforce leads convert; remove it or move "
+            "the stage under salesforce",
+            id="only-converting-sources-may-use-converted",
+        ),
+        pytest.param(
+            {"pipedrve": {"mql": {"status": ["MQL"]}}},
+            "funnel.pipedrve: unknown source; did you mean pipedrive? "
+            "Sources are hubspot, salesforce and pipedrive",
+            id="an-unknown-source-lists-the-registered-ones",
+        ),
+    ],
+)
+def test_a_funnel_mistake_about_a_registered_source_is_one_problem(
+    pipedrive: SourceSpec, funnel: dict[str, object], problem: str
+) -> None:
     with pytest.raises(SLAError) as caught:
-        parse_sla(_sla({"pipedrive": {"sql": {"status": ["SQL"]}}}))
-    assert caught.value.problems == [
-        "funnel.pipedrive.mql: missing; every source needs an mql stage, such as "
-        "mql: {status: [MQL]}"
-    ]
-
-
-def test_only_converting_sources_may_use_converted(pipedrive: SourceSpec) -> None:
-    with pytest.raises(SLAError) as caught:
-        parse_sla(_sla({"pipedrive": {"mql": {"status": ["MQL"]}, "sql": {"converted": True}}}))
-    assert caught.value.problems == [
-        "funnel.pipedrive.sql.converted: only Salesforce leads convert; remove it or move "
-        "the stage under salesforce"
-    ]
-
-
-def test_an_unknown_source_lists_the_registered_ones(pipedrive: SourceSpec) -> None:
-    with pytest.raises(SLAError) as caught:
-        parse_sla(_sla({"pipedrve": {"mql": {"status": ["MQL"]}}}))
-    assert caught.value.problems == [
-        "funnel.pipedrve: unknown source; did you mean pipedrive? "
-        "Sources are hubspot, salesforce and pipedrive"
-    ]
+        parse_sla(_sla(funnel))
+    assert caught.value.problems == [problem]
 
 
 def test_sync_without_credentials_prints_the_registered_hint(

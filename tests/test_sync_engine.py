@@ -15,52 +15,20 @@ import pytest
 
 from config.redact import Redactor
 from connectors.core import (
-    Advance,
     Api,
-    Batch,
     ConnectionTrouble,
-    Cursor,
     HttpAnswer,
-    RateLimits,
     RefusedError,
     RetryPolicy,
-    Stream,
-    StreamStats,
     SyncError,
     ThrottlePolicy,
     run_sync,
 )
-from snapshot.store import Page, SnapshotStore
+from snapshot.store import SnapshotStore
 from tests.conftest import VirtualClock
+from tests.fake_source import FakeConnector, FakeDialect, OwnerPages, ok
 
 TOKEN = "pat-na1-abcdef-123456"
-
-
-class Dialect:
-    source = "fake"
-
-    def limits(self, answer: HttpAnswer) -> RateLimits:
-        h = answer.headers
-        get = lambda k: int(h[k]) if k in h else None  # noqa: E731
-        return RateLimits(
-            window_max=get("x-max"), window_remaining=get("x-remaining"), daily_max=get("x-daily")
-        )
-
-    def is_daily_limit(self, answer: HttpAnswer) -> bool:
-        return b"DAILY" in answer.body
-
-    def short_limit_wait(self, answer: HttpAnswer) -> float | None:
-        return None
-
-    def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
-        return "set FAKE_TOKEN to a valid token"
-
-    def unreachable_fix(self) -> str:
-        return "check FAKE_URL"
-
-
-def ok(data: Any = None, **headers: str) -> HttpAnswer:
-    return HttpAnswer.of(200, headers, json.dumps(data if data is not None else {"results": []}))
 
 
 def status(code: int, body: str = '{"message": "nope"}', **headers: str) -> HttpAnswer:
@@ -80,7 +48,7 @@ def script(*answers: HttpAnswer | Exception) -> Callable[[], HttpAnswer]:
 
 
 def make_api(clock: VirtualClock, **kwargs: Any) -> Api:
-    return Api(Dialect(), clock=clock, redactor=Redactor([TOKEN]), **kwargs)
+    return Api(FakeDialect(), clock=clock, redactor=Redactor([TOKEN]), **kwargs)
 
 
 def test_gateway_errors_resets_and_bad_json_are_retried_until_an_answer_comes() -> None:
@@ -168,34 +136,44 @@ def test_daily_429_is_not_retried() -> None:
         api.call("GET /x", script(status(429, '{"policyName": "DAILY"}')))
 
 
-def test_throttle_keeps_every_ten_second_window_under_the_budget() -> None:
-    clock = VirtualClock()
-    api = make_api(clock)
+def send_times(
+    api: Api,
+    clock: VirtualClock,
+    endpoint: str,
+    calls: int,
+    headers: dict[str, str] | None = None,
+    **call_options: Any,
+) -> list[float]:
+    """Call ``endpoint`` ``calls`` times, each answered 200 with ``headers``; the virtual
+    instant each request went out at."""
     sent: list[float] = []
 
     def send() -> HttpAnswer:
         sent.append(clock.t)
-        return ok(**{"x-max": "20", "x-remaining": "19"})
+        return ok(**(headers or {}))
 
-    for _ in range(100):
-        api.call("GET /x", send)
+    for _ in range(calls):
+        api.call(endpoint, send, **call_options)
+    return sent
+
+
+def busiest_window(sent: list[float], seconds: float) -> int:
+    """The most requests sent within any ``seconds``-long window."""
+    return max(sum(1 for s in sent if t - seconds < s <= t) for t in sent)
+
+
+def test_throttle_keeps_every_ten_second_window_under_the_budget() -> None:
+    clock = VirtualClock()
+    sent = send_times(make_api(clock), clock, "GET /x", 100, {"x-max": "20", "x-remaining": "19"})
     # Budget 20 per 10 s minus a reserve of 2: at most 18 requests in any 10 s window.
-    assert max(sum(1 for s in sent if t - 10 < s <= t) for t in sent) <= 18
+    assert busiest_window(sent, 10) <= 18
     assert clock.t < 60
 
 
 def test_searches_stay_at_four_per_second() -> None:
     clock = VirtualClock()
-    api = make_api(clock)
-    sent: list[float] = []
-
-    def send() -> HttpAnswer:
-        sent.append(clock.t)
-        return ok()
-
-    for _ in range(20):
-        api.call("POST /search", send, lanes=("app", "search"))
-    assert max(sum(1 for s in sent if t - 1 < s <= t) for t in sent) == 4
+    sent = send_times(make_api(clock), clock, "POST /search", 20, lanes=("app", "search"))
+    assert busiest_window(sent, 1) == 4
 
 
 def test_the_daily_share_caps_the_run() -> None:
@@ -210,44 +188,6 @@ def test_the_daily_share_caps_the_run() -> None:
 # ------------------------------------------------------------------------- run_sync
 
 
-class Numbers(Stream):
-    """Three pages of owners; the cursor is the next page number."""
-
-    name = "numbers"
-
-    def open(self, cursor: Cursor | None, *, full: bool, api: Api, store: SnapshotStore) -> Cursor:
-        return (
-            cursor
-            if cursor and cursor.scanning and not full
-            else Cursor("full", after="0", scanning=True)
-        )
-
-    def fetch(self, api: Api, cursor: Cursor) -> Batch:
-        page = int(cursor.after or 0)
-        reply = api.call("GET /numbers", lambda: ok({"results": [page * 2, page * 2 + 1]}))
-        return Batch(reply.data["results"], next_after=str(page + 1) if page < 2 else None)
-
-    def to_page(self, batch: Batch, stats: StreamStats) -> Page:
-        return Page(
-            owners=[{"id": f"fake:{n}", "source": "fake", "crm_id": str(n)} for n in batch.records]
-        )
-
-    def advance(self, cursor: Cursor, batch: Batch) -> Advance:
-        if batch.next_after:
-            return Advance(Cursor("full", after=batch.next_after, scanning=True), False)
-        return Advance(Cursor("complete"), True)
-
-
-class NumbersConnector:
-    dialect = Dialect()
-
-    def streams(self) -> list[Stream]:
-        return [Numbers()]
-
-    def prepare(self, api: Api) -> None:
-        return None
-
-
 def test_a_run_killed_after_a_page_resumes_from_the_next_page(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "s.db")
     seen: list[int] = []
@@ -259,13 +199,16 @@ def test_a_run_killed_after_a_page_resumes_from_the_next_page(tmp_path: Path) ->
 
     with pytest.raises(SyncError, match="KeyError"):
         run_sync(
-            NumbersConnector(), store, make_api(VirtualClock()), progress=stop_after_first_page
+            FakeConnector(OwnerPages()),
+            store,
+            make_api(VirtualClock()),
+            progress=stop_after_first_page,
         )
     assert store.count("owners") == 2
     assert json.loads(store.cursor("fake", "numbers") or "")["after"] == "1"
 
     api = make_api(VirtualClock())
-    summary = run_sync(NumbersConnector(), store, api)
+    summary = run_sync(FakeConnector(OwnerPages()), store, api)
     assert (summary.records, summary.requests) == (4, 2)  # pages 1 and 2 only
     assert store.count("owners") == 6
     runs = list(store.db["sync_runs"].rows)

@@ -28,9 +28,7 @@ from connectors.core import (
     Cancelled,
     Cursor,
     HttpAnswer,
-    RateLimits,
     RecordError,
-    Stream,
     StreamStats,
     SyncError,
     ThrottlePolicy,
@@ -41,6 +39,7 @@ from sandbox.generator import CRM
 from sandbox.hubspot_server import HubSpotSandbox
 from snapshot.store import Page, SnapshotStore
 from tests.conftest import HUBSPOT_TOKEN, VirtualClock, add_connected_call, full_dump
+from tests.fake_source import FakeConnector, FakeDialect, OwnerPages, ok
 
 SEARCH_PAUSE_S = 1.1
 """Between syncs: the sandbox still counts the last run's searches in its one-second window."""
@@ -48,30 +47,7 @@ SEARCH_PAUSE_S = 1.1
 PAGES = 4
 
 
-class Dialect:
-    source = "fake"
-
-    def limits(self, answer: HttpAnswer) -> RateLimits:
-        return RateLimits()
-
-    def is_daily_limit(self, answer: HttpAnswer) -> bool:
-        return False
-
-    def short_limit_wait(self, answer: HttpAnswer) -> float | None:
-        return None
-
-    def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
-        return "set FAKE_TOKEN to a valid token"
-
-    def unreachable_fix(self) -> str:
-        return "check FAKE_URL"
-
-
-def ok(data: Any) -> HttpAnswer:
-    return HttpAnswer.of(200, {}, json.dumps(data))
-
-
-class Pages(Stream):
+class Pages(OwnerPages):
     """``PAGES`` pages of two owners each; the cursor is the next page number.
 
     ``events`` records, in order, each call the stream gets and the thread it runs in;
@@ -79,6 +55,8 @@ class Pages(Stream):
     """
 
     name = "pages"
+    endpoint = "GET /pages"
+    pages = PAGES
 
     def __init__(
         self,
@@ -97,57 +75,34 @@ class Pages(Stream):
     def _log(self, what: str, page: int) -> None:
         self.events.append((what, page, threading.current_thread().name))
 
-    def open(self, cursor: Cursor | None, *, full: bool, api: Api, store: SnapshotStore) -> Cursor:
-        if cursor and cursor.scanning and not full:
-            return cursor
-        return Cursor("full", after="0", scanning=True)
-
     def fetch(self, api: Api, cursor: Cursor) -> Batch:
         page = int(cursor.after or 0)
         self._log("fetch", page)
         if self.on_fetch:
             self.on_fetch(page)
-        reply = api.call("GET /pages", lambda: ok({"results": [page * 2, page * 2 + 1]}))
+        batch = super().fetch(api, cursor)
         if page in self.fail_fetch:
             raise self.fail_fetch[page](api)
-        more = page < PAGES - 1
-        return Batch(reply.data["results"], next_after=str(page + 1) if more else None)
+        return batch
 
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         page = batch.records[0] // 2
         self._log("map", page)
         if page == self.fail_map:
             raise RecordError(f"fake record {batch.records[0]} has when='soon'")
-        return Page(
-            owners=[{"id": f"fake:{n}", "source": "fake", "crm_id": str(n)} for n in batch.records]
-        )
+        return super().to_page(batch, stats)
 
     def advance(self, cursor: Cursor, batch: Batch) -> Advance:
         self._log("advance", batch.records[0] // 2)
-        if batch.next_after:
-            return Advance(Cursor("full", after=batch.next_after, scanning=True), False)
-        return Advance(Cursor("complete"), True)
+        return super().advance(cursor, batch)
 
     def can_prefetch(self, cursor: Cursor) -> bool:
         return self.prefetch
 
 
-class Connector:
-    dialect = Dialect()
-
-    def __init__(self, stream: Pages) -> None:
-        self.stream = stream
-
-    def streams(self) -> list[Stream]:
-        return [self.stream]
-
-    def prepare(self, api: Api) -> None:
-        return None
-
-
 def make_api() -> Api:
     return Api(
-        Dialect(),
+        FakeDialect(),
         clock=VirtualClock(),
         redactor=Redactor([]),
         throttle=ThrottlePolicy(enabled=False),
@@ -184,7 +139,7 @@ def timed_store(tmp_path: Path, stream: Pages, name: str = "s.db") -> TimedStore
 def sync(stream: Pages, store: SnapshotStore, prefetch: bool | None = None) -> Any:
     api = make_api()
     try:
-        return run_sync(Connector(stream), store, api, prefetch=prefetch), api
+        return run_sync(FakeConnector(stream), store, api, prefetch=prefetch), api
     except SyncError as exc:
         return exc, api
 
@@ -233,14 +188,16 @@ def test_a_progress_callback_keeps_the_sync_in_turn_unless_told_otherwise(
     tmp_path: Path,
 ) -> None:
     stream = Pages()
-    run_sync(Connector(stream), timed_store(tmp_path, stream), make_api(), progress=lambda *a: None)
+    run_sync(
+        FakeConnector(stream), timed_store(tmp_path, stream), make_api(), progress=lambda *a: None
+    )
     assert {name for what, _, name in stream.events if what == "fetch"} == {
         threading.current_thread().name
     }
 
     stream = Pages()
     run_sync(
-        Connector(stream),
+        FakeConnector(stream),
         timed_store(tmp_path, stream, "b.db"),
         make_api(),
         progress=lambda *a: None,
