@@ -40,11 +40,7 @@ from audit.result import AuditResult, Violation
 ENCODING = "utf-8-sig"
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
-SUMMARY_COLUMNS = (
-    "sla",
-    "period",
-    "as_of",
-    "overall_status",
+RULE_FIGURE_COLUMNS = (
     "rule",
     "title",
     "status",
@@ -53,6 +49,14 @@ SUMMARY_COLUMNS = (
     "target",
     "judged",
     "pending",
+)
+"""A rule's figures, as both the summary and the trend list them."""
+SUMMARY_COLUMNS = (
+    "sla",
+    "period",
+    "as_of",
+    "overall_status",
+    *RULE_FIGURE_COLUMNS,
     "details",
 )
 REPS_COLUMNS = ("rep", "rule", "measured", "judged", "pending", "violations")
@@ -68,18 +72,7 @@ VIOLATION_COLUMNS = (
     "url",
 )
 PENDING_COLUMNS = ("rule", "rep", "lead", "crm_id", "handoff_at", "decided_by", "url")
-TREND_COLUMNS = (
-    "period",
-    "as_of",
-    "rule",
-    "title",
-    "status",
-    "unit",
-    "measured",
-    "target",
-    "judged",
-    "pending",
-)
+TREND_COLUMNS = ("period", "as_of", *RULE_FIGURE_COLUMNS)
 
 Row = Sequence[Any]
 

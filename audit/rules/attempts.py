@@ -82,11 +82,4 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
     return text
 
 
-RULE = Rule(
-    id=RULE_ID,
-    title="Attempts",
-    unit="share",
-    rep_unit="share",
-    evaluate=evaluate,
-    sentence=sentence,
-)
+RULE = Rule(id=RULE_ID, title="Attempts", evaluate=evaluate, sentence=sentence)

@@ -84,11 +84,4 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], as_of_local: str) -> 
     )
 
 
-RULE = Rule(
-    id=RULE_ID,
-    title="MQL→SQL conversion",
-    unit="share",
-    rep_unit="share",
-    evaluate=evaluate,
-    sentence=sentence,
-)
+RULE = Rule(id=RULE_ID, title="MQL→SQL conversion", evaluate=evaluate, sentence=sentence)

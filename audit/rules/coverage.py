@@ -47,11 +47,4 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
     )
 
 
-RULE = Rule(
-    id=RULE_ID,
-    title="Coverage",
-    unit="share",
-    rep_unit="share",
-    evaluate=evaluate,
-    sentence=sentence,
-)
+RULE = Rule(id=RULE_ID, title="Coverage", evaluate=evaluate, sentence=sentence)

@@ -97,10 +97,5 @@ def _names(counts: Mapping[str, Any]) -> str:
 
 
 RULE = Rule(
-    id=RULE_ID,
-    title="MQLs per rep",
-    unit="share",
-    rep_unit="count",
-    evaluate=evaluate,
-    sentence=sentence,
+    id=RULE_ID, title="MQLs per rep", evaluate=evaluate, sentence=sentence, rep_unit="count"
 )

@@ -95,8 +95,8 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
 RULE = Rule(
     id=RULE_ID,
     title="MQL volume",
-    unit="count",
-    rep_unit="count",
     evaluate=evaluate,
     sentence=sentence,
+    unit="count",
+    rep_unit="count",
 )

@@ -149,11 +149,4 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
     return text
 
 
-RULE = Rule(
-    id=RULE_ID,
-    title="Recycling",
-    unit="share",
-    rep_unit="share",
-    evaluate=evaluate,
-    sentence=sentence,
-)
+RULE = Rule(id=RULE_ID, title="Recycling", evaluate=evaluate, sentence=sentence)

@@ -45,9 +45,9 @@ class Rule:
     """The rule id of the SLA file and the JSON contract (``speed_to_lead``)."""
     title: str
     """How people call it in a table or on the page ("Speed to lead")."""
-    unit: Unit
-    """The unit of the rule's ``measured`` and ``target``."""
-    rep_unit: Unit
-    """The unit of each rep's ``measured`` for this rule."""
     evaluate: Evaluate
     sentence: Sentence
+    unit: Unit = "share"
+    """The unit of the rule's ``measured`` and ``target`` (most rules judge a share)."""
+    rep_unit: Unit = "share"
+    """The unit of each rep's ``measured`` for this rule."""

@@ -126,11 +126,4 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
     return text
 
 
-RULE = Rule(
-    id=RULE_ID,
-    title="Speed to lead",
-    unit="share",
-    rep_unit="share",
-    evaluate=evaluate,
-    sentence=sentence,
-)
+RULE = Rule(id=RULE_ID, title="Speed to lead", evaluate=evaluate, sentence=sentence)

@@ -164,15 +164,19 @@ OPPORTUNITIES = SObjectSpec(
     where="IsWon = true",
     essential=("StageName", "CloseDate"),
 )
+_ACTIVITY_LINKS: dict[str, str] = {
+    "Id": "text",
+    "WhoId": "text",
+    "WhatId": "text",
+    "OwnerId": "text",
+    "Subject": "text",
+}
+"""What a Task and an Event share: the lead (``WhoId``) and the rep (``OwnerId``) it links."""
 TASKS = SObjectSpec(
     stream="tasks",
     sobject="Task",
     kinds={
-        "Id": "text",
-        "WhoId": "text",
-        "WhatId": "text",
-        "OwnerId": "text",
-        "Subject": "text",
+        **_ACTIVITY_LINKS,
         "Status": "text",
         "TaskSubtype": "text",
         "CallType": "text",
@@ -190,11 +194,7 @@ EVENTS = SObjectSpec(
     stream="events",
     sobject="Event",
     kinds={
-        "Id": "text",
-        "WhoId": "text",
-        "WhatId": "text",
-        "OwnerId": "text",
-        "Subject": "text",
+        **_ACTIVITY_LINKS,
         "ActivityDateTime": "datetime",
         "ActivityDate": "date",
         "StartDateTime": "datetime",
