@@ -108,8 +108,9 @@ def collector_paused() -> Iterator[None]:
 
     Evidence rows hold text and reference nothing that refers back to them, so collector
     passes during their creation find nothing; yet each full pass walks every live object,
-    and the ~160,000 rows of a million-lead month set off several (a quarter of the rules'
-    time). Reference counting still frees everything as usual; only the cycle search waits.
+    and a large month's evidence rows set off several. Reference counting still frees
+    everything as usual; only the cycle search waits. What it buys is measured in
+    benchmarks/RESULTS.md.
     """
     enabled = gc.isenabled()
     gc.disable()
