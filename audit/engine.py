@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from audit.aside import read_aside, snapshot_file
 from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
 from audit.data_quality import quality_notes
@@ -76,7 +77,8 @@ def run_audit(
             f"--as-of {format_instant(when)} is before the period {span.label} starts "
             f"({format_instant(span.start)}): nothing of it could be seen yet"
         )
-    quality = quality_notes(conn, span, when)
+    # The data notes are SQL alone: they run on a second connection meanwhile (aside.py).
+    quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla))
     rules = [rule.evaluate(ctx) for rule in RULES]
     return AuditResult(
@@ -85,7 +87,7 @@ def run_audit(
         as_of=format_instant(when),
         timezone=sla.timezone,
         rules=rules,
-        data_notes=data_notes(ctx, conn, quality),
+        data_notes=data_notes(ctx, conn, quality.result()),
         sources={source: source for source in ctx.sources},
     )
 
@@ -113,7 +115,7 @@ def run_trend(
         month_as_of = min(when, month.end)
         if month_as_of >= month.start:
             todo.append((month, month_as_of))
-    file = _snapshot_file(conn)
+    file = snapshot_file(conn)
     workers = min(len(todo), TREND_WORKERS, len(os.sched_getaffinity(0)))
     if file is None or workers < 2:
         calendar = calendar_for(sla)
@@ -130,17 +132,6 @@ def run_trend(
 
 
 TREND_WORKERS = 4
-"""At most this many trend months at once: each holds its month's frames in memory."""
-
-
-def _snapshot_file(conn: sqlite3.Connection) -> Path | None:
-    """The file behind ``conn``'s main database, or None for an in-memory one."""
-    for _seq, name, file in conn.execute("pragma database_list").fetchall():
-        if name == "main":
-            return Path(file) if file else None
-    return None
-
-
 """At most this many trend months at once: each holds its month's frames in memory."""
 
 
