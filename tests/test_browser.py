@@ -31,7 +31,7 @@ from tests.test_reports import SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "screenshots" / "report.png"
-DEMO = ROOT / "connectors" / "sandbox" / "demo.py"
+DEMO = ROOT / "app" / "demo.py"
 WINDOW = (1600, 1200)
 TIMEOUT_S = 120
 
@@ -224,10 +224,9 @@ def test_missing_chromium_skips_locally_but_fails_in_ci(monkeypatch):
         chromium()
 
 
-# --- the demo's report (once app/demo.py exists) ------------------------
+# --- the demo's report -------------------------------------------------------
 
 
-@pytest.mark.skipif(not DEMO.exists(), reason="app/demo.py is not written yet")
 def test_demo_report_renders_in_chromium(tmp_path):
     chromium()
     out = tmp_path / "demo"
