@@ -80,7 +80,7 @@ def test_with_six_hundred_mqls_needed_540_warn_and_539_fail(crm, delivered, stat
 
 
 def test_volume_target_of_an_open_month_is_pro_rated(crm):
-    # Engine's documented resolution (audit/rules/volume.py + data note): as of
+    # Engine's documented resolution (audit/rules/mql_volume.py + data note): as of
     # Mon 11-16 00:00 local, 15 of November's 30 days have elapsed → 10 × 15/30 = 5 needed.
     ana = crm.owner("1", "ana@acme.example")
     handoffs(crm, 5, ana, at="2026-11-05 10:00")
