@@ -91,7 +91,6 @@ class SnapshotReader:
         self.conn = conn
         self.as_of = as_of
         self.sources = tuple(sources)
-        self._cohort_loaded = False
 
     def _frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         return pd.read_sql_query(sql, self.conn, params=list(params))
@@ -189,7 +188,6 @@ class SnapshotReader:
             "on l.id = c.lead_id"
         )
         self.conn.execute("drop table temp.cohort_ids")
-        self._cohort_loaded = True
 
     def _cohort_keys(self, table: str, lead_ids: Sequence[str]) -> None:
         """Temp table (lead_key, lead_id): lead_key numbers the distinct ``lead_ids``, from 1."""
@@ -345,11 +343,3 @@ class SnapshotReader:
             "lead_history h where h.lead_id = c.lead_id and h.field = 'owner')"
         ).fetchall()
         return {r[0] for r in rows}
-
-    def deleted_lead_count(self) -> int:
-        row = self.conn.execute(
-            f"select count(*) from leads l where l.source in ({self._source_marks()}) "
-            f"and {self._deleted_sql()} = 1 and (l.created_at is null or l.created_at <= ?)",
-            [*self.sources, self.as_of],
-        ).fetchone()
-        return int(row[0])

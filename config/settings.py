@@ -206,12 +206,6 @@ class Settings:
         """Whether ``source``'s credentials are complete (see ``SourceSpec.configured_when``)."""
         return SOURCES[source].is_configured(self.value)
 
-    def hubspot_configured(self) -> bool:
-        return self.source_configured("hubspot")
-
-    def salesforce_configured(self) -> bool:
-        return self.source_configured("salesforce")
-
     def configured_sources(self) -> list[str]:
         """The sources whose credentials are present, in registry order."""
         return [name for name in SOURCES if self.source_configured(name)]

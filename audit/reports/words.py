@@ -38,13 +38,6 @@ MONTHS = (
     "December",
 )
 
-STATUS_WORDS: dict[str, str] = {
-    "pass": "meets its target",
-    "warn": "is short of its target, within the warn margin",
-    "fail": "misses its target by more than the warn margin",
-    "n/a": "could not be judged",
-}
-
 
 def period_title(period: str) -> str:
     """``2026-10`` → ``October 2026``; anything else is returned as it is."""

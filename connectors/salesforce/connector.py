@@ -136,6 +136,6 @@ class SalesforceConnector:
 
 def build_connector(settings: Settings, options: SyncOptions, clock: Clock) -> SalesforceConnector:
     """The registry's builder (``connectors.sync``)."""
-    if not settings.salesforce_configured():  # pragma: no cover - sync_source checks first
+    if not settings.source_configured("salesforce"):  # pragma: no cover - sync_source checks first
         raise SyncError("salesforce is not configured")
     return SalesforceConnector.from_settings(settings, options=options, clock=clock)
