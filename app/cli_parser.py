@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
-from typing import NoReturn, overload
+from collections.abc import Callable
+from typing import NoReturn
 
+from audit.reports import FORMATS
 from config.exit_codes import EXIT_ERROR
 from config.settings import DEFAULT_DB
+from config.sources import source_names
 
 PROG = "run_audit.py"
 
@@ -47,57 +49,6 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         text = " ".join(message.split())
         self.exit(EXIT_ERROR, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
-
-
-class RegistryChoices(Sequence[str]):
-    """A flag's choices, read from their registry the first time argparse looks at them.
-
-    The registries live beside what they register — report formats with the writers,
-    sources with the sync engine (sqlite-utils, pandas, requests) — and importing them
-    just to build the parser would make ``check`` and ``--help`` load libraries they never
-    use (about half a second). argparse reads choices only to check a value given for
-    the flag or to print its help, by which time that import is needed anyway.
-    """
-
-    def __init__(self, read: Callable[[], Sequence[str]]) -> None:
-        self._read = read
-        self._names: tuple[str, ...] | None = None
-
-    def _resolved(self) -> tuple[str, ...]:
-        if self._names is None:
-            self._names = tuple(self._read())
-        return self._names
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        return self._resolved()[index]
-
-    def __len__(self) -> int:
-        return len(self._resolved())
-
-
-def _report_formats() -> Sequence[str]:
-    from audit.reports import FORMATS
-
-    return FORMATS
-
-
-def _sync_sources() -> Sequence[str]:
-    from connectors.sync import known_sources
-
-    return known_sources()
-
-
-def _demo_sources() -> Sequence[str]:
-    return [*_sync_sources(), DEMO_BOTH]
-
-
-def _with_choices(action: argparse.Action, read: Callable[[], Sequence[str]]) -> None:
-    """Give ``action`` its registry's choices (after ``add_argument``, which would read them)."""
-    action.choices = RegistryChoices(read)
 
 
 def default_db() -> str:
@@ -152,17 +103,18 @@ def _demo_flags(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--out", default="sla-report", help="report folder (default ./sla-report)")
     demo.add_argument("--size", type=int, default=4500, help="number of generated leads")
     demo.add_argument("--seed", type=int, default=7, help="seed of the generated CRM")
-    source = demo.add_argument(
+    demo.add_argument(
         "--source",
         default="hubspot",
+        choices=[*source_names(), DEMO_BOTH],
         help="which sandbox CRM to sync (both: marketing in HubSpot, sales in Salesforce)",
     )
-    _with_choices(source, _demo_sources)
 
 
 def _sync_flags(sync: argparse.ArgumentParser) -> None:
-    source = sync.add_argument("--source", help="default: every source with credentials")
-    _with_choices(source, _sync_sources)
+    sync.add_argument(
+        "--source", choices=source_names(), help="default: every source with credentials"
+    )
     sync.add_argument(
         "--db", default=None, help=f"snapshot file (default {DEFAULT_DB}, env SLA_AUDIT_DB)"
     )
@@ -177,7 +129,7 @@ def _audit_flags(audit: argparse.ArgumentParser) -> None:
     audit.add_argument("--period", required=True, help="month to audit, YYYY-MM")
     audit.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
     audit.add_argument("--as-of", default=None, help="the audit's 'now' (default: last good sync)")
-    _with_choices(audit.add_argument("--format", default="table"), _report_formats)
+    audit.add_argument("--format", choices=FORMATS, default="table")
     audit.add_argument("--out", default=None, help="file (table/json/html) or folder (csv)")
     audit.add_argument(
         "--trend",

@@ -7,10 +7,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from app.cli_parser import RegistryChoices
 from audit.reports import FORMATS
 from config.exit_codes import EXIT_ERROR, EXIT_FAIL, EXIT_OK
-from connectors.sync import known_sources
+from config.sources import source_names as known_sources
 from tests.cli_helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,26 +43,12 @@ def test_demo_offers_both_sandboxes_besides_every_source(capsys):
     assert f"(choose from {_listed([*known_sources(), 'both'])})" in err
 
 
-def test_registry_choices_are_read_once_and_only_when_needed():
-    reads: list[int] = []
-
-    def read() -> list[str]:
-        reads.append(1)
-        return ["a", "b"]
-
-    choices = RegistryChoices(read)
-    assert reads == []
-    assert "b" in choices and "c" not in choices
-    assert list(choices) == ["a", "b"] and len(choices) == 2
-    assert reads == [1]
-
-
-def test_check_does_not_load_the_sync_engine_or_the_report_writers():
-    # Their registries feed the parser's choices, but `check` never needs those choices.
+def test_check_does_not_load_the_sync_engine():
+    # The sources' choices come from config.sources, not from the engine that syncs them.
     probe = (
         "import sys, run_audit\n"
         "code = run_audit.main(['check', '--sla', 'config/sla.example.yaml'])\n"
-        "loaded = [m for m in ('connectors.sync', 'audit.reports') if m in sys.modules]\n"
+        "loaded = [m for m in ('connectors.sync', 'connectors.core') if m in sys.modules]\n"
         "print(code, loaded, file=sys.stderr)\n"
     )
     done = subprocess.run(
