@@ -403,6 +403,25 @@ def test_validation_error_message_names_the_file(tmp_path: Path) -> None:
     )
 
 
+def test_an_impossible_holiday_in_the_file_is_refused_naming_its_key(tmp_path: Path) -> None:
+    # YAML would read 2026-02-29 as a date and fail inside the parser, naming no key.
+    text = MINIMAL.read_text(encoding="utf-8") + "holidays: [2026-10-12, 2026-02-29]\n"
+    path = write(tmp_path, text)
+
+    with pytest.raises(SLAError) as caught:
+        load_sla(path)
+
+    assert str(caught.value) == (
+        f'{path}: holidays[1]: "2026-02-29" is not a date such as 2026-10-12'
+    )
+
+
+def test_holidays_written_as_yaml_dates_still_load(tmp_path: Path) -> None:
+    text = MINIMAL.read_text(encoding="utf-8") + "holidays:\n  - 2026-10-12\n"
+
+    assert load_sla(write(tmp_path, text)).holidays == [date(2026, 10, 12)]
+
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -43,10 +43,25 @@ def parse_sla(data: object, source: str | Path | None = None) -> SLA:
         raise SLAError(problem_lines(error), source) from None
 
 
+class DatesAsText(yaml.SafeLoader):
+    """``yaml.safe_load``, except that dates stay text for the SLA model to read.
+
+    PyYAML turns ``2026-02-29`` into a date while it parses and fails with a bare
+    ``ValueError`` that names no key; read as text, the model refuses it with the key
+    (``holidays[3]``) and why, like any other bad value.
+    """
+
+
+DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_sla(path: str | Path) -> SLA:
     """Read and validate an SLA file, raising :class:`SLAError` with every problem found.
 
-    The file is data, so it is read with ``yaml.safe_load`` (no tags that run code). Before
+    The file is data, so it is read with a safe loader (no tags that run code). Before
     that it is composed once more to find keys written twice, which YAML would otherwise
     resolve silently to the last one — a second ``sales:`` block must not erase the first.
     """
@@ -66,7 +81,7 @@ def load_sla(path: str | Path) -> SLA:
         raise SLAError([f"{file}: cannot be read ({reason}); check its permissions"]) from None
     try:
         duplicates = _duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader))
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=DatesAsText)
     except yaml.MarkedYAMLError as error:
         raise SLAError([_syntax_line(file, error)]) from None
     except yaml.YAMLError as error:
