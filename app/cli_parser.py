@@ -9,7 +9,9 @@ copied: a new format or source appears here without an edit.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -47,8 +49,21 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> NoReturn:
-        text = " ".join(message.split())
+        text = " ".join(message.split()) + did_you_mean(message)
         self.exit(EXIT_ERROR, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
+def did_you_mean(message: str) -> str:
+    """``; did you mean 'audit'?`` for a mistyped command or choice close to a real one."""
+    found = _INVALID_CHOICE.search(" ".join(message.split()))
+    if found is None:
+        return ""
+    choices = re.findall(r"'([^']*)'", found["choices"])
+    close = difflib.get_close_matches(found["given"], choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def default_db() -> str:

@@ -55,3 +55,18 @@ def test_check_does_not_load_the_sync_engine():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.stderr.strip().endswith("0 []"), done.stderr
+
+
+def test_a_mistyped_command_gets_a_did_you_mean(capsys):
+    code, _, err = run(capsys, "audti", "--sla", "x.yaml")
+    assert code == EXIT_ERROR
+    assert "invalid choice: 'audti'" in err
+    assert "did you mean 'audit'?" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_mistyped_choice_gets_a_did_you_mean_and_a_far_one_none(capsys):
+    _, _, err = run(capsys, "sync", "--source", "hubspto")
+    assert "did you mean 'hubspot'?" in err
+    _, _, err = run(capsys, "zzz")
+    assert "did you mean" not in err
