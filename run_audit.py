@@ -21,7 +21,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from app.cli_errors import print_error, report_failure, secrets
+from app.cli_errors import finish_stdout, print_error, report_failure, secrets, stdout_closed
 from app.cli_parser import build_parser
 from app.commands import COMMANDS
 from config.exit_codes import EXIT_ERROR
@@ -31,10 +31,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from config.logging_setup import configure_logging
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # --help, or a usage error: argparse has printed and exits
+        finish_stdout()
+        raise
     handler = configure_logging(verbose=args.verbose, json_lines=args.log_json, secrets=secrets())
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        closed = finish_stdout()  # a reader that went away shows here, not as noise at exit
+        return code if closed is None else closed
+    except BrokenPipeError:
+        return stdout_closed()
     except KeyboardInterrupt:
         print_error("interrupted", args)
         return EXIT_ERROR

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sqlite3
 import sys
 import traceback
 from datetime import UTC, datetime
 
 from app.cli_parser import default_db
+from config.exit_codes import EXIT_CLOSED_PIPE
 
 log = logging.getLogger("sla_audit")
 
@@ -90,6 +92,30 @@ def print_error(message: str, args: argparse.Namespace) -> None:
 
 def _db_of(args: argparse.Namespace) -> str:
     return str(getattr(args, "db", None) or default_db())
+
+
+def stdout_closed() -> int:
+    """End quietly when the reader of our output went away (``status | head``).
+
+    Nothing went wrong that the user needs to hear about, so no error line. Standard output
+    is pointed at /dev/null first, or Python would complain once more while flushing it at
+    exit. The exit code is a shell's for a program stopped by SIGPIPE.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # stdout is not a real file (captured in a test): nothing to flush there
+    return EXIT_CLOSED_PIPE
+
+
+def finish_stdout() -> int | None:
+    """Flush standard output now: None, or :func:`stdout_closed`'s code if its reader left."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return stdout_closed()
+    return None
 
 
 def report_failure(exc: Exception, args: argparse.Namespace) -> None:

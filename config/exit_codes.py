@@ -21,3 +21,7 @@ EXIT_FAIL: Final = 1
 
 EXIT_ERROR: Final = 2
 """Bad input, bad config, or a sync that could not finish: one line on stderr says which."""
+
+EXIT_CLOSED_PIPE: Final = 141
+"""Whoever read standard output stopped reading (``status | head``): a shell's code for a
+program stopped by SIGPIPE (128 + 13). The command ends quietly, without an error line."""
