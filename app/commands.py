@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,10 +53,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
             result.trend = run_trend(conn, sla, period, args.trend, as_of)
     finally:
         conn.close()
-    write_report(result, args.format, Path(args.out) if args.out else None)
+    written = write_report(result, args.format, Path(args.out) if args.out else None)
+    if written and not args.log_json:  # a person at a terminal learns where it went
+        print(f"audit: wrote {', '.join(map(str, written))}", file=sys.stderr)
     log.info(
         f"audit {result.period} as of {result.as_of}: {result.status}",
-        extra=event("audit", period=result.period, as_of=result.as_of, status=result.status),
+        extra=event(
+            "audit",
+            period=result.period,
+            as_of=result.as_of,
+            status=result.status,
+            written=[str(path) for path in written],
+        ),
     )
     return result.exit_code()
 

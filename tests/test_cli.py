@@ -87,6 +87,14 @@ def test_audit_json_follows_the_contract(snapshot, tmp_path, capsys):
     assert oct(out_file.stat().st_mode & 0o777) == "0o600"
 
 
+def test_a_report_written_to_a_file_says_where(snapshot, tmp_path, capsys):
+    out = tmp_path / "october.html"
+    code, stdout, err = audit_october(capsys, snapshot, "--format", "html", "--out", str(out))
+    assert code == 1, err
+    assert out.exists() and stdout == ""
+    assert f"audit: wrote {out}" in err
+
+
 def test_audit_csv_writes_the_folder(snapshot, tmp_path, capsys):
     folder = tmp_path / "csv"
     code, _, err = audit_october(capsys, snapshot, "--format", "csv", "--out", str(folder))

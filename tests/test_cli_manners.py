@@ -1,13 +1,17 @@
-"""The command line's small manners: a reader that goes away (``status | head``) ends it quietly."""
+"""The command line's small manners: a closed pipe ends quietly, no HTML on a terminal."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from audit.reports import write_report
+from audit.reports.errors import ReportError
+from audit.result import AuditResult
 from config.exit_codes import EXIT_CLOSED_PIPE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,3 +43,27 @@ def test_help_into_a_closed_pipe_says_nothing_either(args):
     code, err = run_with_stdout_closed(*args)
     assert err == ""
     assert code == 0
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as sys.stdout does in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def empty_result() -> AuditResult:
+    return AuditResult("SLA", "2026-10", "2026-11-01T03:00:00.000Z", "UTC", [])
+
+
+def test_html_is_not_poured_onto_a_terminal():
+    terminal = Terminal()
+    with pytest.raises(ReportError, match=r"pass --out report\.html"):
+        write_report(empty_result(), "html", None, stream=terminal)
+    assert terminal.getvalue() == ""
+
+
+def test_html_still_goes_to_a_redirected_stdout():
+    redirected = io.StringIO()
+    write_report(empty_result(), "html", None, stream=redirected)
+    assert redirected.getvalue().lstrip().lower().startswith("<!doctype html>")

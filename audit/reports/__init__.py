@@ -63,6 +63,10 @@ def write_report(
         return write_csv_folder(result, Path(out))
     if out is None:
         target = sys.stdout if stream is None else stream
+        if fmt == "html" and _is_terminal(target):
+            raise ReportError(
+                "--format html writes a page to open in a browser: pass --out report.html"
+            )
         _write_text(result, fmt, target, color=_is_terminal(target) if color is None else color)
         return []
     path = Path(out)
