@@ -10,6 +10,7 @@ MQL→customer, split by segment and by lead source.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,9 +52,24 @@ class Plan:
     mqls_per_rep: float | None
     history: MeasuredRates | None = None
     mqls_needed_at_measured_rate: float | None = None
+    per_rep_min: int | None = None
+    per_rep_max: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def customers_needed_whole(self) -> int | None:
+        """Customers needed, rounded up: a fraction of a customer still has to be won."""
+        return None if self.customers_needed is None else math.ceil(self.customers_needed)
+
+    @property
+    def mqls_needed_whole(self) -> int | None:
+        """MQLs needed, rounded up: a fraction of a lead still has to be found."""
+        return None if self.mqls_needed is None else math.ceil(self.mqls_needed)
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
+        out["customers_needed_whole"] = self.customers_needed_whole
+        out["mqls_needed_whole"] = self.mqls_needed_whole
         out["history"] = None if self.history is None else dict(self.history.__dict__)
         return out
 
@@ -66,6 +82,31 @@ def active_rep_count(conn: sqlite3.Connection, sources: list[str]) -> int:
         sources,
     ).fetchone()
     return int(row[0])
+
+
+def per_rep_range_warnings(plan: Plan) -> list[str]:
+    """Whether the active reps' per-rep range can hold the month's MQL target at all.
+
+    With 8 reps and at most 80 MQLs each, 700 MQLs cannot all be handed over within the
+    range; with at least 40 each, 300 MQLs leave some rep short whatever marketing does.
+    """
+    if plan.active_reps is None or plan.mqls_target is None:
+        return []
+    reps, needed = plan.active_reps, math.ceil(plan.mqls_target)
+    warnings = []
+    if plan.per_rep_max is not None and reps * plan.per_rep_max < needed:
+        warnings.append(
+            f"{reps} active reps × at most {plan.per_rep_max} MQLs each = "
+            f"{reps * plan.per_rep_max:,} < {needed:,} MQLs a month: the per-rep range cannot "
+            "take the target; raise marketing.per_rep.max or add reps"
+        )
+    if plan.per_rep_min is not None and reps * plan.per_rep_min > needed:
+        warnings.append(
+            f"{reps} active reps × at least {plan.per_rep_min} MQLs each = "
+            f"{reps * plan.per_rep_min:,} > {needed:,} MQLs a month: some rep must fall short "
+            "of marketing.per_rep.min even when marketing meets its target"
+        )
+    return warnings
 
 
 def make_plan(
@@ -90,7 +131,10 @@ def make_plan(
         mql_to_sql=sla.marketing.mql_to_sql,
         active_reps=reps,
         mqls_per_rep=(target / reps) if target is not None and reps else None,
+        per_rep_min=sla.marketing.per_rep.min if sla.marketing.per_rep else None,
+        per_rep_max=sla.marketing.per_rep.max if sla.marketing.per_rep else None,
     )
+    plan.warnings = per_rep_range_warnings(plan)
     if conn is not None and history_months > 0 and as_of is not None:
         plan.history = measured_rates(conn, sla, as_of, history_months)
         rate = plan.history.mql_to_customer
