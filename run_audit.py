@@ -21,7 +21,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from app.cli_errors import finish_stdout, print_error, report_failure, secrets, stdout_closed
+from app.cli_errors import (
+    finish_stdout,
+    print_error,
+    report_failure,
+    secrets,
+    stdout_closed,
+    stdout_reader_gone,
+)
 from app.cli_parser import build_parser
 from app.commands import COMMANDS
 from config.exit_codes import EXIT_ERROR
@@ -41,8 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = COMMANDS[args.command](args)
         closed = finish_stdout()  # a reader that went away shows here, not as noise at exit
         return code if closed is None else closed
-    except BrokenPipeError:
-        return stdout_closed()
+    except BrokenPipeError as exc:
+        if stdout_reader_gone():
+            return stdout_closed()
+        report_failure(exc, args)  # a socket's broken pipe is a real failure
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print_error("interrupted", args)
         return EXIT_ERROR

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import sqlite3
 import sys
 import traceback
@@ -107,6 +108,21 @@ def stdout_closed() -> int:
     except (AttributeError, OSError, ValueError):
         pass  # stdout is not a real file (captured in a test): nothing to flush there
     return EXIT_CLOSED_PIPE
+
+
+def stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it.
+
+    A ``BrokenPipeError`` can also come from a socket (a CRM connection): only when stdout
+    itself reports the error (``POLLERR`` on its descriptor) is it the reader going away.
+    """
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(descriptor, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
 def finish_stdout() -> int | None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from app.cli_errors import stdout_reader_gone
+from app.commands import COMMANDS
 from audit.reports import write_report
 from audit.reports.errors import ReportError
 from audit.result import AuditResult
-from config.exit_codes import EXIT_CLOSED_PIPE
+from config.exit_codes import EXIT_CLOSED_PIPE, EXIT_ERROR
+from tests.cli_helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,3 +71,23 @@ def test_html_still_goes_to_a_redirected_stdout():
     redirected = io.StringIO()
     write_report(empty_result(), "html", None, stream=redirected)
     assert redirected.getvalue().lstrip().lower().startswith("<!doctype html>")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(monkeypatch, capsys):
+    # A CRM socket can raise BrokenPipeError too: that must not pass for a closed stdout.
+    def lost_connection(args: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setitem(COMMANDS, "status", lost_connection)
+    code, _, err = run(capsys, "status")
+    assert code == EXIT_ERROR
+    assert "unexpected BrokenPipeError" in err
+
+
+def test_stdout_reader_gone_tells_a_closed_pipe_from_an_open_one(monkeypatch):
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert not stdout_reader_gone()  # someone still reads
+        os.close(read_end)
+        assert stdout_reader_gone()
