@@ -11,7 +11,9 @@ Counts come back from the rule's own figures: a share is ``compliant / judged``,
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from audit.result import RuleResult
 
@@ -80,3 +82,51 @@ def target_words(rule: RuleResult, unit: Unit) -> str:
 def capital(text: str) -> str:
     """The text with its first character upper-cased (the rest left alone)."""
     return text[:1].upper() + text[1:]
+
+
+def human_duration(minutes: float | None, *, business: bool) -> str:
+    """A duration as people say it: ``132.0`` → ``"2 h 12 min (business)"``.
+
+    Whole minutes, rounded to the nearest (a reader never needs 3140.4); under a minute
+    it is seconds. Business time is counted in hours only, never days: a business "day"
+    depends on the SLA's opening hours, and "52 h" of business time is unambiguous.
+    Calendar time of a day or more says days. ``business`` adds "(business)" so a reader
+    knows nights and weekends were not counted.
+    """
+    if minutes is None or minutes != minutes:  # None or NaN
+        return MISSING
+    suffix = " (business)" if business else ""
+    if abs(minutes) < 1:
+        return f"{round(minutes * 60)} s{suffix}"
+    total = round(minutes)
+    sign, total = ("-" if total < 0 else ""), abs(total)
+    days, rest = divmod(total, 24 * 60) if not business else (0, total)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d"] if days else []
+    if hours:
+        parts.append(f"{hours} h")
+    if mins or not parts:
+        parts.append(f"{mins} min")
+    return sign + " ".join(parts) + suffix
+
+
+def local_instant(instant: str | None, timezone: str, *, seconds: bool = False) -> str:
+    """A snapshot instant (UTC text) in the SLA's time zone with its offset.
+
+    ``2026-10-02T13:00:00.000Z`` in Europe/Paris → ``"2026-10-02 15:00 +02:00"``. The offset
+    is always written because it changes within a month (daylight saving), and a reader
+    comparing two instants must not have to know when. Text that is not an instant comes
+    back cleaned but unchanged.
+    """
+    if not instant:
+        return MISSING
+    try:
+        moment = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            return clean(instant)
+        local = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
+    except (ValueError, ZoneInfoNotFoundError):
+        return clean(instant)
+    stamp = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    offset = local.strftime("%z")
+    return f"{stamp} {offset[:3]}:{offset[3:]}"
