@@ -15,11 +15,17 @@ from typing import Any, Literal
 from config.exit_codes import EXIT_FAIL, EXIT_OK
 from config.sla import RULE_IDS
 
-Status = Literal["pass", "warn", "fail", "n/a"]
+Status = Literal["pass", "warn", "fail", "n/a", "no_data"]
+"""``n/a``: the SLA sets no target for the rule. ``no_data``: nothing could be judged (no
+handoff in the period, or none whose outcome is known yet); never a failure."""
+
+Coverage = Literal["full", "partial", "none"]
+"""How much of the period the snapshot's data covers: ``partial`` when the data starts
+inside the period, ``none`` when it starts after the period ends."""
 
 __all__ = ["RULE_IDS", "STATUS_ORDER", "AuditResult", "RuleResult"]
 
-STATUS_ORDER: dict[str, int] = {"n/a": 0, "pass": 1, "warn": 2, "fail": 3}
+STATUS_ORDER: dict[str, int] = {"n/a": 0, "no_data": 1, "pass": 2, "warn": 3, "fail": 4}
 
 
 @dataclass(slots=True)
@@ -113,6 +119,8 @@ class TrendPoint:
     as_of: str
     status: Status
     rules: dict[str, dict[str, Any]]
+    provisional: bool = False
+    coverage: Coverage = "full"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +128,8 @@ class TrendPoint:
             "as_of": self.as_of,
             "status": self.status,
             "rules": self.rules,
+            "provisional": self.provisional,
+            "coverage": self.coverage,
         }
 
 
@@ -133,10 +143,15 @@ class AuditResult:
     data_notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     trend: list[TrendPoint] = field(default_factory=list)
+    provisional: bool = False
+    """The period is still open as of as-of (month to date): every figure may change."""
+    coverage: Coverage = "full"
+    data_start: str | None = None
+    """The snapshot's first recorded instant (UTC), when it falls after the period starts."""
 
     @property
     def status(self) -> Status:
-        """The worst rule status (``n/a`` only when every rule is n/a)."""
+        """The worst rule status (``no_data`` or ``n/a`` only when no rule has a verdict)."""
         if not self.rules:
             return "n/a"
         return max((r.status for r in self.rules), key=lambda s: STATUS_ORDER[s])
@@ -182,6 +197,9 @@ class AuditResult:
             "as_of": self.as_of,
             "status": self.status,
             "timezone": self.timezone,
+            "provisional": self.provisional,
+            "coverage": self.coverage,
+            "data_start": self.data_start,
             "rules": [r.to_dict() for r in self.rules],
             "reps": [
                 {"rep": r.rep, "rule": r.rule, "measured": r.measured, "judged": r.judged}
