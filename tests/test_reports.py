@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -495,9 +496,12 @@ def test_spreadsheet_cell_quotes_text_but_not_numbers():
     assert stream.getvalue() == "-3.5,'=1+1\r\n"
 
 
-def test_violations_csv_is_sorted_by_rep_then_handoff_time_then_rule(csv_folder):
+def test_violations_csv_is_worst_rep_first_then_handoff_time_then_rule(csv_folder):
     rows = read_csv(csv_folder / "violations.csv")
-    keys = [(r["rep"], r["handoff_at"], RULE_IDS.index(r["rule"])) for r in rows]
+    per_rep = Counter(r["rep"] for r in rows)
+    keys = [
+        (-per_rep[r["rep"]], r["rep"], r["handoff_at"], RULE_IDS.index(r["rule"])) for r in rows
+    ]
 
     assert keys == sorted(keys)
     assert len(rows) == 10
@@ -569,3 +573,35 @@ def test_csv_into_a_file_path_is_refused(tmp_path):
 def test_unknown_format_is_a_report_error():
     with pytest.raises(ReportError, match="unknown report format"):
         write_report(october_result(), "pdf", None)  # type: ignore[arg-type]
+
+
+def test_violations_are_worst_rep_first_and_grouped() -> None:
+    """Issue 16, item 4: the rep with the most violations heads every list, rows together."""
+    from audit.reports.ordering import sort_violations, violations_by_rep
+    from audit.result import Violation
+
+    def v(rep: str, at: str, rule: str = "speed_to_lead") -> Violation:
+        return Violation(rule, f"hubspot:{rep}{at}", at, rep, at, "late", None)
+
+    rows = [
+        v("ana@x", "2026-10-01T09:00:00.000Z"),
+        v("zoe@x", "2026-10-03T09:00:00.000Z"),
+        v("bob@x", "2026-10-02T09:00:00.000Z"),
+        v("zoe@x", "2026-10-01T09:00:00.000Z", "attempts"),
+        v("bob@x", "2026-10-01T09:00:00.000Z"),
+        v("zoe@x", "2026-10-02T09:00:00.000Z"),
+    ]
+    ordered = [(r.rep, r.handoff_at[:10]) for r in sort_violations(rows)]
+    assert ordered == [
+        ("zoe@x", "2026-10-01"),
+        ("zoe@x", "2026-10-02"),
+        ("zoe@x", "2026-10-03"),
+        ("bob@x", "2026-10-01"),
+        ("bob@x", "2026-10-02"),
+        ("ana@x", "2026-10-01"),
+    ]
+    assert [(rep, len(group)) for rep, group in violations_by_rep(rows)] == [
+        ("zoe@x", 3),
+        ("bob@x", 2),
+        ("ana@x", 1),
+    ]

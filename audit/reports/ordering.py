@@ -1,15 +1,16 @@
 """One reading order for evidence, shared by the table and the CSV files.
 
 The table's "first 20 violations" must be the first 20 rows of ``violations.csv``, or
-"see --format csv" would send the reader to a list that starts somewhere else. Ordering is
-by rep, then handoff instant (ISO-8601 in one fixed format, so text order is time order),
-then rule in the audit's rule order, then lead; Python's sort is stable, so ties keep the
+"see --format csv" would send the reader to a list that starts somewhere else. Violations
+are worst first: grouped by rep, the rep with the most violations first (then by name), and
+within a rep by handoff instant (ISO-8601 in one fixed format, so text order is time order),
+then rule in the audit's rule order, then lead. Python's sort is stable, so ties keep the
 audit's own order.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from audit.result import RULE_IDS, PendingHandoff, RepRow, Violation
@@ -24,8 +25,24 @@ def rule_rank(rule_id: str, rule_order: Sequence[str] = RULE_IDS) -> tuple[int, 
 
 
 def sort_violations(rows: Iterable[Violation]) -> list[Violation]:
-    """Violations by rep, handoff time, rule, lead."""
-    return sorted(rows, key=lambda v: (v.rep, v.handoff_at, rule_rank(v.rule), v.lead))
+    """Violations worst rep first (most violations, then name), then handoff time, rule, lead.
+
+    A reader looks at the top of the list; the rep who broke the SLA most often must be
+    there, with all of their rows together.
+    """
+    listed = list(rows)
+    per_rep = Counter(v.rep for v in listed)
+    return sorted(
+        listed, key=lambda v: (-per_rep[v.rep], v.rep, v.handoff_at, rule_rank(v.rule), v.lead)
+    )
+
+
+def violations_by_rep(rows: Iterable[Violation]) -> list[tuple[str, list[Violation]]]:
+    """:func:`sort_violations` cut into one group per rep, worst rep first."""
+    groups: dict[str, list[Violation]] = {}
+    for violation in sort_violations(rows):
+        groups.setdefault(violation.rep, []).append(violation)
+    return list(groups.items())
 
 
 def sort_pending(rows: Iterable[PendingHandoff]) -> list[PendingHandoff]:
