@@ -37,9 +37,10 @@ from audit.outreach import (
     window_activities,
 )
 from audit.period import Period
+from audit.result import Coverage
 from audit.snapshot_reader import SnapshotReader, StageCondition, stage_conditions
 from config.sla import SLA
-from snapshot.instants import format_instant
+from snapshot.instants import format_instant, parse_instant
 
 
 @dataclass
@@ -54,6 +55,8 @@ class AuditContext:
     deleted_left_out: int
     sources: list[str]
     notes: list[str] = field(default_factory=list)
+    data_start: datetime | None = None
+    """The first lead's creation seen at as-of (None: the snapshot holds no lead yet)."""
     evidence: bool = True
     """Whether rules list violations and pending handoffs; a trend point needs only figures."""
 
@@ -65,6 +68,13 @@ class AuditContext:
     def period_complete(self) -> bool:
         """Whether the whole period lies before as-of (volume targets are then final)."""
         return self.as_of >= self.period.end
+
+    @property
+    def coverage(self) -> Coverage:
+        """How much of the period the data covers: none, partial (starts inside) or full."""
+        if self.data_start is None or self.data_start >= self.period.end:
+            return "none"
+        return "partial" if self.data_start > self.period.start else "full"
 
     @property
     def elapsed_share(self) -> float:
@@ -128,8 +138,13 @@ def build_context(
         reps=reps,
         deleted_left_out=deleted,
         sources=sources,
+        data_start=_instant_or_none(reader.data_start()),
         evidence=evidence,
     )
+
+
+def _instant_or_none(text: str | None) -> datetime | None:
+    return None if text is None else parse_instant(text)
 
 
 def _funnel_conditions(sla: SLA) -> dict[str, list[StageCondition]]:

@@ -19,6 +19,7 @@ from audit.data_quality import quality_notes
 from audit.period import AuditInputError, Period, parse_period
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
+from audit.wording import local_instant
 from config.sla import SLA
 from snapshot.errors import SnapshotError
 from snapshot.instants import format_instant, parse_instant
@@ -59,6 +60,17 @@ def default_as_of(conn: sqlite3.Connection) -> datetime:
     return parse_instant(row[0])
 
 
+def period_as_of(conn: sqlite3.Connection, period: Period) -> datetime:
+    """The default as-of of an audit of ``period``: its close, or the last sync if earlier.
+
+    A closed month is audited as it stood when it closed, so ``audit --period 2026-10`` gives
+    the same figures in November, in December and as a point of a later ``--trend``
+    (docs/SEMANTICS.md, "Month to date and closed months"). A month still open at the last
+    good sync is audited as of that sync: month to date, provisional.
+    """
+    return min(default_as_of(conn), period.end)
+
+
 def calendar_for(sla: SLA) -> BusinessCalendar:
     return BusinessCalendar(sla.tz, sla.opening_hours(), sla.holidays)
 
@@ -69,9 +81,9 @@ def run_audit(
     period: str | Period,
     as_of: datetime | None = None,
 ) -> AuditResult:
-    """Audit one period of the snapshot as of ``as_of`` (default: the last good sync)."""
+    """Audit one period of the snapshot as of ``as_of`` (default: :func:`period_as_of`)."""
     span = period if isinstance(period, Period) else parse_period(period, sla.tz)
-    when = as_of if as_of is not None else default_as_of(conn)
+    when = as_of if as_of is not None else period_as_of(conn, span)
     if when < span.start:
         raise AuditInputError(
             f"--as-of {format_instant(when)} is before the period {span.label} starts "
@@ -89,7 +101,17 @@ def run_audit(
         rules=rules,
         data_notes=data_notes(ctx, conn, quality.result()),
         sources={source: source for source in ctx.sources},
+        provisional=not ctx.period_complete,
+        coverage=ctx.coverage,
+        data_start=_partial_start(ctx),
     )
+
+
+def _partial_start(ctx: AuditContext) -> str | None:
+    """The data's first instant when the period is only partly covered (else None)."""
+    if ctx.coverage != "partial" or ctx.data_start is None:
+        return None
+    return format_instant(ctx.data_start)
 
 
 def run_trend(
@@ -159,6 +181,8 @@ def trend_point(
         period=month.label,
         as_of=result.as_of,
         status=result.status,
+        provisional=not ctx.period_complete,
+        coverage=ctx.coverage,
         rules={
             rule.id: {
                 "status": rule.status,
@@ -187,16 +211,41 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection, quality: list[str]) 
     unassigned = int((ctx.facts["rep"] == "unassigned").sum())
     if unassigned:
         notes.append(f"{plural(unassigned, 'handoff')} had no owner (reported as 'unassigned')")
+    notes += coverage_notes(ctx)
     if not ctx.period_complete:
         notes.append(
-            f"period {ctx.period.label} is still open as of {ctx.as_of_text}: volume targets "
-            f"pro-rated to {ctx.elapsed_share:.1%} of the month"
+            f"provisional: period {ctx.period.label} is still open as of "
+            f"{local_instant(ctx.as_of_text, ctx.sla.timezone)}; volume targets are pro-rated "
+            f"to {ctx.elapsed_share:.1%} of the month and handoffs still inside their window "
+            "are pending"
         )
     notes += quality
-    return notes + sync_notes(conn, ctx.as_of_text)
+    return notes + sync_notes(conn, ctx.as_of_text, ctx.sla.timezone)
 
 
-def sync_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
+def coverage_notes(ctx: AuditContext) -> list[str]:
+    """Say when the period has no data, or only part of it, or no handoff at all."""
+    label = ctx.period.label
+    if ctx.coverage == "none":
+        if ctx.data_start is None:
+            return [
+                f"no data: the snapshot holds no lead as of the audit, so {label} is not judged"
+            ]
+        start = local_instant(format_instant(ctx.data_start), ctx.sla.timezone)
+        return [f"no data: the snapshot's data starts {start}, after {label}; it is not judged"]
+    notes = []
+    if ctx.coverage == "partial" and ctx.data_start is not None:
+        start = local_instant(format_instant(ctx.data_start), ctx.sla.timezone)
+        notes.append(f"partly covered: the snapshot's data starts {start}, inside {label}")
+    if ctx.facts.empty:
+        notes.append(
+            f"no handoffs in {label}: rules other than the volume ones have nothing to judge; "
+            "if MQLs were expected, check the SLA's funnel values and the last sync"
+        )
+    return notes
+
+
+def sync_notes(conn: sqlite3.Connection, as_of: str, timezone: str = "UTC") -> list[str]:
     """Sync health as it stood at as-of (later runs must not change an old report)."""
     notes = []
     row = conn.execute(
@@ -205,7 +254,7 @@ def sync_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
     ).fetchone()
     last_ok = row[0] if row and row[0] else None
     if last_ok:
-        notes.append(f"snapshot last synced successfully at {last_ok}")
+        notes.append(f"snapshot last synced successfully at {local_instant(last_ok, timezone)}")
     failed = conn.execute(
         "select count(*) from sync_runs where status = 'error' and finished_at <= ? "
         "and started_at > ?",

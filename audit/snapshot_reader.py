@@ -98,6 +98,20 @@ class SnapshotReader:
     def _source_marks(self) -> str:
         return ",".join("?" * len(self.sources))
 
+    def data_start(self) -> str | None:
+        """When the snapshot's data starts: the first lead created, as seen at as-of.
+
+        A month that ends before it has no data at all, and one that it falls in is only
+        partly covered (docs/SEMANTICS.md, "No data is not a failure"). Read from the
+        ``created_at`` index; deleted leads count, since they show the CRM held data then.
+        """
+        row = self.conn.execute(
+            f"select min(created_at) from leads where source in ({self._source_marks()}) "
+            "and created_at <= ?",
+            [*self.sources, self.as_of],
+        ).fetchone()
+        return row[0] if row and row[0] else None
+
     # -- stage entries ---------------------------------------------------------------
 
     def stage_entries(

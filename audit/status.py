@@ -14,10 +14,13 @@ def judge(measured: float | None, target: float | None, warn_margin: float) -> S
 
     ``warn`` when the figure falls short of the target by no more than
     ``warn_margin × target``: with target 0.8 and margin 0.1, 0.72 warns and 0.71 fails.
-    ``n/a`` when nothing could be measured or no target is configured.
+    ``n/a`` when the SLA sets no target; ``no_data`` when nothing could be measured (no
+    handoff judged yet): an empty month is not a failure, and not a pass either.
     """
-    if measured is None or target is None:
+    if target is None:
         return "n/a"
+    if measured is None:
+        return "no_data"
     scale = max(1.0, abs(target))
     if measured >= target - TOLERANCE * scale:
         return "pass"

@@ -235,7 +235,7 @@ def test_recycling_is_pending_until_the_deadline(crm):
     lead = handoff(crm)
     grace = audit(crm, as_of="2026-10-21 12:00").rule("recycling")
     assert (grace.measured, grace.judged, grace.pending) == (None, 0, 1)
-    assert grace.status == "n/a"
+    assert grace.status == "no_data"
     [p] = grace.pending_handoffs
     assert (p.rule, p.lead) == ("recycling", lead)
     inside = audit(crm, as_of="2026-10-10 12:00").rule("recycling")

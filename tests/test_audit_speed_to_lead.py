@@ -247,7 +247,7 @@ def test_untouched_handoff_is_pending_until_its_business_deadline(crm):
 
     before = audit(crm, sla, as_of="2026-11-03 09:02").rule("speed_to_lead")
     assert (before.measured, before.judged, before.pending) == (None, 0, 1)
-    assert before.status == "n/a"
+    assert before.status == "no_data"
     assert before.violations == []
     [p] = before.pending_handoffs
     assert (p.rule, p.lead, p.rep) == ("speed_to_lead", lead, "ana@acme.example")

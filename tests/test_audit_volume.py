@@ -60,7 +60,9 @@ def test_ten_mqls_needed_nine_warn_and_eight_fail(crm, delivered, status):
 
 
 def test_derived_volume_is_six_hundred_mqls_from_the_goals(crm):
-    # §6: 1,000,000 × 0.6 ÷ 20,000 = 30 customers; 30 ÷ 0.05 = 600 MQLs a month.
+    # §6: 1,000,000 × 0.6 ÷ 20,000 = 30 customers; 30 ÷ 0.05 = 600 MQLs a month. A lead
+    # created in September (never an MQL) shows the snapshot covers October: 0 is real.
+    crm.lead("900")
     rule = audit(crm, make_sla(**{"marketing.mqls_per_month": "derived"})).rule("mql_volume")
     assert rule.target == pytest.approx(600, rel=1e-12)
     assert rule.details["needed_per_month"] == pytest.approx(600, rel=1e-12)
@@ -217,7 +219,8 @@ def book_month(crm):
 
 def test_a_month_kept_by_the_book_passes_overall(crm):
     # volume 3/3; per rep ana 2, bob 1 ∈ [1, 2]; speed, coverage, attempts (connected by the
-    # SQL) and conversion 1.0; recycling n/a (every handoff connected) → overall pass.
+    # SQL) and conversion 1.0; recycling no data (every handoff connected, none to judge)
+    # → overall pass.
     book_month(crm)
     result = audit(crm)
     statuses = {r.id: r.status for r in result.rules}
@@ -227,7 +230,7 @@ def test_a_month_kept_by_the_book_passes_overall(crm):
         "speed_to_lead": "pass",
         "coverage": "pass",
         "attempts": "pass",
-        "recycling": "n/a",
+        "recycling": "no_data",
         "conversion": "pass",
     }
     assert (result.status, result.exit_code()) == ("pass", 0)
@@ -245,23 +248,59 @@ def test_the_overall_status_is_the_worst_rule(crm):
     assert (fail.status, fail.exit_code()) == ("fail", 1)
 
 
-def test_rules_with_nothing_judged_are_na(crm):
-    # No handoff at all, no volume or per-rep promise: every rule is n/a, and so the report.
+def test_rules_with_nothing_judged_have_no_data_and_rules_without_target_are_na(crm):
+    # No handoff at all, no volume or per-rep promise: those two are n/a (no target), the
+    # rest have no data (nothing to judge), and so has the report: exit 0, not a failure.
     crm.owner("1", "ana@acme.example")
     sla = make_sla(**{"marketing.mqls_per_month": None, "marketing.per_rep": None})
     result = audit(crm, sla)
-    assert {r.id: r.status for r in result.rules} == dict.fromkeys(RULE_IDS, "n/a")
-    assert result.status == "n/a"
+    assert {r.id: r.status for r in result.rules} == dict.fromkeys(RULE_IDS[:2], "n/a") | (
+        dict.fromkeys(RULE_IDS[2:], "no_data")
+    )
+    assert (result.status, result.exit_code()) == ("no_data", 0)
     for rule in result.rules[2:]:
         assert (rule.measured, rule.judged, rule.pending) == (None, 0, 0)
 
 
-def test_an_empty_month_fails_the_volume_promise(crm):
+def test_a_covered_month_without_handoffs_fails_the_volume_promise(crm):
+    # The snapshot holds a lead from September: October is covered, and 0 MQLs is a real 0.
     crm.owner("1", "ana@acme.example")
+    crm.lead("900")
     result = audit(crm)
     assert (result.rule("mql_volume").measured, result.rule("mql_volume").status) == (0, "fail")
-    assert result.rule("speed_to_lead").status == "n/a"
-    assert result.status == "fail"
+    assert result.rule("speed_to_lead").status == "no_data"
+    assert (result.status, result.coverage) == ("fail", "full")
+    assert any(note.startswith("no handoffs in 2026-10") for note in result.data_notes)
+
+
+def test_a_month_before_the_data_starts_has_no_data_not_a_failure(crm):
+    # The only lead is created 2026-11-05: October ends before the data starts.
+    ana = crm.owner("1", "ana@acme.example")
+    lead = crm.lead("901", created="2026-11-05 09:00", owner=ana)
+    crm.mql(lead, "2026-11-05 09:00")
+    result = audit(crm, as_of="2026-11-06 09:00")
+    assert {r.id: r.status for r in result.rules} == dict.fromkeys(RULE_IDS, "no_data")
+    assert result.rule("mql_volume").measured is None
+    assert (result.status, result.exit_code(), result.coverage) == ("no_data", 0, "none")
+    assert result.data_start is None
+    assert any(
+        note == "no data: the snapshot's data starts 2026-11-05 09:00 -03:00, after 2026-10; "
+        "it is not judged"
+        for note in result.data_notes
+    )
+
+
+def test_a_month_the_data_starts_in_is_marked_partly_covered(crm):
+    # First lead created Wed 2026-10-14 09:00 in São Paulo (−03:00) = 12:00 UTC.
+    ana = crm.owner("1", "ana@acme.example")
+    lead = crm.lead("902", created="2026-10-14 09:00", owner=ana)
+    crm.mql(lead, "2026-10-14 10:00")
+    result = audit(crm)
+    assert (result.coverage, result.data_start) == ("partial", "2026-10-14T12:00:00.000Z")
+    assert result.rule("mql_volume").measured == 1
+    assert "partly covered: the snapshot's data starts 2026-10-14 09:00 -03:00, inside 2026-10" in (
+        result.data_notes
+    )
 
 
 # -- JSON report contract (docs/CONTRACTS.md) ------------------------------------------------------

@@ -31,6 +31,10 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     rows = count_rows(ctx, RULE_ID, counts)
     if cfg is None:
         return RuleResult(RULE_ID, "n/a", None, None, 0, 0, {"configured": False}, rows)
+    if ctx.coverage == "none":  # no data for the month: no rep's count is known
+        return RuleResult(
+            RULE_ID, "no_data", None, cfg.target, 0, 0, {"min_per_month": cfg.min}, rows
+        )
     low = None if cfg.min is None else cfg.min * ctx.elapsed_share
     high = cfg.max
     in_range = {}

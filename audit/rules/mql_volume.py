@@ -42,10 +42,13 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     }
     if ctx.sla.goals is not None:
         details["arithmetic"] = _arithmetic(ctx.sla.goals, measured, ctx.elapsed_share)
+    # A month the snapshot holds no data for delivered nothing we could count: no data,
+    # not zero MQLs (a month with data and no handoff is a real zero, judged).
+    counted = None if ctx.coverage == "none" else measured
     return RuleResult(
         id=RULE_ID,
-        status=judge(measured, target, ctx.sla.warn_margin(RULE_ID)),
-        measured=measured,
+        status=judge(counted, target, ctx.sla.warn_margin(RULE_ID)),
+        measured=counted,
         target=target,
         judged=len(facts),
         pending=0,
