@@ -26,6 +26,7 @@ EXAMPLES = """examples:
   python run_audit.py demo                          # sandbox CRM -> sync -> audit -> reports
   python run_audit.py sync --source hubspot                 # needs HUBSPOT_ACCESS_TOKEN
   python run_audit.py audit --sla config/sla.example.yaml --period 2026-10
+  python run_audit.py audit --sla my_sla.yaml --period this-month       # provisional, to date
   python run_audit.py audit --sla my_sla.yaml --period 2026-10 --as-of 2026-11-01T03:00:00Z \\
                             --format csv --out reports/2026-10
   python run_audit.py plan --sla my_sla.yaml --from-history 3
@@ -141,9 +142,17 @@ def _sync_flags(sync: argparse.ArgumentParser) -> None:
 
 def _audit_flags(audit: argparse.ArgumentParser) -> None:
     _sla_flag(audit)
-    audit.add_argument("--period", required=True, help="month to audit, YYYY-MM")
+    audit.add_argument(
+        "--period",
+        required=True,
+        help="month to audit: YYYY-MM, last-month or this-month (the month of --as-of)",
+    )
     audit.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
-    audit.add_argument("--as-of", default=None, help="the audit's 'now' (default: last good sync)")
+    audit.add_argument(
+        "--as-of",
+        default=None,
+        help="the audit's 'now' (default: a closed month's end, else the last good sync)",
+    )
     audit.add_argument("--format", choices=FORMATS, default="table")
     audit.add_argument("--out", default=None, help="file (table/json/html) or folder (csv)")
     audit.add_argument(

@@ -35,19 +35,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from audit.engine import open_snapshot, run_audit, run_trend
-    from audit.period import parse_as_of, parse_period
+    from audit.engine import default_as_of, open_snapshot, run_audit, run_trend
+    from audit.period import RELATIVE_PERIODS, parse_as_of, parse_period, resolve_period
     from audit.reports import write_report
     from config.sla import load_sla
     from snapshot.upgrade import prepare_for_reading
 
     sla = load_sla(args.sla)
-    period = parse_period(args.period, sla.tz)
     as_of = parse_as_of(args.as_of, sla.tz) if args.as_of else None
+    if args.period.strip().lower() not in RELATIVE_PERIODS:
+        parse_period(args.period, sla.tz)  # a mistyped month is named before the snapshot
     db = args.db or default_db()
     prepare_for_reading(db)
     conn = open_snapshot(db)
     try:
+        period = resolve_period(args.period, sla.tz, as_of or default_as_of(conn))
         result = run_audit(conn, sla, period, as_of)
         if args.trend:
             result.trend = run_trend(conn, sla, period, args.trend, as_of)

@@ -44,13 +44,33 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
     match = PERIOD_PATTERN.match(text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise AuditInputError(
-            f"--period {text!r} is not a month: write it as YYYY-MM, e.g. 2026-10"
+            f"--period {text!r} is not a month: write it as YYYY-MM (e.g. 2026-10), "
+            "last-month or this-month"
         )
     year, month = int(match.group(1)), int(match.group(2))
     next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
     start = datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
     end = datetime(next_year, next_month, 1, tzinfo=tz).astimezone(UTC)
     return Period(label=f"{year:04d}-{month:02d}", start=start, end=end, tz=tz)
+
+
+RELATIVE_PERIODS = ("this-month", "last-month")
+"""``--period`` words read against the audit's as-of (given, or the last good sync)."""
+
+
+def resolve_period(text: str, tz: ZoneInfo, reference: datetime) -> Period:
+    """``--period``: ``YYYY-MM``, or ``this-month`` / ``last-month`` of ``reference``.
+
+    ``reference`` is the audit's as-of: this month is the one that contains it in the SLA's
+    time zone (so a nightly audit at 02:00 on the 1st is still about that new month), and
+    last month is the one before.
+    """
+    word = text.strip().lower()
+    if word not in RELATIVE_PERIODS:
+        return parse_period(text, tz)
+    local = reference.astimezone(tz)
+    month = parse_period(f"{local.year:04d}-{local.month:02d}", tz)
+    return month.previous() if word == "last-month" else month
 
 
 def parse_as_of(text: str, tz: ZoneInfo) -> datetime:

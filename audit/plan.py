@@ -128,7 +128,7 @@ def make_plan(
         customers_needed=goals.customers_needed() if goals else None,
         mqls_needed=goals.mqls_needed() if goals else None,
         mqls_target=target,
-        mql_to_sql=sla.marketing.mql_to_sql,
+        mql_to_sql=sla.marketing.conversion_target,
         active_reps=reps,
         mqls_per_rep=(target / reps) if target is not None and reps else None,
         per_rep_min=sla.marketing.per_rep.min if sla.marketing.per_rep else None,

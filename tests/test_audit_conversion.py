@@ -82,13 +82,13 @@ def test_conversion_is_split_by_segment_and_by_lead_source(crm):
     rule = audit(crm.path).rule("conversion")
     assert rule.measured == 2 / 4
     assert rule.details["by_segment"] == {
-        "Software": {"handoffs": 2, "progressed": 1, "share": 1 / 2},
-        "Retail": {"handoffs": 1, "progressed": 1, "share": 1.0},
-        "(none)": {"handoffs": 1, "progressed": 0, "share": 0.0},
+        "Software": {"handoffs": 2, "judged": 2, "progressed": 1, "share": 1 / 2},
+        "Retail": {"handoffs": 1, "judged": 1, "progressed": 1, "share": 1.0},
+        "(none)": {"handoffs": 1, "judged": 1, "progressed": 0, "share": 0.0},
     }
     assert rule.details["by_lead_source"] == {
-        "ORGANIC_SEARCH": {"handoffs": 2, "progressed": 1, "share": 1 / 2},
-        "PAID_SOCIAL": {"handoffs": 2, "progressed": 1, "share": 1 / 2},
+        "ORGANIC_SEARCH": {"handoffs": 2, "judged": 2, "progressed": 1, "share": 1 / 2},
+        "PAID_SOCIAL": {"handoffs": 2, "judged": 2, "progressed": 1, "share": 1 / 2},
     }
 
 
@@ -178,3 +178,58 @@ def test_a_converted_false_event_is_no_conversion(tmp_path):
     sf.event(lead, "converted", "false", "2026-10-16 10:00")
     sf.save()
     assert audit(sf.path).rule("conversion").measured == 0.0
+
+
+def test_conversion_judges_a_handoff_only_after_its_maturity(crm):
+    # mql_to_sql {target: 0.5, after: 14d}. Handoffs (São Paulo, −03:00):
+    #   201 Wed 10-14 10:00 → matures Wed 10-28 10:00; progressed 10-16 → judged, converted
+    #   202 Wed 10-14 10:00 → matures 10-28 10:00; never progressed → judged, not converted
+    #   203 Thu 10-22 10:00 → matures Thu 11-05 10:00; progressed 10-23 → pending until then
+    # As of 10-31 23:00 (month to date): 1 of 2 judged, 1 pending; as of 11-05 10:00: 2 of 3.
+    ana = crm.owner("1", "ana@acme.example")
+    for crm_id, at, progressed in (
+        ("201", "2026-10-14 10:00", "2026-10-16 10:00"),
+        ("202", "2026-10-14 10:00", None),
+        ("203", "2026-10-22 10:00", "2026-10-23 10:00"),
+    ):
+        lead = crm.lead(crm_id, owner=ana)
+        crm.mql(lead, at)
+        if progressed:
+            crm.event(lead, "stage", "salesqualifiedlead", progressed)
+    crm.save()
+    sla = make_sla(**{"marketing.mql_to_sql": {"target": 0.5, "after": "14d"}})
+
+    to_date = audit(crm.path, sla, as_of="2026-10-31 23:00").rule("conversion")
+    assert (to_date.measured, to_date.judged, to_date.pending, to_date.status) == (
+        0.5,
+        2,
+        1,
+        "pass",
+    )
+    assert [p.crm_id for p in to_date.pending_handoffs] == ["203"]
+    assert to_date.pending_handoffs[0].decided_by == "conversion judged 14d after handoff"
+    assert to_date.details["after"] == "14d"
+    assert to_date.details["by_segment"]["Software"] == {
+        "handoffs": 3,
+        "judged": 2,
+        "progressed": 1,
+        "share": 0.5,
+    }
+
+    just_before = audit(crm.path, sla, as_of="2026-11-05 09:59").rule("conversion")
+    assert (just_before.judged, just_before.pending) == (2, 1)
+    matured = audit(crm.path, sla, as_of="2026-11-05 10:00").rule("conversion")
+    assert (matured.measured, matured.judged, matured.pending) == (2 / 3, 3, 0)
+
+
+def test_conversion_with_every_handoff_maturing_has_no_data(crm):
+    ana = crm.owner("1", "ana@acme.example")
+    lead = crm.lead("301", owner=ana, segment=None)
+    crm.mql(lead, "2026-10-30 10:00")
+    crm.save()
+    sla = make_sla(**{"marketing.mql_to_sql": {"target": 0.3, "after": "14d"}})
+    rule = audit(crm.path, sla, as_of="2026-11-02 10:00").rule("conversion")
+    assert (rule.status, rule.measured, rule.judged, rule.pending) == ("no_data", None, 0, 1)
+    assert rule.details["by_segment"] == {
+        "(none)": {"handoffs": 1, "judged": 0, "progressed": 0, "share": None}
+    }

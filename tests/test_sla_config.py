@@ -107,7 +107,12 @@ def test_example_file_reads_calendar_and_sales_terms() -> None:
     assert date(2026, 11, 15) not in sla.holidays  # a Sunday: closed anyway
     assert sla.marketing.per_rep is not None
     assert (sla.marketing.per_rep.min, sla.marketing.per_rep.max) == (40, 80)
-    assert sla.marketing.mql_to_sql == 0.3
+    assert sla.marketing.mql_to_sql is not None
+    assert (sla.marketing.mql_to_sql.target, sla.marketing.mql_to_sql.after) == (
+        0.3,
+        timedelta(days=14),
+    )
+    assert sla.marketing.conversion_target == 0.3
     assert sla.sales.first_touch.within == timedelta(minutes=5)
     assert sla.sales.attempts.window == timedelta(days=14)
     assert sla.sales.attempts.min_gap == timedelta(hours=4)

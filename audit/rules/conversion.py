@@ -1,6 +1,8 @@
 """conversion: the share of the cohort's handoffs that progressed (to sql, opportunity or
-customer) by as-of, also split by segment and by lead source. Every handoff is judged:
-the rule asks what has happened by as-of, not by a deadline.
+customer) by as-of, also split by segment and by lead source. The rule asks what has
+happened by as-of, not by a deadline; with ``marketing.mql_to_sql.after`` (a maturity, say
+14d) a handoff is judged only once that long has passed since it, and is pending before:
+a month-to-date audit must not count last week's leads as failures to convert.
 
 ``funnel`` counts the cohort's handoffs that reached each stage *or a later one* by as-of
 (MQL → SQL → opportunity → customer), so the bars of a funnel chart never grow: a lead
@@ -17,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from audit.context import AuditContext
-from audit.instants_ns import not_nat
+from audit.instants_ns import duration_ns, not_nat
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import compliant_of_judged, target_words
+from config.durations import duration_code
 
 RULE_ID = "conversion"
 
@@ -29,22 +32,28 @@ RULE_ID = "conversion"
 def evaluate(ctx: AuditContext) -> RuleResult:
     facts = ctx.facts
     progressed = not_nat(facts["progressed_at"].to_numpy())
-    everyone = np.ones(len(facts), dtype=bool)
+    cfg = ctx.sla.marketing.mql_to_sql
+    after = cfg.after if cfg is not None else None
+    if after is None:
+        matured = np.ones(len(facts), dtype=bool)
+    else:
+        matured = facts["handoff_ns"].to_numpy() + duration_ns(after) <= ctx.as_of_ns
     # Not progressing is an outcome, not a broken promise of one rep: no evidence rows,
     # and no per-rep violation counts either (reports rank reps by those).
     return handoff_rule(
         ctx,
         RULE_ID,
-        judged=everyone,
+        judged=matured,
         compliant=progressed,
         reasons=lambda index: [],
-        target=ctx.sla.marketing.mql_to_sql,
-        decided_by="",
+        target=ctx.sla.marketing.conversion_target,
+        decided_by=f"conversion judged {duration_code(after)} after handoff" if after else "",
         violations=False,
         details={
-            "progressed": int(progressed.sum()),
-            "by_segment": _split(facts["segment"], progressed),
-            "by_lead_source": _split(facts["lead_source"], progressed),
+            "progressed": int((progressed & matured).sum()),
+            "after": duration_code(after) if after else None,
+            "by_segment": _split(facts["segment"], progressed, matured),
+            "by_lead_source": _split(facts["lead_source"], progressed, matured),
             "funnel": _funnel(ctx, progressed),
         },
     )
@@ -63,25 +72,48 @@ def _funnel(ctx: AuditContext, progressed: np.ndarray) -> dict[str, int | None]:
     }
 
 
-def _split(groups: pd.Series, progressed: np.ndarray) -> dict[str, dict[str, float | int]]:
-    frame = pd.DataFrame({"group": groups.fillna("(none)").astype(str), "progressed": progressed})
-    out: dict[str, dict[str, float | int]] = {}
+def _split(
+    groups: pd.Series, progressed: np.ndarray, judged: np.ndarray
+) -> dict[str, dict[str, float | int | None]]:
+    """Per group: its handoffs, those judged (matured), those progressed, and the share.
+
+    A group whose handoffs are all still maturing has share None ("no data"), not 0.
+    """
+    frame = pd.DataFrame(
+        {
+            "group": groups.fillna("(none)").astype(str),
+            "judged": judged,
+            "progressed": progressed & judged,
+        }
+    )
+    out: dict[str, dict[str, float | int | None]] = {}
     for name, part in frame.groupby("group", sort=True):
-        handoffs, progressed_count = len(part), int(part["progressed"].sum())
+        judged_count, progressed_count = int(part["judged"].sum()), int(part["progressed"].sum())
         out[str(name)] = {
-            "handoffs": handoffs,
+            "handoffs": len(part),
+            "judged": judged_count,
             "progressed": progressed_count,
-            "share": progressed_count / handoffs,
+            "share": progressed_count / judged_count if judged_count else None,
         }
     return out
 
 
 def sentence(rule: RuleResult, details: Mapping[str, Any], as_of_local: str) -> str:
     by = f" by {as_of_local}" if as_of_local else " by the audit's as-of"
-    return (
-        f"{compliant_of_judged(rule)} handoffs became SQL or went further{by} "
+    after = details.get("after")
+    if rule.measured is None:
+        text = "No handoff could be judged yet"
+        if after:
+            text += f" (each is judged {after} after its handoff)"
+        return text + (f"; {rule.pending} pending." if rule.pending else ".")
+    judged = f"judged handoffs (those at least {after} old)" if after else "handoffs"
+    text = (
+        f"{compliant_of_judged(rule)} {judged} became SQL or went further{by} "
         f"({target_words(rule, RULE.unit)})."
     )
+    if rule.pending:
+        text += f" {rule.pending} younger handoffs are pending."
+    return text
 
 
 RULE = Rule(id=RULE_ID, title="MQL→SQL conversion", evaluate=evaluate, sentence=sentence)

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from config.sla.values import Amount, Count, PositiveShare, Share, whole_number
+from config.sla.values import Amount, Count, Duration, PositiveShare, Share, whole_number
 from config.sla.wording import as_written
 
 
@@ -55,6 +55,21 @@ class PerRep(BaseModel):
         return self
 
 
+class Conversion(BaseModel):
+    """MQL→SQL conversion (rule ``conversion``): the share expected and its maturity.
+
+    ``after`` is how long a handoff gets to progress before it is judged: a lead handed off
+    yesterday has not failed to convert, it has not had the time. Without ``after`` every
+    handoff is judged by as-of (docs/SEMANTICS.md §5). ``mql_to_sql: 0.3`` is short for
+    ``{target: 0.3}``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Share
+    after: Duration | None = None
+
+
 class Marketing(BaseModel):
     """Marketing's side: volume, spread across reps, and MQL→SQL conversion."""
 
@@ -62,8 +77,21 @@ class Marketing(BaseModel):
 
     mqls_per_month: int | Literal["derived"] | None = None
     per_rep: PerRep | None = None
-    mql_to_sql: Share | None = None
+    mql_to_sql: Conversion | None = None
     warn_margin: Share = 0.1
+
+    @field_validator("mql_to_sql", mode="before")
+    @classmethod
+    def _share_or_block(cls, value: object) -> object:
+        """A bare share is the target alone (the short form the example SLA began with)."""
+        if value is None or isinstance(value, dict | Conversion):
+            return value
+        return {"target": value}
+
+    @property
+    def conversion_target(self) -> float | None:
+        """The MQL→SQL share expected, or None when the SLA sets none."""
+        return None if self.mql_to_sql is None else self.mql_to_sql.target
 
     @field_validator("mqls_per_month", mode="before")
     @classmethod

@@ -102,7 +102,9 @@ def _marketing_sentence(sla: SLA) -> str:
             spread += f" for {_percent(per_rep.target)} of reps"
         text += f", {spread}"
     if marketing.mql_to_sql is not None:
-        text += f", of which {_percent(marketing.mql_to_sql)} become SQLs"
+        text += f", of which {_percent(marketing.mql_to_sql.target)} become SQLs"
+        if marketing.mql_to_sql.after is not None:
+            text += f" (each judged {duration_words(marketing.mql_to_sql.after)} after its handoff)"
     return text + "."
 
 
