@@ -152,7 +152,7 @@ def test_salesforce_and_hubspot_leads_are_audited_together(tmp_path):
         "sam@acme.example",
         "salesforce",
     )
-    assert v.reason == "first touch after 20 business minutes (SLA 5m)"
+    assert v.reason == "first touch after 20 min (business), SLA 5m"
     # 00Q3 recycled after 3 counted attempts with a listed reason → compliant; the others
     # progressed inside the window → connected → left out.
     recycling = result.rule("recycling")

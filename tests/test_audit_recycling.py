@@ -154,7 +154,8 @@ def test_neither_progressed_nor_recycled_by_the_deadline_is_stuck(crm):
     assert (rule.measured, rule.judged, rule.pending) == (0.0, 1, 0)
     [v] = rule.violations
     assert v.kind == "stuck"
-    assert v.reason.startswith("neither progressed nor recycled by")
+    # the deadline in the SLA's zone with its offset (São Paulo, −03:00), not UTC
+    assert v.reason == "neither progressed nor recycled by 2026-10-22 10:00 -03:00"
     assert v.instants["deadline"] == crm.at("2026-10-22 10:00")
     assert rule.details["stuck"] == 1
 

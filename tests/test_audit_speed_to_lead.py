@@ -58,7 +58,7 @@ def test_first_touch_one_minute_later_after_the_holiday_weekend_is_a_violation(c
     assert v.rule == "speed_to_lead"
     assert (v.lead, v.crm_id, v.rep) == (lead, "101", "ana@acme.example")
     assert v.handoff_at == crm.at("2026-10-09 17:58")
-    assert v.reason == "first touch after 6 business minutes (SLA 5m)"
+    assert v.reason == "first touch after 6 min (business), SLA 5m"
     assert v.url == "https://app.hubspot.com/contacts/1/record/0-1/101"
     assert v.instants["first_touch_at"] == crm.at("2026-10-13 09:04")
 
@@ -74,7 +74,7 @@ def test_saturday_mql_starts_the_clock_at_monday_opening(crm):
     assert (rule.measured, rule.judged, rule.pending) == (1 / 2, 2, 0)
     assert rule.details["median_minutes"] == pytest.approx(5.5, abs=1e-9)
     assert [v.crm_id for v in rule.violations] == ["102"]
-    assert rule.violations[0].reason == "first touch after 6 business minutes (SLA 5m)"
+    assert rule.violations[0].reason == "first touch after 6 min (business), SLA 5m"
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_mql_just_before_lunch_pauses_over_the_lunch_break(crm):
     assert (rule.measured, rule.judged) == (1 / 2, 2)
     [v] = rule.violations
     assert v.crm_id == "102"
-    assert v.reason == "first touch after 6 business minutes (SLA 5m)"
+    assert v.reason == "first touch after 6 min (business), SLA 5m"
 
 
 def test_evening_mql_called_next_morning_counts_open_minutes_of_both_days(crm):
@@ -157,7 +157,7 @@ def test_evening_mql_called_next_morning_counts_open_minutes_of_both_days(crm):
     called_lead(crm, "101", ana, "2026-10-14 17:00", "2026-10-15 10:00")
     rule = audit(crm, make_sla()).rule("speed_to_lead")
     assert rule.details["median_minutes"] == pytest.approx(120.0, abs=1e-9)
-    assert rule.violations[0].reason == "first touch after 120 business minutes (SLA 5m)"
+    assert rule.violations[0].reason == "first touch after 2 h (business), SLA 5m"
 
 
 def test_new_york_autumn_dst_weekend_counts_business_minutes_not_utc_hours(tmp_path):
@@ -171,7 +171,7 @@ def test_new_york_autumn_dst_weekend_counts_business_minutes_not_utc_hours(tmp_p
     rule = audit(crm, sla, as_of="2026-12-01T05:00:00Z").rule("speed_to_lead")
     assert (rule.measured, rule.judged) == (1 / 2, 2)
     assert [v.crm_id for v in rule.violations] == ["102"]
-    assert rule.violations[0].reason == "first touch after 6 business minutes (SLA 5m)"
+    assert rule.violations[0].reason == "first touch after 6 min (business), SLA 5m"
     # Mon 09:03 EST is 14:03 UTC: the instant was read with the winter offset.
     assert crm.at("2026-11-02 09:03") == "2026-11-02T14:03:00.000Z"
 
@@ -209,7 +209,7 @@ def test_without_business_hours_the_clock_runs_round_the_clock(crm):
     called_lead(crm, "102", ana, "2026-10-18 23:58", "2026-10-19 00:04")
     rule = audit(crm, sla).rule("speed_to_lead")
     assert (rule.measured, rule.judged) == (1 / 2, 2)
-    assert rule.violations[0].reason == "first touch after 6 business minutes (SLA 5m)"
+    assert rule.violations[0].reason == "first touch after 6 min (business), SLA 5m"
 
 
 def test_first_touch_within_hours_is_business_time(crm):
@@ -223,7 +223,7 @@ def test_first_touch_within_hours_is_business_time(crm):
     assert (rule.measured, rule.judged) == (1 / 2, 2)
     [v] = rule.violations
     assert v.crm_id == "102"
-    assert v.reason == "first touch after 241 business minutes (SLA 4h)"
+    assert v.reason == "first touch after 4 h 1 min (business), SLA 4h"
 
 
 def test_first_touch_within_seconds(crm):
@@ -258,7 +258,7 @@ def test_untouched_handoff_is_pending_until_its_business_deadline(crm):
     assert (after.measured, after.judged, after.pending) == (0.0, 1, 0)
     [v] = after.violations
     assert v.kind == "untouched"
-    assert v.reason.startswith("no attempt by the deadline")
+    assert v.reason == "no attempt by the deadline 2026-11-03 09:03 -03:00, SLA 5m"
     assert v.instants["deadline"] == crm.at("2026-11-03 09:03")
     assert after.details["untouched"] == 1
 

@@ -18,6 +18,7 @@ from audit.rules.handoff_counts import count_rows, handoffs_per_rep
 from audit.rules.rule import Rule
 from audit.status import judge, share
 from audit.wording import clean, compliant_of_judged, number, target_words
+from audit.wording import share as percent
 
 RULE_ID = "mql_per_rep"
 
@@ -58,6 +59,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             "min": low,
             "max": high,
             "min_per_month": cfg.min,
+            "elapsed_share": ctx.elapsed_share,
             "out_of_range": {
                 rep: int(counts.get(rep, 0)) for rep, ok in in_range.items() if not ok
             },
@@ -73,7 +75,7 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
     if rule.measured is None:
         return "There were no reps to judge."
     text = (
-        f"{compliant_of_judged(rule)} reps received {_range(details)} MQLs "
+        f"{compliant_of_judged(rule)} reps received {_range(details)} MQLs{_pro_rated(details)} "
         f"({target_words(rule, RULE.unit)} of reps)."
     )
     outside = details.get("out_of_range") or {}
@@ -91,6 +93,14 @@ def _range(details: Mapping[str, Any]) -> str:
     if high is not None:
         return f"at most {number(high)}"
     return "the agreed number of"
+
+
+def _pro_rated(details: Mapping[str, Any]) -> str:
+    """Why a minimum is a fraction while the month is open: the month's one, pro-rated."""
+    low, month, elapsed = (details.get(k) for k in ("min", "min_per_month", "elapsed_share"))
+    if low is None or month is None or elapsed is None or elapsed >= 1:
+        return ""
+    return f" so far ({number(month)} a month pro-rated to the {percent(elapsed)} of it elapsed)"
 
 
 def _names(counts: Mapping[str, Any]) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from audit.context import AuditContext
-from audit.instants_ns import not_nat, ns_text
+from audit.instants_ns import local_texts, not_nat
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
@@ -55,7 +55,9 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     judged = recycled_first | progressed_first | (deadline <= ctx.as_of_ns)
     compliant = ~(premature | no_reason | stuck)
     kinds = np.select([premature, no_reason, stuck], ["premature", "no_reason", "stuck"], "")
-    wording = RecycleWording(kinds, before, reason, has_reason, cfg.reason_field, minimum, deadline)
+    wording = RecycleWording(
+        kinds, before, reason, has_reason, cfg.reason_field, minimum, deadline, ctx.sla.timezone
+    )
     judged_eligible = judged & eligible
     return handoff_rule(
         ctx,
@@ -100,6 +102,7 @@ class RecycleWording:
     field: str
     minimum: int
     deadline: np.ndarray
+    timezone: str
 
     def reasons(self, index: np.ndarray) -> list[str]:
         """The reason of each violating handoff at ``index``, in that order."""
@@ -107,7 +110,7 @@ class RecycleWording:
         before = self.before[index].tolist()
         given = self.reason.to_numpy(dtype=object)[index].tolist()
         valid = self.has_reason[index].tolist()
-        deadline_text = ns_text(self.deadline[index])
+        deadline_text = local_texts(self.deadline[index], self.timezone)
         return [
             self._one(*row)
             for row in zip(kinds, before, given, valid, deadline_text, strict=True)  # type: ignore[arg-type]

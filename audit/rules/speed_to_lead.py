@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from audit.context import AuditContext
-from audit.instants_ns import not_nat, ns_text
+from audit.instants_ns import local_texts, not_nat
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
-from audit.wording import compliant_of_judged, target_words
+from audit.wording import compliant_of_judged, human_duration, target_words
 from config.durations import duration_code
 
 RULE_ID = "speed_to_lead"
@@ -55,16 +55,22 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     code = duration_code(cfg.within)
 
     def reasons(index: np.ndarray) -> list[str]:
-        """Late touches say how late; untouched handoffs say the deadline they missed."""
-        deadline_text = ns_text(deadline[index])
+        """Late touches say how late; untouched handoffs say the deadline they missed.
+
+        In words a reader can use: "2 h 12 min (business)", and the deadline in the SLA's
+        time zone with its offset. Late durations are worded once per whole minute.
+        """
+        deadline_text = local_texts(deadline[index], ctx.sla.timezone)
+        late = np.round(np.nan_to_num(minutes[index]))
+        words = {m: human_duration(m, business=True) for m in np.unique(late).tolist()}
         return [
-            f"first touch after {_minutes(late_minutes)} business minutes (SLA {code})"
+            f"first touch after {words[late_minutes]}, SLA {code}"
             if was_touched
-            else f"no attempt by the deadline {missed} (SLA {code})"
+            else f"no attempt by the deadline {missed}, SLA {code}"
             for was_touched, late_minutes, missed in zip(
                 touched[index].tolist(),
-                minutes[index].tolist(),
-                deadline_text,  # type: ignore[arg-type]
+                late.tolist(),
+                deadline_text,
                 strict=True,
             )
         ]
@@ -119,7 +125,10 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
     )
     median, p90 = details.get("median_minutes"), details.get("p90_minutes")
     if median is not None and p90 is not None:
-        text += f" Median {median:.1f}, p90 {p90:.1f} business minutes."
+        text += (
+            f" Median {human_duration(median, business=True)}, "
+            f"p90 {human_duration(p90, business=True)}."
+        )
     untouched = details.get("untouched")
     if untouched:
         text += f" {untouched} got no attempt at all by the deadline."
