@@ -32,6 +32,7 @@ from audit.engine import open_snapshot, run_audit
 from audit.period import parse_period
 from audit.reports import FORMATS, write_report
 from audit.result import AuditResult
+from audit.wording import local_instant
 from config.exit_codes import EXIT_ERROR
 from config.logging_setup import event
 from config.settings import Settings
@@ -100,9 +101,11 @@ class NightlyResult:
             return f"nightly {self.day}: synced {syncs}; no audit (nothing synced yet)"
         failing = [r.id for r in self.audit.rules if r.status == "fail"]
         verdict = self.audit.status.upper() + (f" ({', '.join(failing)})" if failing else "")
+        to_date = " (month to date, provisional)" if self.audit.provisional else ""
+        as_of = local_instant(self.audit.as_of, self.audit.timezone)
         return (
-            f"nightly {self.day}: synced {syncs}; audit {self.audit.period} as of "
-            f"{self.audit.as_of}: {verdict}; reports in {self.folder}"
+            f"nightly {self.day}: synced {syncs}; audit {self.audit.period}{to_date} as of "
+            f"{as_of}: {verdict}; reports in {self.folder}"
         )
 
 
@@ -208,7 +211,8 @@ def _audit(
             result.data_notes.append(f"{outcome.source} sync failed tonight: {outcome.error}")
     if fallback:
         result.data_notes.append(
-            f"figures are as of {format_instant(as_of)}, the end of the failed source's last "
+            f"figures are as of {local_instant(format_instant(as_of), sla.timezone)}, the end of "
+            "the failed source's last "
             "successful sync, so nobody is judged on activities a failed sync could not fetch"
         )
     return result

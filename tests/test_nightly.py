@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.nightly import run_nightly
+from audit.wording import local_instant
 from config.settings import Settings
 from connectors.core import SyncError, SyncSummary
 from connectors.sync import sync_source
@@ -73,7 +74,11 @@ def test_nightly_syncs_audits_the_month_so_far_and_writes_dated_reports(
     as_of = datetime.fromisoformat(finished[0].replace("Z", "+00:00"))
     assert report["period"] == as_of.astimezone(SLA_ZONE).strftime("%Y-%m")
     assert code == (1 if report["status"] == "fail" else 0)
-    assert f"audit {report['period']} as of {report['as_of']}: {report['status'].upper()}" in line
+    # The month that contains as-of is still open: provisional, as-of in the SLA's zone.
+    assert report["provisional"] is True
+    local = local_instant(report["as_of"], report["timezone"])
+    assert f"audit {report['period']} (month to date, provisional) as of {local}: " in line
+    assert f"{report['status'].upper()}" in line
 
 
 def test_a_second_nightly_run_syncs_incrementally_and_replaces_the_days_reports(
@@ -238,7 +243,8 @@ def test_a_source_that_fails_tonight_holds_as_of_at_its_last_good_sync(
 
     assert second.exit_code() == 2
     assert second.audit is not None and second.audit.as_of == salesforce_ok
-    assert f"figures are as of {salesforce_ok}" in "\n".join(second.audit.data_notes)
+    held = local_instant(salesforce_ok, second.audit.timezone)
+    assert f"figures are as of {held}" in "\n".join(second.audit.data_notes)
 
 
 # ------------------------------------------------------------------------- --log-json
