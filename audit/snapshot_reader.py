@@ -105,10 +105,12 @@ class SnapshotReader:
         partly covered (docs/SEMANTICS.md, "No data is not a failure"). Read from the
         ``created_at`` index; deleted leads count, since they show the CRM held data then.
         """
+        # "+source" keeps SQLite off the (source, crm_id) index: walking created_at in order
+        # finds the first lead at once, where a source's whole index range takes 0.1 s/100k.
         row = self.conn.execute(
-            f"select min(created_at) from leads where source in ({self._source_marks()}) "
-            "and created_at <= ?",
-            [*self.sources, self.as_of],
+            "select created_at from leads where created_at <= ? "
+            f"and +source in ({self._source_marks()}) order by created_at limit 1",
+            [self.as_of, *self.sources],
         ).fetchone()
         return row[0] if row and row[0] else None
 
