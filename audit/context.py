@@ -26,6 +26,7 @@ from audit.handoffs import (
     value_at,
 )
 from audit.instants_ns import duration_ns, earliest, ns_text
+from audit.mql_entries import handoff_instants, mql_moves
 from audit.outreach import (
     counted_attempts,
     counted_before,
@@ -105,24 +106,27 @@ def build_context(
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
     funnel = _funnel_conditions(sla)
     reason_field = sla.sales.recycle.reason_field
+    mql_fields = {cond.field for cond in stage_conditions(sla, ["mql"])}
     fields = sorted(
-        {"owner", reason_field} | {cond.field for conds in funnel.values() for cond in conds}
+        {"owner", reason_field, *mql_fields}
+        | {cond.field for conds in funnel.values() for cond in conds}
     )
     reader.load_cohort(list(handoffs["lead_id"].unique()))
     leads = reader.cohort_leads()
-    facts = handoffs.merge(leads, on="lead_id", how="left")
-
-    owners = reader.owners()
-    owner_names = _owner_names(owners)
     history = reader.cohort_history(fields)
-    _add_responsible_reps(facts, reader, history, owner_names)
-
-    counted = _add_outreach_facts(facts, reader, sla)
     states = reader.cohort_lead_states()
     entries = {
         name: reader.cohort_stage_entries(history, states, conditions)
         for name, conditions in funnel.items()
     }
+    facts = handoffs.merge(leads, on="lead_id", how="left")
+    facts = _entries_only(facts, history, states, sla, entries["recycled"])
+
+    owners = reader.owners()
+    owner_names = _owner_names(owners)
+    _add_responsible_reps(facts, reader, history, owner_names)
+
+    counted = _add_outreach_facts(facts, reader, sla)
     _add_funnel_facts(facts, sla, history, entries, counted)
     _add_first_touch_deadline(facts, sla, calendar)
 
@@ -145,6 +149,26 @@ def build_context(
 
 def _instant_or_none(text: str | None) -> datetime | None:
     return None if text is None else parse_instant(text)
+
+
+def _entries_only(
+    facts: pd.DataFrame,
+    history: pd.DataFrame,
+    states: pd.DataFrame,
+    sla: SLA,
+    recycled: pd.DataFrame,
+) -> pd.DataFrame:
+    """The period's ``mql`` events that are entries into ``mql`` (docs/SEMANTICS.md §2).
+
+    A re-stamp of an ``mql`` value while the lead is still in ``mql`` is dropped; the
+    handoff ids are then numbered again from 0, in the same order.
+    """
+    into, out_of = mql_moves(history, states, stage_conditions(sla, ["mql"]))
+    entries = handoff_instants(into, out_of, recycled).rename(columns={"event_ns": "handoff_ns"})
+    kept = facts.merge(entries.assign(entry=True), on=["lead_key", "handoff_ns"], how="left")
+    kept = kept[kept["entry"].eq(True).to_numpy()].drop(columns="entry").reset_index(drop=True)
+    kept["hid"] = np.arange(len(kept), dtype=np.int64)
+    return kept
 
 
 def _funnel_conditions(sla: SLA) -> dict[str, list[StageCondition]]:
