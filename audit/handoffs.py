@@ -30,7 +30,12 @@ PROGRESS_STAGES = ("sql", "opportunity", "customer")
 def period_handoffs(
     reader: SnapshotReader, sla: SLA, since: str, until: str
 ) -> tuple[pd.DataFrame, int]:
-    """Handoffs with instant in [since, until) seen by as-of, and the deleted ones left out.
+    """The ``mql`` events with instant in [since, until) seen by as-of, and the deleted
+    leads left out.
+
+    These are the candidates: :func:`audit.mql_entries.handoff_instants` then keeps those
+    that are entries into ``mql`` (a re-stamped value is not a handoff), once the cohort's
+    history is read.
 
     Returns (handoffs sorted by instant then lead, number of deleted leads left out).
     Columns: hid, lead_id, handoff_at (text), handoff_ns.
