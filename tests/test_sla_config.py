@@ -551,3 +551,18 @@ def test_sla_built_in_python_accepts_timedeltas() -> None:
     data = with_changes(MINIMAL_DATA, **{"sales.attempts.window": timedelta(days=7)})
 
     assert SLA.model_validate(data).sales.attempts.window == timedelta(days=7)
+
+
+def test_a_reason_field_that_is_not_synced_is_an_error_not_a_silent_zero(tmp_path):
+    """Issue 15: a property the connectors do not sync would make every recycle "no reason"."""
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "reason_field: status", "reason_field: hs_lead_disqualification_reason"
+    )
+    path = tmp_path / "sla.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SLAError) as raised:
+        load_sla(path)
+    message = str(raised.value)
+    assert "sales.recycle.reason_field" in message
+    assert "hs_lead_disqualification_reason" in message
+    assert "use status" in message

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from config.dispositions import BUILTIN_OUTCOMES
 from config.sla.values import AtLeastOne, Duration, Share
-from config.sla.wording import Problems, unknown_name
+from config.sla.wording import Problems, as_written, unknown_name
 
 Channel = Literal["call", "email", "meeting", "task", "note"]
 
@@ -57,6 +57,10 @@ class Coverage(BaseModel):
     warn_margin: Share | None = None
 
 
+REASON_FIELDS = ("status", "stage", "owner")
+"""The canonical lead fields whose history the snapshot keeps: a recycle reason is read there."""
+
+
 class Recycle(BaseModel):
     """Handing unreachable leads back to marketing, in time and with a reason."""
 
@@ -73,7 +77,15 @@ class Recycle(BaseModel):
     def _named(cls, field: str) -> str:
         if not field.strip():
             raise ValueError("is empty; name the field holding the reason, such as status")
-        return field
+        if field.strip() not in REASON_FIELDS:
+            # A field the connectors do not sync would hold nothing: every recycled lead
+            # would read "no reason" and the rule would drop to 0 % without a word.
+            raise ValueError(
+                f"{as_written(field)} is not a field sla-audit syncs with its history; use "
+                "status (HubSpot hs_lead_status, Salesforce Status), stage (HubSpot "
+                "lifecyclestage) or owner"
+            )
+        return field.strip()
 
     @field_validator("reasons")
     @classmethod
