@@ -30,7 +30,7 @@ EXAMPLES = """examples:
   python run_audit.py audit --sla my_sla.yaml --period 2026-10 --as-of 2026-11-01T03:00:00Z \\
                             --format csv --out reports/2026-10
   python run_audit.py plan --sla my_sla.yaml --from-history 3
-  python run_audit.py check --sla my_sla.yaml
+  python run_audit.py check --sla my_sla.yaml --db snapshot.db    # values the CRM never uses
   python run_audit.py nightly --sla my_sla.yaml --db /srv/sla/snapshot.db --out-root reports
   python run_audit.py status --db /srv/sla/snapshot.db         # exit 1 if a sync is stale
 """
@@ -179,6 +179,11 @@ def _plan_flags(plan: argparse.ArgumentParser) -> None:
 
 def _check_flags(check: argparse.ArgumentParser) -> None:
     _sla_flag(check)
+    check.add_argument(
+        "--db",
+        default=None,
+        help="also check the SLA's funnel values against this snapshot's data",
+    )
 
 
 def _nightly_flags(nightly: argparse.ArgumentParser) -> None:

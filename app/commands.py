@@ -13,12 +13,16 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli_errors import UserError, print_error
 from app.cli_parser import default_db
 from config.exit_codes import EXIT_ERROR, EXIT_OK
 from config.logging_setup import event
 from config.settings import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from config.sla import SLA
 
 log = logging.getLogger("sla_audit")
 
@@ -29,9 +33,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     from config.sla import load_sla, summarize
 
     sla = load_sla(args.sla)
-    print(f"{args.sla}: OK")
+    warnings = _funnel_warnings(sla, args.db) if args.db else []
+    print(f"{args.sla}: {'OK' if not warnings else f'{len(warnings)} warning(s)'}")
     print(summarize(sla))
+    for warning in warnings:
+        print(f"warning: {warning}")
     return EXIT_OK
+
+
+def _funnel_warnings(sla: SLA, db: str) -> list[str]:
+    """The SLA's funnel values that no lead of the snapshot at ``db`` has ever taken."""
+    from audit.engine import open_snapshot
+    from audit.funnel_values import funnel_value_notes
+    from snapshot.upgrade import prepare_for_reading
+
+    prepare_for_reading(db)
+    conn = open_snapshot(db)
+    try:
+        return funnel_value_notes(conn, sla, None)
+    finally:
+        conn.close()
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

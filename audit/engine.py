@@ -16,6 +16,7 @@ from audit.aside import read_aside, snapshot_file
 from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
 from audit.data_quality import quality_notes
+from audit.funnel_values import funnel_value_notes
 from audit.period import AuditInputError, Period, parse_period
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
@@ -212,6 +213,7 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection, quality: list[str]) 
     if unassigned:
         notes.append(f"{plural(unassigned, 'handoff')} had no owner (reported as 'unassigned')")
     notes += coverage_notes(ctx)
+    notes += funnel_value_notes(conn, ctx.sla, ctx.as_of_text)
     if not ctx.period_complete:
         notes.append(
             f"provisional: period {ctx.period.label} is still open as of "

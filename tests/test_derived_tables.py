@@ -225,3 +225,51 @@ def test_email_counts_equal_a_recount_after_any_writes(tmp_path: Path, ops: list
             else:
                 conn.execute("update leads set email = ? where id = ?", [email, lead])
             assert conn.execute(COUNTED).fetchall() == conn.execute(RECOUNTED).fetchall()
+
+
+VALUES = [None, "marketingqualifiedlead", "lead", "UNQUALIFIED"]
+SEEN = "select source, field, value, first_at from field_values order by 1, 2, 3"
+RESEEN = (
+    "select substr(lead_id, 1, instr(lead_id, ':') - 1), field, value, min(changed_at) "
+    "from lead_history where value is not null group by 1, 2, 3 order by 1, 2, 3"
+)
+
+
+@st.composite
+def history_writes(draw: st.DrawFn) -> list[list[dict[str, object]]]:
+    """Pages of history rows, some repeating a key with another value (a re-sync)."""
+    pages = []
+    for _ in range(draw(st.integers(1, 6))):
+        pages.append(
+            [
+                {
+                    "lead_id": draw(st.sampled_from([*LEAD_IDS, "salesforce:00Q1"])),
+                    "field": draw(st.sampled_from(["stage", "status"])),
+                    "value": draw(st.sampled_from(VALUES)),
+                    "changed_at": draw(st.sampled_from(INSTANTS[1:])),
+                }
+                for _ in range(draw(st.integers(1, 4)))
+            ]
+        )
+    return pages
+
+
+@RANDOM_WRITES
+@given(pages=history_writes())
+def test_field_values_hold_every_value_with_its_first_instant(tmp_path: Path, pages: list) -> None:
+    """Without deletes, ``field_values`` equals a regrouping of the history after any writes.
+
+    (A value whose rows are all deleted stays seen: the table answers "has the CRM ever
+    used this value", and only inserts and updates keep it.)
+    """
+    with fresh_store(tmp_path, pages) as store:
+        conn = store.db.conn
+        for rows in pages:
+            unique = list({(r["lead_id"], r["field"], r["changed_at"]): r for r in rows}.values())
+            store.upsert_history(unique)
+            seen = conn.execute(SEEN).fetchall()
+            reseen = conn.execute(RESEEN).fetchall()
+            # Every value still in the history is seen, no later than its first instant.
+            assert {r[:3] for r in reseen} <= {r[:3] for r in seen}
+            first = {r[:3]: r[3] for r in seen}
+            assert all(first[r[:3]] <= r[3] for r in reseen)

@@ -1,0 +1,71 @@
+"""Does the CRM use the values the SLA file names? (issue 15: never silently wrong)
+
+A funnel value that no lead ever took — most often a display label written where the CRM's
+internal value belongs (``Marketing Qualified Lead`` for ``marketingqualifiedlead``) —
+turns a rule into a quiet zero: no handoff, no recycle, no progress. Each such value is
+named here with its SLA key and, where the snapshot holds a value it matches but for case
+and punctuation, the value to write instead.
+
+Read from the ``field_values`` derived table (every value each field has taken, with its
+first instant), as seen at as-of, so a report stays the same from a later snapshot. A
+source or field of which the snapshot holds no value at all is not judged: the SLA may map
+a CRM that is not synced yet.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sqlite3
+from collections import defaultdict
+
+from config.sla import SLA
+
+FIELDS = ("stage", "status")
+"""The funnel keys that name raw values (``converted`` is an event, not a value)."""
+
+LISTED = 6
+"""Values the CRM uses that a note lists when nothing resembles the missing one."""
+
+
+def seen_values(conn: sqlite3.Connection, as_of: str | None) -> dict[tuple[str, str], set[str]]:
+    """(source, field) → the values taken by as-of (None: every value the snapshot holds)."""
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for source, field, value in conn.execute(
+        "select source, field, value from field_values where ? is null or first_at <= ?",
+        [as_of, as_of],
+    ):
+        seen[(source, field)].add(value)
+    return seen
+
+
+def funnel_value_notes(conn: sqlite3.Connection, sla: SLA, as_of: str | None) -> list[str]:
+    """One warning per SLA value that no lead has taken by as-of, naming its key."""
+    seen = seen_values(conn, as_of)
+    notes = []
+    for source, mapping in sla.funnel.items():
+        for stage, spec in mapping.items():
+            for field in FIELDS:
+                used = seen.get((source, field))
+                for value in (getattr(spec, field) or []) if used else []:
+                    if value not in used:
+                        notes.append(_never_seen(f"funnel.{source}.{stage}.{field}", value, used))
+    return notes
+
+
+def _never_seen(key: str, value: str, used: set[str]) -> str:
+    text = f"{key}: {value!r} never occurs in the snapshot"
+    same = [v for v in sorted(used) if _squashed(v) == _squashed(value)]
+    if same:
+        return f"{text}; the CRM's own value is {same[0]!r}: write that, not its label"
+    close = difflib.get_close_matches(value, sorted(used), n=1, cutoff=0.85)
+    if close:
+        return f"{text}; did you mean {close[0]!r}?"
+    shown = ", ".join(repr(v) for v in sorted(used)[:LISTED])
+    more = f" and {len(used) - LISTED} more" if len(used) > LISTED else ""
+    return f"{text}; the CRM's values there are {shown}{more}"
+
+
+def _squashed(value: str) -> str:
+    """A value without case, spaces or punctuation: how a label and its value compare."""
+    return re.sub(r"[^0-9a-z]", "", value.lower())
