@@ -57,7 +57,7 @@ def ca_bundle(sandbox_ca: str, target: Path) -> Path:
 
 def empty_snapshot(db: Path) -> None:
     """Remove the trial snapshot and its SQLite sidecars left by an earlier start."""
-    for suffix in ("", "-wal", "-shm", ".lock"):
+    for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
@@ -122,11 +122,12 @@ def serve_until_stopped() -> None:
 def run_sandbox(source: str, *, port: int, size: int, seed: int, folder: Path = FOLDER) -> int:
     """Serve the sandbox CRM(s) of ``source`` on ``port`` (and the next) until stopped."""
     check_size(source, size)
-    ensure_private_folder(folder)
-    empty_snapshot(folder / "snapshot.db")
     end = current_hour()
     period = latest_closed_month(end, load_sla(example_sla_path())).label
     with serve_crms(source, size, seed, end, port=port) as served:
+        # Only once the ports are ours: a second start by mistake leaves the first's files.
+        ensure_private_folder(folder)
+        empty_snapshot(folder / "snapshot.db")
         text = describe(served, exports(served, folder), try_next(source, folder, period))
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
