@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.demo import run_demo
+from app.demo import DEMO_NOW, next_commands, run_demo
 from tests.cli_helpers import run
 
 
@@ -97,3 +97,11 @@ def test_demo_never_replaces_a_snapshot_it_did_not_write(tmp_path, capsys):
     assert code == 2
     assert "not a demo snapshot" in err and "--out" in err
     assert real.read_bytes() == before
+
+
+def test_readme_shows_the_next_commands_the_demo_prints(monkeypatch):
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)  # where a newcomer runs the README's first command
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    printed = next_commands(Path("sla-report/snapshot.db"), "2026-10", DEMO_NOW)
+    assert "```bash\n" + "\n".join(printed) + "\n```" in readme
