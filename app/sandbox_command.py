@@ -24,7 +24,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.demo import current_hour, latest_closed_month
@@ -50,8 +51,7 @@ def ca_bundle(sandbox_ca: str, target: Path) -> Path:
     earlier = next((Path(p) for p in trusted if p and Path(p).is_file()), None)
     if earlier is None or (target.exists() and earlier.resolve() == target.resolve()):
         earlier = Path(certifi.where())
-    pem = Path(sandbox_ca).read_text(encoding="ascii") + "\n" + earlier.read_text("ascii")
-    target.write_text(pem, encoding="ascii")
+    target.write_bytes(Path(sandbox_ca).read_bytes() + b"\n" + earlier.read_bytes())
     return target
 
 
@@ -106,14 +106,18 @@ def describe(served: list[ServedCRM], variables: list[tuple[str, str]], steps: l
     return "\n".join(lines)
 
 
-def serve_until_stopped() -> None:
-    """Block until SIGINT (Ctrl-C) or SIGTERM; the previous handlers come back after."""
+@contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM; the previous handlers come back after.
+
+    Installed before the exports are printed, so a stop sent as soon as they appear is
+    still a quiet one.
+    """
     stop = threading.Event()
     handled = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in handled}
     try:
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -124,12 +128,13 @@ def run_sandbox(source: str, *, port: int, size: int, seed: int, folder: Path = 
     check_size(source, size)
     end = current_hour()
     period = latest_closed_month(end, load_sla(example_sla_path())).label
-    with serve_crms(source, size, seed, end, port=port) as served:
+    with serve_crms(source, size, seed, end, port=port) as served, stop_signals() as stop:
         # Only once the ports are ours: a second start by mistake leaves the first's files.
         ensure_private_folder(folder)
         empty_snapshot(folder / "snapshot.db")
         text = describe(served, exports(served, folder), try_next(source, folder, period))
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
-        serve_until_stopped()
+        while not stop.wait(0.5):
+            pass
     return EXIT_OK

@@ -159,6 +159,6 @@ def test_ca_file_trusts_the_sandbox_then_what_the_shell_trusted(tmp_path, monkey
     # Restarted in a shell that exported the file itself: certifi's bundle, not a loop.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(target))
     ca_bundle(str(sandbox_pem), target)
-    text = target.read_text(encoding="ascii")
+    text = target.read_text(encoding="utf-8")
     assert text.startswith("SANDBOX CA\n") and "CORPORATE" not in text
     assert text.count("BEGIN CERTIFICATE") > 10
