@@ -24,6 +24,7 @@ PROG = "run_audit.py"
 
 EXAMPLES = """examples:
   python run_audit.py demo                          # sandbox CRM -> sync -> audit -> reports
+  python run_audit.py sandbox                       # serve a fake CRM; prints what to export
   python run_audit.py sync --source hubspot                 # needs HUBSPOT_ACCESS_TOKEN
   python run_audit.py audit --sla config/sla.example.yaml --period 2026-10
   python run_audit.py audit --sla my_sla.yaml --period this-month       # provisional, to date
@@ -39,7 +40,11 @@ TABLE_OR_JSON = ("table", "json")
 """``plan`` and ``status``: a text table for people or JSON for scripts (not audit reports)."""
 
 DEMO_BOTH = "both"
-"""The demo's extra ``--source``: marketing in the HubSpot sandbox, sales in Salesforce."""
+"""The sandbox's extra ``--source``: marketing in the HubSpot sandbox, sales in Salesforce."""
+SANDBOX_SOURCES = ("hubspot", "salesforce", DEMO_BOTH)
+"""The CRMs the sandbox imitates (not every registered source has a fake)."""
+SANDBOX_PORT = 8765
+"""``sandbox``'s HubSpot port (Salesforce: the next one); fixed so the exports stay true."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -115,15 +120,47 @@ def _wait_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS", help=help_text)
 
 
-def _demo_flags(demo: argparse.ArgumentParser) -> None:
-    demo.add_argument("--out", default="sla-report", help="report folder (default ./sla-report)")
-    demo.add_argument("--size", type=int, default=4500, help="number of generated leads")
-    demo.add_argument("--seed", type=int, default=7, help="seed of the generated CRM")
-    demo.add_argument(
+def _port(text: str) -> int:
+    """``--port``: a TCP port with room for the next one (Salesforce listens there)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65534:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 1 and 65534")
+    return value
+
+
+def _generated_crm_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--source``, ``--size`` and ``--seed``: which fake CRM, how big, which draw."""
+    parser.add_argument("--size", type=int, default=4500, help="number of generated leads")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated CRM")
+    parser.add_argument(
         "--source",
         default="hubspot",
-        choices=[*source_names(), DEMO_BOTH],
-        help="which sandbox CRM to sync (both: marketing in HubSpot, sales in Salesforce)",
+        choices=SANDBOX_SOURCES,
+        help=f"which sandbox CRM to {what} (both: marketing in HubSpot, sales in Salesforce)",
+    )
+
+
+def _demo_flags(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--out", default="sla-report", help="report folder (default ./sla-report)")
+    _generated_crm_flags(demo, "sync")
+    demo.add_argument(
+        "--now",
+        action="store_true",
+        help="data up to the current hour, audited as of then (default: the fixed demo "
+        "instant 2026-11-16T09:00:00Z, so every run gives the same reports)",
+    )
+
+
+def _sandbox_flags(sandbox: argparse.ArgumentParser) -> None:
+    _generated_crm_flags(sandbox, "serve")
+    sandbox.add_argument(
+        "--port",
+        type=_port,
+        default=SANDBOX_PORT,
+        help=f"HubSpot's port, Salesforce on the next one (default {SANDBOX_PORT})",
     )
 
 
@@ -207,6 +244,11 @@ def _status_flags(status: argparse.ArgumentParser) -> None:
 
 SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None]], ...] = (
     ("demo", "run the whole pipeline on the built-in sandbox CRM", _demo_flags),
+    (
+        "sandbox",
+        "serve a fake HubSpot/Salesforce on 127.0.0.1 to try sync, status and nightly on",
+        _sandbox_flags,
+    ),
     ("sync", "pull what changed in a CRM into the snapshot", _sync_flags),
     ("audit", "audit one month of the snapshot against an SLA file", _audit_flags),
     ("plan", "print the SLA arithmetic: customers and MQLs needed", _plan_flags),

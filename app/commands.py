@@ -188,11 +188,20 @@ def _configured_sources() -> list[str]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import run_demo
+    from app.demo import DEMO_NOW, current_hour, run_demo
+    from app.sandbox_serving import check_size
     from audit.reports.files import ensure_private_folder
 
+    check_size(args.source, args.size)
     ensure_private_folder(Path(args.out))  # reports and the demo's snapshot: owner-only
-    return run_demo(Path(args.out), size=args.size, seed=args.seed, source=args.source)
+    now = current_hour() if args.now else DEMO_NOW
+    return run_demo(Path(args.out), size=args.size, seed=args.seed, source=args.source, now=now)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from app.sandbox_command import run_sandbox
+
+    return run_sandbox(args.source, port=args.port, size=args.size, seed=args.seed)
 
 
 COMMANDS: dict[str, Command] = {
@@ -201,6 +210,7 @@ COMMANDS: dict[str, Command] = {
     "plan": cmd_plan,
     "sync": cmd_sync,
     "demo": cmd_demo,
+    "sandbox": cmd_sandbox,
     "nightly": cmd_nightly,
     "status": cmd_status,
 }

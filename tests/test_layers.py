@@ -2,7 +2,7 @@
 
 ``config`` ← ``snapshot`` ← ``connectors`` ← ``audit`` ← ``app`` ← ``run_audit.py``; the fake
 CRMs (``sandbox``) are a package of their own that no product layer imports; only the
-application layer's demo starts them (the demo is the embedded default). Imports
+application layer starts them (``demo`` and ``sandbox``, the embedded default). Imports
 are read from the source (module level and inside functions alike), so a lazy import that
 reaches upward fails here too.
 """
