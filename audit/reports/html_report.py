@@ -1,16 +1,18 @@
 """The HTML report: one self-contained page for the monthly marketing–sales review.
 
 Everything is inside the file: the stylesheet, the charts (inline SVG from
-:mod:`audit.reports.charts`) and a dozen lines of script that only sort the per-rep table.
-No fonts, images, CDNs or network requests, so the page opens the same from a mail
-attachment, an intranet share or a laptop on a projector without Wi-Fi, and prints on A4
-landscape.
+:mod:`audit.reports.charts`) and two small scripts, one that sorts the per-rep table and one
+that shows one rule's or one rep's violations (:mod:`audit.reports.html_evidence`); the
+page reads fine without them. No fonts, images, CDNs or network requests, so the page opens
+the same from a mail attachment, an intranet share or a phone, and prints on A4 landscape
+with the verdict and every rule card on page one.
 
 Safety: every CRM-supplied string (rep emails, lead ids, reasons, segments, the SLA name)
 goes through Jinja2's autoescaping, so a lead named ``<script>alert(1)</script>`` is shown
 as those characters. CRM links are emitted only for ``http``/``https`` URLs (a
 ``javascript:`` URL would run on click), and a Content-Security-Policy lets the browser run
-exactly the one inline script whose hash we put there, nothing injected beside it.
+exactly the one inline script (both scripts, joined) whose hash we put there, nothing
+injected beside it.
 
 Like the other writers, this module formats and never recomputes: the figures and their
 words come from the rules (``details``) and :mod:`audit.reports.words`.
