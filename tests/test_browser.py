@@ -6,9 +6,13 @@ when a browser loads the page. Chromium's log (``--enable-logging=stderr``) carr
 console message as a ``CONSOLE`` line, uncaught errors and CSP refusals included; the
 rendered DOM (``--dump-dom``) is what the reader sees.
 
+Phone and paper (issue 16, item 7): the page is loaded in a 390 px frame and measured, and
+printed to PDF (``--print-to-pdf``), whose pages are read back with pypdf.
+
 Chromium is Debian's ``chromium`` package; ``.ci/run`` installs it. Without it these tests
 skip with the reason, except in CI (``CI`` set), where a missing browser is a failure.
-``SLA_AUDIT_SAVE_SCREENSHOT=1`` also writes the screenshot to ``docs/screenshots/report.png``.
+``SLA_AUDIT_SAVE_SCREENSHOT=1`` also writes the demo's screenshots (1600 and 390 px wide) and
+its PDF to ``docs/screenshots/``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +31,17 @@ import pytest
 
 from audit.reports import write_report
 from audit.result import AuditResult
+from audit.rules import RULE_TITLES
 from tests.test_html_report import audit, build_crm
 from tests.test_reports import SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "screenshots" / "report.png"
+SHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOT = SHOTS / "report.png"
 DEMO = ROOT / "app" / "demo.py"
 WINDOW = (1600, 1200)
+PHONE = (390, 2400)
+A4_LANDSCAPE_PT = (842, 595)
 TIMEOUT_S = 120
 
 
@@ -95,11 +104,67 @@ def dump_dom(page: Path, tmp: Path, *extra: str) -> Rendered:
     return run_chromium(page, tmp / "profile-dom", "--dump-dom", *extra)
 
 
-def screenshot(page: Path, tmp: Path, png: Path) -> Rendered:
-    width, height = WINDOW
+def screenshot(page: Path, tmp: Path, png: Path, window: tuple[int, int] = WINDOW) -> Rendered:
+    width, height = window
     return run_chromium(
-        page, tmp / "profile-shot", f"--screenshot={png}", f"--window-size={width},{height}"
+        page,
+        tmp / "profile-shot",
+        f"--screenshot={png}",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
     )
+
+
+def print_pdf(page: Path, tmp: Path, pdf: Path) -> Rendered:
+    """The page as Chromium prints it: the page's own @page size, no header or footer."""
+    return run_chromium(
+        page, tmp / "profile-pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer"
+    )
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    """Each page's text, ligatures unfolded ("ﬁ" → "fi") and whitespace collapsed."""
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(pdf)
+    return [
+        " ".join(unicodedata.normalize("NFKC", page.extract_text()).split())
+        for page in reader.pages
+    ]
+
+
+def pdf_page_size(pdf: Path) -> tuple[int, int]:
+    pypdf = pytest.importorskip("pypdf")
+    box = pypdf.PdfReader(pdf).pages[0].mediabox
+    return round(float(box.width)), round(float(box.height))
+
+
+def framed(page: Path, name: str, src: str, width: int, script: str) -> Rendered:
+    """Load ``src`` in a same-origin frame ``width`` px wide; ``script`` writes into #out.
+
+    The report's Content-Security-Policy runs only its own script, so measurements are
+    taken from a wrapper page that frames it (``--allow-file-access-from-files`` lets a
+    file:// page read a file:// frame).
+    """
+    wrapper = page.parent / name
+    wrapper.write_text(
+        f"""<!doctype html><html><body style="margin:0">
+<iframe id="r" src="{src}" style="width:{width}px;height:900px;border:0"></iframe>
+<pre id="out"></pre><script>
+window.addEventListener("load", function () {{
+  var doc = document.getElementById("r").contentDocument;
+  var out = [];
+{script}
+  document.getElementById("out").textContent = out.join("\\n");
+}});
+</script></body></html>""",
+        encoding="utf-8",
+    )
+    return dump_dom(wrapper, page.parent, "--allow-file-access-from-files", "--hide-scrollbars")
+
+
+def out_lines(shown: Rendered) -> dict[str, str]:
+    text = re.search(r'<pre id="out">(.*?)</pre>', shown.dom, re.S).group(1)
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -192,6 +257,84 @@ window.addEventListener("load", function () {
     assert lines["aria"] == "descending"
 
 
+# --- phone and paper (issue 16, item 7) --------------------------------------------------
+
+PHONE_CHECK = """
+  var width = doc.documentElement.clientWidth;
+  out.push("client=" + width);
+  out.push("scroll=" + doc.documentElement.scrollWidth);
+  var loose = [];
+  Array.prototype.forEach.call(doc.querySelectorAll("main *, header *"), function (el) {
+    if (el.closest(".scroll")) return;  // a wide table scrolls inside its card
+    var right = el.getBoundingClientRect().right;
+    if (right > width + 0.5) loose.push(el.tagName + "." + el.className + ":" + Math.round(right));
+  });
+  out.push("overflowing=" + loose.slice(0, 5).join(" "));
+  var bare = Array.prototype.filter.call(doc.querySelectorAll("table"), function (t) {
+    return !t.closest(".scroll");
+  });
+  out.push("unwrapped-tables=" + bare.length);
+  var svg = doc.querySelector("#speed-to-lead svg").getBoundingClientRect();
+  out.push("chart-right=" + Math.round(svg.right));
+"""
+
+
+def test_page_fits_a_390_px_phone_with_wide_tables_scrolling_in_their_card(report, tmp_path):
+    _, page = report
+    shown = framed(page, "phone.html", "report.html", PHONE[0], PHONE_CHECK)
+    got = out_lines(shown)
+
+    assert shown.console() == []
+    assert int(got["client"]) == PHONE[0]
+    assert int(got["scroll"]) <= PHONE[0], got["overflowing"]  # no sideways page scroll
+    assert got["overflowing"] == ""
+    assert got["unwrapped-tables"] == "0"
+    assert int(got["chart-right"]) <= PHONE[0]  # the charts scale down to the phone
+    png = tmp_path / "phone.png"
+    assert screenshot(page, tmp_path, png, PHONE).console() == []
+    assert png_size(png) == PHONE
+
+
+def test_rule_link_filters_the_violations_to_that_rule(report, tmp_path):
+    result, page = report
+    coverage = len(result.rule("coverage").violations)
+    reps = len({v.rep for v in result.rule("coverage").violations})
+    check = """
+  var rows = doc.querySelectorAll("#violations tr[data-rule]");
+  var shown = Array.prototype.filter.call(rows, function (r) { return r.offsetParent !== null; });
+  out.push("shown=" + shown.map(function (r) { return r.getAttribute("data-rule"); }).join(","));
+  out.push("status=" + doc.getElementById("filter-status").textContent);
+"""
+    got = out_lines(framed(page, "filter.html", "report.html#only-coverage", 1200, check))
+
+    assert coverage and got["shown"].split(",") == ["coverage"] * coverage
+    assert got["status"] == (
+        f"Showing Coverage only: {coverage} rows from {reps} reps on this page. Show all"
+    )
+
+
+def test_printed_a4_landscape_has_verdict_and_every_rule_card_on_page_one(report, tmp_path):
+    result, page = report
+    pdf = tmp_path / "report.pdf"
+    assert print_pdf(page, tmp_path, pdf).console() == []
+    pages = pdf_pages(pdf)
+
+    assert pdf_page_size(pdf) == A4_LANDSCAPE_PT
+    first = pages[0]
+    assert result.status.upper() in first and "The SLA arithmetic" in first
+    assert "38 MQLs delivered 40 needed this month" in first
+    for rule in result.rules:  # whole cards: title, figure and the counts line closing it
+        assert RULE_TITLES[rule.id] in first, rule.id
+        assert f"{rule.judged} judged · {rule.pending} pending" in first, rule.id
+    heading = f"Violations ({len(result.violations)})"
+    starts = [i for i, text in enumerate(pages) if heading in text]
+    assert len(starts) == 1 and starts[0] >= 1 and pages[starts[0]].startswith(heading)
+    for text in pages:  # interactive hints are not printed; collapsed rows are stated
+        assert "Click a column heading" not in text and "Show: all" not in text
+        assert not re.search(r"show all \d", text)
+    assert re.search(r"\d+ more not printed: see the page or violations.csv", pages[starts[0]])
+
+
 def test_hostile_crm_names_show_as_text_and_run_nothing(tmp_path):
     result = audit(build_crm(tmp_path / "s.db", hostile=True), trend=0)
     page = tmp_path / "hostile.html"
@@ -251,6 +394,14 @@ def test_demo_report_renders_in_chromium(tmp_path):
     png = tmp_path / "demo.png"
     assert screenshot(page, tmp_path, png).console() == []
     assert png_size(png) == WINDOW
+    phone = tmp_path / "demo-390.png"
+    assert screenshot(page, tmp_path, phone, PHONE).console() == []
+    pdf = tmp_path / "demo.pdf"
+    assert print_pdf(page, tmp_path, pdf).console() == []
+    pages = pdf_pages(pdf)
+    assert "Rules: measured vs target" in pages[0] and "Violations (" not in pages[0]
     if os.environ.get("SLA_AUDIT_SAVE_SCREENSHOT") == "1":
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(png, SCREENSHOT)
+        shutil.copyfile(phone, SHOTS / "report-390.png")
+        shutil.copyfile(pdf, SHOTS / "report-print.pdf")

@@ -179,7 +179,10 @@ def test_headline_names_the_period_the_status_and_the_failing_rules(october, pag
     assert october.status.upper() in seen
     assert failing, "the scenario should fail a rule, or the headline test proves nothing"
     assert f"{len(failing)} of 7 rules fail" in seen
-    assert "As of 2026-12-01 00:00 America/Sao_Paulo" in seen
+    # One clock (issue 16, item 5): local time with its offset, the zone named, no raw UTC.
+    assert "As of 2026-12-01 00:00 -03:00 (America/Sao_Paulo)" in seen
+    assert "2026-10-01 00:00 -03:00 to 2026-11-01 00:00 -03:00 (America/Sao_Paulo)" in seen
+    assert "T03:00:00" not in seen
 
 
 def test_sla_arithmetic_shows_mqls_delivered_against_needed_and_the_revenue_it_means(october, page):
@@ -277,7 +280,11 @@ def test_attempts_chart_draws_every_count_up_to_the_most_seen_and_the_minimum_li
 
 def test_reps_table_lists_every_rep_worst_first_with_a_column_per_rule(october, page):
     table = page.split('id="reps-table"')[1].split("</table>")[0]
-    rows = re.findall(r'<th scope="row" class="rep">([^<]*)</th>\s*<td[^>]*>(\d+)', table)
+    rows = re.findall(
+        r'<th scope="row" class="rep">(?:<a href="#rep-\d+">)?([^<]*)(?:</a>)?</th>'
+        r"\s*<td[^>]*>(\d+)",
+        table,
+    )
     reps = [rep for rep, _ in rows]
     broken = [int(n) for _, n in rows]
 
@@ -300,7 +307,9 @@ def test_violations_link_to_the_crm_and_say_why(october, page):
 def test_data_notes_show_as_of_pending_and_the_engine_notes(october, page):
     notes = page.split('id="data-notes"')[1]
 
-    assert "2026-12-01T03:00:00.000Z" in notes
+    # Local with its offset (issue 16, item 5); the UTC original only in a datetime attribute.
+    assert "2026-12-01 00:00 -03:00 (America/Sao_Paulo): nothing recorded" in notes
+    assert '<time datetime="2026-12-01T03:00:00.000Z">' in page
     for note in october.data_notes:
         assert html.escape(note) in notes
     pending = [r for r in october.rules if r.pending]
@@ -548,12 +557,16 @@ def test_headline_says_the_verdict_in_words(statuses, expected):
 
 
 def test_times_are_shown_in_the_sla_time_zone_and_fall_back_to_the_text():
-    from audit.reports.words import local_time, period_title
+    from audit.reports.words import period_bounds, period_title
 
-    # 03:00 UTC is midnight in São Paulo (UTC−3, no daylight saving since 2019).
-    assert local_time("2026-11-01T03:00:00.000Z", "America/Sao_Paulo") == "2026-11-01 00:00"
-    assert local_time("2026-11-01T03:00:00.000Z", "Not/AZone") == "2026-11-01T03:00:00.000Z"
-    assert local_time("yesterday", "UTC") == "yesterday"
-    assert local_time(None, "UTC") == "—"
+    # 03:00 UTC is midnight in São Paulo (UTC−3, no daylight saving since 2019). Paris
+    # leaves summer time on 2026-10-25: October starts at +02:00 and ends at +01:00.
+    assert period_bounds("2026-10", "America/Sao_Paulo") == (
+        "2026-10-01 00:00 -03:00 to 2026-11-01 00:00 -03:00"
+    )
+    assert period_bounds("2026-10", "Europe/Paris") == (
+        "2026-10-01 00:00 +02:00 to 2026-11-01 00:00 +01:00"
+    )
+    assert period_bounds("Q4", "UTC") == ""
     assert period_title("2026-10") == "October 2026"
     assert period_title("Q4") == "Q4"

@@ -301,7 +301,7 @@ def test_plain_table_formats_shares_counts_and_missing_values():
     conversion = next(line for line in lines if line.startswith("MQL→SQL"))
 
     assert "82.0%" in speed and "90.0%" in speed  # shares: one decimal
-    assert "median 4.0 min, p90 31.0 min" in speed
+    assert "median 4 min (business), p90 31 min (business)" in speed  # issue 16, item 5
     assert volume.split()[3:5] == ["612", "600"]  # counts as integers
     assert "100.0%" in per_rep  # mql_per_rep.measured is a share of reps
     assert "—" in conversion  # None
@@ -326,7 +326,8 @@ def test_plain_table_header_names_sla_period_as_of_and_overall_status():
     first = plain_table(october_result()).splitlines()[0]
 
     assert f"Acme × {JOAO} agency" in first
-    assert "2026-10" in first and "2026-11-01T03:00:00Z" in first
+    # The SLA's clock with its offset (issue 16, item 5): Lisbon is on UTC+0 in November.
+    assert "2026-10" in first and "as of 2026-11-01 03:00 +00:00 (Europe/Lisbon)" in first
     assert first.endswith("status fail")
 
 
@@ -382,8 +383,12 @@ def test_table_lists_the_first_20_violations_and_points_to_the_csv():
 
     text = plain_table(result)
 
-    assert f"Violations ({total})" in text
-    assert f"… and {total - 20} more; see --format csv" in text
+    # Worst rep first (issue 16, item 4): bruno has 6 + 20 late touches and 1 coverage
+    # miss = 27, ana 2, joao 1. The first 20 are bruno's; the 10 left are from all 3 reps.
+    assert f"Violations ({total}), worst rep first" in text
+    assert "… and 10 more violations from 3 reps (of 3); all 30 are in violations.csv" in text
+    shown = text.split("worst rep first")[1].split("… and")[0]
+    assert shown.count(BRUNO) == 20 and ANA not in shown
 
 
 def test_hostile_crm_text_cannot_restyle_the_table(monkeypatch):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from audit.reports import display
+from audit.wording import human_duration
 
 Anchor = Literal["start", "middle", "end"]
 
@@ -96,7 +97,10 @@ STATUS_CLASSES: dict[str, str] = {"pass": "pass", "warn": "warn", "fail": "fail"
 
 
 def status_class(status: str) -> str:
-    """A status as a CSS class suffix; anything unknown is styled like n/a."""
+    """A status as a CSS class suffix; anything unknown (``no_data`` too) is styled like n/a.
+
+    "No data" must look neutral, never like a failure.
+    """
     return STATUS_CLASSES.get(status, "na")
 
 
@@ -209,17 +213,22 @@ def compact_minutes(minutes: float) -> str:
 def minutes_bin(key: str) -> tuple[str, str]:
     """A ``minutes_histogram`` key ("5-10", "1440+") as a tick ("≤10m", ">24h") and words.
 
-    Ticks name the bin's upper edge, short enough for a narrow bar; the rule documents the
+    Ticks name the bin's upper edge, short enough for a narrow bar; the words (tooltips)
+    are durations as people say them ("more than 24 h (business)"). The rule documents the
     key format, and a key that does not follow it is shown as it is.
     """
     try:
         if key.endswith("+"):
             low = float(key[:-1])
-            return f">{compact_minutes(low)}", f"more than {key[:-1]} business minutes"
+            beyond = human_duration(low, business=True)
+            return f">{compact_minutes(low)}", f"after more than {beyond}"
         low, high = (float(part) for part in key.split("-"))
     except ValueError:
-        return key, f"{key} business minutes"
-    return f"≤{compact_minutes(high)}", f"{low:g} to {high:g} business minutes"
+        return key, f"at {key} business minutes"
+    upper = human_duration(high, business=True)
+    lower = human_duration(low, business=False)
+    words = f"within {upper}" if low <= 0 else f"after {lower}, within {upper}"
+    return f"≤{compact_minutes(high)}", words
 
 
 def speed_chart(histogram: Mapping[str, int], untouched: int | None, within: str) -> Chart:
@@ -231,7 +240,7 @@ def speed_chart(histogram: Mapping[str, int], untouched: int | None, within: str
     columns = []
     for i, (key, n) in enumerate(histogram.items()):
         tick, words = minutes_bin(key)
-        tip = f"{n} handoffs first touched after {words}"
+        tip = f"{n} handoffs first touched {words}"
         columns.append(Column(tick, int(n), "bar-pass" if i == 0 else "bar-fail", tip))
     if untouched is not None:
         tip = f"{untouched} handoffs with no attempt by the deadline"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
 
-from audit.wording import MISSING, clean, share
+from audit.wording import MISSING, clean, human_duration, share
 
 if TYPE_CHECKING:
     from audit.rules.rule import Unit
@@ -28,6 +28,7 @@ __all__ = [
     "measure",
     "scalar",
     "share",
+    "status_word",
 ]
 
 STATUS_STYLES: dict[str, str] = {
@@ -35,7 +36,15 @@ STATUS_STYLES: dict[str, str] = {
     "warn": "yellow",
     "fail": "bold red",
     "n/a": "dim",
+    "no_data": "dim",
 }
+
+STATUS_WORDS: dict[str, str] = {"no_data": "no data"}
+
+
+def status_word(status: str) -> str:
+    """A status as a reader says it: ``no_data`` → "no data" (never styled as a failure)."""
+    return STATUS_WORDS.get(status, clean(status))
 
 
 def count(value: float | None) -> str:
@@ -69,24 +78,25 @@ def scalar(value: Any) -> str:
 
 
 def detail(key: str, value: Any) -> str:
-    """One detail as words: ``median_minutes=4.0`` → "median 4.0 min".
+    """One detail as words: ``median_minutes=4.0`` → "median 4 min (business)".
 
-    Suffixes name the unit: ``_minutes`` (business minutes) and ``share`` / ``_share``
-    (fraction 0–1); nested maps (a split by segment) become "key: a …, b …".
+    Suffixes name the unit: ``_minutes`` (business minutes, as a human duration) and
+    ``share`` / ``_share`` (fraction 0–1); nested maps (a split by segment) become
+    "key: a …, b …".
     """
     if isinstance(value, Mapping):
         inner = ", ".join(detail(str(k), v) for k, v in value.items()) or MISSING
         return f"{_words(key)}: {inner}"
-    if key.endswith("_minutes"):
+    if key.endswith("_minutes") and (value is None or isinstance(value, int | float)):
         label = _words(key.removesuffix("_minutes"))
-        return f"{label} {MISSING if value is None else f'{value:.1f} min'}"
+        return f"{label} {human_duration(value, business=True)}"
     if key == "share" or key.endswith("_share"):
         return f"{_words(key.removesuffix('_share'))} {share(value)}"
     return f"{_words(key)} {scalar(value)}"
 
 
 def details(values: Mapping[str, Any], *, limit: int | None = None) -> str:
-    """A rule's details on one line: "median 4.0 min, p90 31.0 min".
+    """A rule's details on one line: "median 4 min (business), p90 31 min (business)".
 
     ``limit`` (terminal cells) cuts the line with "…": a split by segment and lead source
     can run to hundreds of characters, and the CSV and JSON reports carry it whole.

@@ -1,16 +1,18 @@
 """The HTML report: one self-contained page for the monthly marketing–sales review.
 
 Everything is inside the file: the stylesheet, the charts (inline SVG from
-:mod:`audit.reports.charts`) and a dozen lines of script that only sort the per-rep table.
-No fonts, images, CDNs or network requests, so the page opens the same from a mail
-attachment, an intranet share or a laptop on a projector without Wi-Fi, and prints on A4
-landscape.
+:mod:`audit.reports.charts`) and two small scripts, one that sorts the per-rep table and one
+that shows one rule's or one rep's violations (:mod:`audit.reports.html_evidence`); the
+page reads fine without them. No fonts, images, CDNs or network requests, so the page opens
+the same from a mail attachment, an intranet share or a phone, and prints on A4 landscape
+with the verdict and every rule card on page one.
 
 Safety: every CRM-supplied string (rep emails, lead ids, reasons, segments, the SLA name)
 goes through Jinja2's autoescaping, so a lead named ``<script>alert(1)</script>`` is shown
 as those characters. CRM links are emitted only for ``http``/``https`` URLs (a
 ``javascript:`` URL would run on click), and a Content-Security-Policy lets the browser run
-exactly the one inline script whose hash we put there, nothing injected beside it.
+exactly the one inline script (both scripts, joined) whose hash we put there, nothing
+injected beside it.
 
 Like the other writers, this module formats and never recomputes: the figures and their
 words come from the rules (``details``) and :mod:`audit.reports.words`.
@@ -25,24 +27,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, TextIO
-from urllib.parse import urlsplit
 
 from audit.reports import charts, display, words
-from audit.reports.ordering import (
-    reps_worst_first,
-    rules_with_violations,
-    sort_violations,
-    violation_total,
-)
+from audit.reports.html_evidence import Evidence, build_evidence, crm_link, rule_anchor
+from audit.reports.html_trend import TrendRow, trend_rows
+from audit.reports.ordering import reps_worst_first, rules_with_violations, violation_total
 from audit.reports.rule_facts import rep_unit
-from audit.result import AuditResult, RepRow, RuleResult, Violation
+from audit.result import AuditResult, RepRow, RuleResult
+from audit.wording import capital, human_duration, local_instant
 
 if TYPE_CHECKING:
     import jinja2
 
-VIOLATIONS_SHOWN = 200
-SAFE_SCHEMES = frozenset({"http", "https"})
+__all__ = ["build_page", "crm_link", "render_html", "write_html"]
+
 TEMPLATES = "templates"
+SCRIPTS = ("sort.js", "filter.js")
 
 
 # --- the page as data -------------------------------------------------------------------
@@ -59,6 +59,7 @@ class RuleView:
     judged: int
     pending: int
     violations: int
+    anchor: str
     sentence: str
     bullet: charts.Chart
 
@@ -74,19 +75,10 @@ class RepCell:
 @dataclass
 class RepView:
     rep: str
+    anchor: str | None
     rules_broken: int
     violations: int
     cells: list[RepCell]
-
-
-@dataclass
-class ViolationView:
-    rule: str
-    rep: str
-    lead: str
-    url: str | None
-    handoff: str
-    reason: str
 
 
 @dataclass
@@ -98,26 +90,15 @@ class SplitRow:
 
 
 @dataclass
-class TrendCell:
-    text: str
-    css: str
-    status: str
-
-
-@dataclass
-class TrendRow:
-    title: str
-    spark: charts.Chart
-    cells: list[TrendCell]
-
-
-@dataclass
 class Page:
     """Everything the template shows, already in words; the template only lays it out."""
 
     sla: str
     period: str
     period_title: str
+    period_bounds: str
+    coverage_note: str
+    provisional: str
     status: str
     css: str
     headline: str
@@ -135,8 +116,7 @@ class Page:
     by_lead_source: list[SplitRow]
     rep_rules: list[str]
     reps: list[RepView]
-    violations: list[ViolationView]
-    violations_total: int
+    evidence: Evidence
     pending: list[tuple[str, int]]
     notes: list[str]
     trend_periods: list[str] = field(default_factory=list)
@@ -145,17 +125,20 @@ class Page:
 
 def build_page(result: AuditResult) -> Page:
     """The report's content for ``result``, every value formatted, nothing computed."""
-    as_of_local = words.local_time(result.as_of, result.timezone)
+    as_of_local = local_instant(result.as_of, result.timezone)
     by_id = {rule.id: rule for rule in result.rules}
     conversion = by_id.get("conversion")
     rep_rule_ids = [rule.id for rule in result.rules if rule.reps]
-    violations = sort_violations(result.violations)
+    evidence = build_evidence(result.violations, result.timezone)
     trend_periods, trend = trend_rows(result)
     return Page(
         sla=result.sla,
         period=result.period,
         period_title=words.period_title(result.period),
-        status=result.status,
+        period_bounds=words.period_bounds(result.period, result.timezone),
+        coverage_note=words.coverage_note(result),
+        provisional=words.provisional_banner(result),
+        status=display.status_word(result.status),
         css=charts.status_class(result.status),
         headline=words.headline(result),
         as_of_local=as_of_local,
@@ -171,9 +154,8 @@ def build_page(result: AuditResult) -> Page:
         by_segment=split_rows(conversion, "by_segment"),
         by_lead_source=split_rows(conversion, "by_lead_source"),
         rep_rules=[words.rule_title(r) for r in rep_rule_ids],
-        reps=rep_views(result.reps, rep_rule_ids),
-        violations=[violation_view(v, result.timezone) for v in violations[:VIOLATIONS_SHOWN]],
-        violations_total=len(violations),
+        reps=rep_views(result.reps, rep_rule_ids, evidence.anchors()),
+        evidence=evidence,
         pending=[(words.rule_title(r.id), r.pending) for r in result.rules if r.pending],
         notes=list(result.data_notes),
         trend_periods=trend_periods,
@@ -185,13 +167,14 @@ def rule_view(rule: RuleResult, as_of_local: str) -> RuleView:
     return RuleView(
         id=rule.id,
         title=words.rule_title(rule.id),
-        status=rule.status,
+        status=display.status_word(rule.status),
         css=charts.status_class(rule.status),
         measured=words.figure(rule.measured, rule.id),
         target=words.figure(rule.target, rule.id),
         judged=rule.judged,
         pending=rule.pending,
         violations=len(rule.violations),
+        anchor=rule_anchor(rule.id),
         sentence=words.rule_sentence(rule, as_of_local),
         bullet=charts.bullet_chart(rule.measured, rule.target, rule.status),
     )
@@ -216,13 +199,13 @@ def speed_note(rule: RuleResult | None) -> str:
         return ""
     details = rule.details
     parts = [
-        f"{label} {details[key]:.1f} business minutes"
+        f"{label} {human_duration(details[key], business=True)}"
         for key, label in (("median_minutes", "median"), ("p90_minutes", "p90"))
-        if details.get(key) is not None
+        if isinstance(details.get(key), int | float)
     ]
-    lead = "Judged handoffs by business minutes from handoff to first attempt; left of the "
+    lead = "Judged handoffs by business time from handoff to first attempt; left of the "
     lead += "dashed line is within the SLA, 'none' got no attempt by the deadline."
-    return lead + (f" {', '.join(parts).capitalize()}." if parts else "")
+    return lead + (f" {capital(', '.join(parts))}." if parts else "")
 
 
 def attempts(rule: RuleResult | None) -> charts.Chart | None:
@@ -265,7 +248,10 @@ def split_rows(rule: RuleResult | None, key: str) -> list[SplitRow]:
     ]
 
 
-def rep_views(rows: Sequence[RepRow], rule_ids: Sequence[str]) -> list[RepView]:
+def rep_views(
+    rows: Sequence[RepRow], rule_ids: Sequence[str], anchors: Mapping[str, str]
+) -> list[RepView]:
+    """Reps worst first; a rep with violations links to their group in the violations."""
     views = []
     for rep, rep_rows in reps_worst_first(rows):
         by_rule = {r.rule: r for r in rep_rows}
@@ -277,63 +263,9 @@ def rep_views(rows: Sequence[RepRow], rule_ids: Sequence[str]) -> list[RepView]:
                 continue
             text = display.measure(row.measured, rep_unit(rule_id))
             cells.append(RepCell(text, row.measured, row.violations, row.pending))
-        views.append(
-            RepView(rep, rules_with_violations(rep_rows), violation_total(rep_rows), cells)
-        )
+        broken, total = rules_with_violations(rep_rows), violation_total(rep_rows)
+        views.append(RepView(rep, anchors.get(rep), broken, total, cells))
     return views
-
-
-def crm_link(url: str | None) -> str | None:
-    """The URL if a browser may follow it as a plain link, else None (shown as text only)."""
-    if not url:
-        return None
-    try:
-        scheme = urlsplit(url.strip()).scheme.lower()
-    except ValueError:
-        return None
-    return url.strip() if scheme in SAFE_SCHEMES else None
-
-
-def violation_view(violation: Violation, timezone: str) -> ViolationView:
-    return ViolationView(
-        rule=words.rule_title(violation.rule),
-        rep=violation.rep,
-        lead=violation.lead,
-        url=crm_link(violation.url),
-        handoff=words.local_time(violation.handoff_at, timezone),
-        reason=violation.reason,
-    )
-
-
-def trend_rows(result: AuditResult) -> tuple[list[str], list[TrendRow]]:
-    """Per rule, its figure in each trend month and the audited one (the last column)."""
-    if not result.trend:
-        return [], []
-    periods = [month.period for month in result.trend] + [result.period]
-    rows = []
-    for rule in result.rules:
-        points = []
-        for month in result.trend:
-            got = month.rules.get(rule.id) or {}
-            points.append((month.period, got.get("measured"), str(got.get("status") or "n/a")))
-        points.append((result.period, rule.measured, rule.status))
-        spark = [
-            charts.SparkPoint(
-                period, measured, status, f"{period}: {words.figure(measured, rule.id)} ({status})"
-            )
-            for period, measured, status in points
-        ]
-        rows.append(
-            TrendRow(
-                title=words.rule_title(rule.id),
-                spark=charts.sparkline(spark, rule.target),
-                cells=[
-                    TrendCell(words.figure(measured, rule.id), charts.status_class(status), status)
-                    for _, measured, status in points
-                ],
-            )
-        )
-    return periods, rows
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -376,7 +308,7 @@ def render_html(result: AuditResult) -> str:
     """The whole report as one HTML document."""
     from markupsafe import Markup
 
-    script = _asset("sort.js")
+    script = "\n".join(_asset(name) for name in SCRIPTS)
     css = _asset("report.css")
     template = _environment().get_template("report.html.j2")
     return template.render(

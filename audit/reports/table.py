@@ -7,7 +7,8 @@ The sections are built once as plain data (:class:`Grid`) and drawn two ways:
   widest cell so a cron mail lines up in any monospace font and diffs cleanly night to
   night.
 
-Shares show as percentages with one decimal, counts as integers, a missing value as "—".
+Shares show as percentages with one decimal, counts as integers, a missing value as "—";
+instants in the SLA's time zone with their offset, durations as "2 h 12 min (business)".
 Every CRM-supplied string is passed through :func:`display.clean` and drawn as rich
 ``Text`` (never markup), so a lead called ``[red]x`` or one holding an escape character
 cannot restyle the report.
@@ -26,7 +27,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from audit.reports import display
+from audit.reports import display, words
 from audit.reports.ordering import (
     reps_worst_first,
     rules_with_violations,
@@ -34,7 +35,8 @@ from audit.reports.ordering import (
     violation_total,
 )
 from audit.reports.rule_facts import rep_unit, rule_title, rule_unit
-from audit.result import AuditResult, RepRow
+from audit.result import AuditResult, RepRow, Violation
+from audit.wording import local_instant
 
 TOP_VIOLATIONS = 20
 DETAILS_LIMIT = 100
@@ -68,8 +70,8 @@ class Grid:
 
 
 def status_cell(status: str) -> Cell:
-    """A status word with its colour."""
-    return Cell(status, display.STATUS_STYLES.get(status, ""))
+    """A status word with its colour ("no data" dim, never red)."""
+    return Cell(display.status_word(status), display.STATUS_STYLES.get(status, ""))
 
 
 def title(rule_id: str) -> str:
@@ -79,16 +81,25 @@ def title(rule_id: str) -> str:
 
 
 def header_cells(result: AuditResult) -> list[Cell]:
-    """The first line: which SLA, which month, as of when, and the verdict."""
+    """The header line: which SLA, which month (and how much of it the data covers), as of
+    when in the SLA's time zone, and the verdict."""
+    coverage = words.coverage_note(result)
     return [
         Cell("SLA ", "bold"),
         Cell(display.clean(result.sla), "bold"),
         Cell(f" · period {display.clean(result.period)}"),
-        Cell(f" · as of {display.clean(result.as_of)}"),
+        *([Cell(f" ({coverage})", "yellow")] if coverage else []),
+        Cell(f" · as of {local_instant(result.as_of, result.timezone)}"),
         *([Cell(f" ({display.clean(result.timezone)})")] if result.timezone else []),
         Cell(" · status "),
         status_cell(result.status),
     ]
+
+
+def top_lines(result: AuditResult) -> list[Cell]:
+    """What a reader must see before any figure: a month still running is provisional."""
+    banner = words.provisional_banner(result)
+    return [Cell(banner, "bold yellow")] if banner else []
 
 
 def rules_grid(result: AuditResult) -> Grid:
@@ -146,7 +157,7 @@ def rep_cell(row: RepRow | None, rule_id: str) -> Cell:
 
 
 def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
-    """The first violations in the CSV's order, with a pointer to the rest.
+    """The first violations in the CSV's order (worst rep first), with what is left out.
 
     Plain text prints each CRM link in its own column (a mail client makes it clickable).
     On a terminal (``inline_links``) the lead id itself is the link: a URL column would
@@ -154,13 +165,12 @@ def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
     """
     violations = sort_violations(result.violations)
     shown = violations[:TOP_VIOLATIONS]
-    more = len(violations) - len(shown)
     headers = ("rule", "rep", "lead", "handoff at", "reason")
     grid = Grid(
-        f"Violations ({len(violations)})",
+        f"Violations ({len(violations)}), worst rep first",
         headers if inline_links else (*headers, "link"),
         nowrap=frozenset({1, 2, 3}),
-        footer=f"… and {more} more; see --format csv" if more else None,
+        footer=rest_words(violations, len(shown)),
     )
     for v in shown:
         link = display.clean(v.url) if v.url else ""
@@ -168,13 +178,28 @@ def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
             Cell(title(v.rule)),
             Cell(display.clean(v.rep)),
             Cell(display.clean(v.lead), Style(link=link) if inline_links and link else ""),
-            Cell(display.clean(v.handoff_at)),
+            Cell(local_instant(v.handoff_at, result.timezone)),
             Cell(display.clean(v.reason)),
         ]
         if not inline_links:
             cells.append(Cell(link or display.MISSING))
         grid.rows.append(cells)
     return grid
+
+
+def rest_words(violations: list[Violation], shown: int) -> str | None:
+    """``… and 10 more violations from 3 reps (of 5); all 30 in violations.csv``, or None."""
+    more = len(violations) - shown
+    if more <= 0:
+        return None
+    reps = len({v.rep for v in violations[shown:]})
+    total_reps = len({v.rep for v in violations})
+    noun = "violation" if more == 1 else "violations"
+    rep_noun = "rep" if reps == 1 else "reps"
+    return (
+        f"… and {more} more {noun} from {reps} {rep_noun} (of {total_reps}); all "
+        f"{len(violations)} are in violations.csv (--format csv)"
+    )
 
 
 def notes_lines(result: AuditResult) -> list[str]:
@@ -184,7 +209,8 @@ def notes_lines(result: AuditResult) -> list[str]:
     if pending:
         noun = "handoff" if pending == 1 else "handoffs"
         lines.append(
-            f"{pending} {noun} pending: outcome not known as of {display.clean(result.as_of)}"
+            f"{pending} {noun} pending: outcome not known as of "
+            f"{local_instant(result.as_of, result.timezone)}"
             "; listed in pending.csv (--format csv)"
         )
     return lines
@@ -204,7 +230,8 @@ def grids(result: AuditResult, *, inline_links: bool = False) -> list[Grid]:
 
 def render_plain(result: AuditResult) -> str:
     """The whole report as plain text (no ANSI, stable columns), ending in a newline."""
-    blocks = ["".join(c.text for c in header_cells(result))]
+    header = "".join(c.text for c in header_cells(result))
+    blocks = ["\n".join([*(c.text for c in top_lines(result)), header])]
     blocks += [plain_grid(grid) for grid in grids(result)]
     notes = notes_lines(result)
     if notes:
@@ -246,6 +273,8 @@ def plain_row(
 
 def print_rich(result: AuditResult, console: Console) -> None:
     """The whole report as rich tables on ``console``."""
+    for line in top_lines(result):
+        console.print(Text(line.text, style=line.style))
     console.print(Text.assemble(*((c.text, c.style) for c in header_cells(result))))
     for grid in grids(result, inline_links=True):
         console.print()

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from audit.period import AuditInputError, parse_period
 from audit.reports import display
 from audit.reports.rule_facts import known_rule, rule_unit
 from audit.result import AuditResult, RuleResult
-from audit.wording import in_unit, number, target_words
+from audit.wording import in_unit, local_instant, number, target_words
 
 MONTHS = (
     "January",
@@ -48,22 +48,44 @@ def period_title(period: str) -> str:
         return display.clean(period)
 
 
-def local_time(instant: str | None, timezone: str, *, seconds: bool = False) -> str:
-    """A snapshot instant as local wall time ``2026-10-02 15:00`` in the SLA's time zone.
+def period_bounds(period: str, timezone: str) -> str:
+    """The period's first and last instants in the SLA's zone: ``2026-10-01 00:00 -03:00 to
+    2026-11-01 00:00 -03:00`` (the end is excluded); "" for a period this cannot read.
 
-    People think of a handoff in their office's time; the CSV keeps the UTC original.
-    Unparseable text or an unknown zone falls back to the text as it is.
+    The offsets are shown because a month can start and end on different ones (daylight
+    saving), and "October" alone does not say whose midnight it starts at.
     """
-    if not instant:
-        return display.MISSING
     try:
-        moment = datetime.fromisoformat(instant.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            return display.clean(instant)
-        local = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
-    except (ValueError, ZoneInfoNotFoundError):
-        return display.clean(instant)
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+        bounds = parse_period(period, ZoneInfo(timezone or "UTC"))
+    except (AuditInputError, ZoneInfoNotFoundError, ValueError):
+        return ""
+    start, end = (local_instant(text, timezone) for text in (bounds.start_text, bounds.end_text))
+    return f"{start} to {end}"
+
+
+def provisional_banner(result: AuditResult) -> str:
+    """The label of a month still running, or "" for a closed one.
+
+    Every figure of an open month can still change (handoffs still in their window), so a
+    reader must see this before the verdict, not in a footnote.
+    """
+    if not result.provisional:
+        return ""
+    return f"Provisional — month to date as of {local_instant(result.as_of, result.timezone)}"
+
+
+def coverage_note(result: AuditResult) -> str:
+    """Says when the snapshot's data does not cover the whole period; "" when it does.
+
+    A month whose data starts on the 17th has fewer handoffs because the data is missing,
+    not because marketing delivered less; the reader must know before judging the volume.
+    """
+    start = local_instant(result.data_start, result.timezone) if result.data_start else ""
+    if result.coverage == "partial":
+        return f"partly covered: data starts {start}" if start else "partly covered"
+    if result.coverage == "none":
+        return f"not covered: data starts {start}" if start else "not covered by the data"
+    return ""
 
 
 def money(value: float | None) -> str:
@@ -83,13 +105,21 @@ def figure(value: float | None, rule_id: str) -> str:
 
 
 def headline(result: AuditResult) -> str:
-    """The verdict in one sentence: which rules failed and warned, by name."""
+    """The verdict in one sentence: which rules failed and warned, by name.
+
+    A rule with no data is named as such and never counted with the failures: a month
+    without handoffs is not a month the team broke the SLA.
+    """
     by_status: dict[str, list[str]] = {}
     for rule in result.rules:
         by_status.setdefault(rule.status, []).append(rule_title(rule.id))
     total = len(result.rules)
     failed, warned = by_status.get("fail", []), by_status.get("warn", [])
-    if not result.rules or len(by_status.get("n/a", [])) == total:
+    no_data = by_status.get("no_data", [])
+    judged = total - len(by_status.get("n/a", [])) - len(no_data)
+    if not judged:
+        if no_data:
+            return f"No data: nothing could be judged for this period ({total} of {total} rules)."
         return "Nothing could be judged for this period yet."
     parts = []
     if failed:
@@ -97,11 +127,12 @@ def headline(result: AuditResult) -> str:
     if warned:
         verb = "warns" if len(warned) == 1 else "warn"
         parts.append(f"{len(warned)} {verb} ({', '.join(warned)})")
-    if not parts:
-        judged = total - len(by_status.get("n/a", []))
-        return f"Every judged rule meets its target ({judged} of {total} rules judged)."
-    passed = len(by_status.get("pass", []))
-    parts.append(f"{passed} pass")
+    if parts:
+        parts.append(f"{len(by_status.get('pass', []))} pass")
+    else:
+        parts.append(f"Every judged rule meets its target ({judged} of {total} rules judged)")
+    if no_data:
+        parts.append(f"no data for {', '.join(no_data)}")
     return "; ".join(parts) + "."
 
 
@@ -116,7 +147,9 @@ def rule_sentence(rule: RuleResult, as_of_local: str = "") -> str:
     """
     known = known_rule(rule.id)
     writer = known.sentence if known is not None else _generic
-    if rule.measured is None and rule.id != "mql_per_rep":
+    if rule.status == "no_data":
+        text = "No data: no handoff in this period could be judged for this rule."
+    elif rule.measured is None and rule.id != "mql_per_rep":
         text = "Nothing could be judged yet."
     else:
         text = writer(rule, rule.details, as_of_local)
