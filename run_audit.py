@@ -1,7 +1,7 @@
 """sla-audit command line: sync CRMs into a snapshot and audit the marketing–sales SLA.
 
 Thin by design: each subcommand parses, calls the library, prints. Exit codes (docs/CONTRACTS.md,
-:mod:`config.exit_codes`): 0 every rule passes or warns; 1 a rule fails; 2 bad input, bad
+:mod:`config.exit_codes`): 0 no rule fails; 1 a rule fails; 2 bad input, bad
 config or a sync that could not finish. Errors are one line on stderr, never a traceback,
 never a credential (argparse's own usage errors included:
 :class:`~app.cli_parser.OneLineParser`). ``status`` exits 1 when a source's last successful
@@ -9,7 +9,9 @@ sync is more than a day old.
 
 Files written are the paths given on the command line (``--db``, ``--out``,
 ``--out-root``) and the snapshot's own sidecars next to it: ``-wal``/``-shm`` (SQLite)
-and ``.lock`` (the writers' lock). Nothing else, in the working folder or elsewhere.
+and ``.lock`` (the writers' lock), and two trial folders: ``demo``'s ``--out`` (default
+``sla-report/``) and ``sandbox``'s ``sla-sandbox/`` (its CA file, snapshot and nightly reports).
+Nothing else, in the working folder or elsewhere.
 
 The grammar is :mod:`app.cli_parser`, the subcommands :mod:`app.commands`, the error
 lines :mod:`app.cli_errors`.
