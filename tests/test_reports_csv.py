@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from audit.reports import write_report
-from audit.reports.sheets import LocalClock, local_parts
+from audit.reports.local_clock import LocalClock, local_parts
 from audit.result import AuditResult, PendingHandoff, RepRow, RuleResult, TrendPoint, Violation
 from audit.rules import RULE_TITLES
 from tests.test_reports import october_result, plain_table

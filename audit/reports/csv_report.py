@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any
 
 from audit.reports.files import ensure_private_folder, private_text_file
+from audit.reports.local_clock import LocalClock
 from audit.reports.sheets import (
     OFFSET_SUFFIX,
     Column,
     Figure,
-    LocalClock,
     Sheet,
     pending_sheet,
     reps_sheet,
