@@ -584,8 +584,7 @@ def test_reps_csv_is_the_rep_by_rule_grid_worst_first_and_pending_csv_is_local(c
             "Handed off UTC offset": "UTC+00:00",
             "Lead": "hubspot:399",
             "CRM id": "399",
-            "Decided by": "2026-11-02 09:05:00",
-            "Decided by UTC offset": "UTC+00:00",
+            "Decided by": "2026-11-02T09:05:00Z",  # what decides it: text as the rule gives it
             "Link": "",
         }
     ]

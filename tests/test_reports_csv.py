@@ -60,7 +60,7 @@ def paris_result() -> AuditResult:
                 "8",
                 ANA,
                 "2026-10-20T07:58:00.000Z",
-                "2026-10-20T08:03:00.000Z",
+                "first-touch deadline",
                 None,
             )
         ],

@@ -23,6 +23,7 @@ cell a person reads; the summary carries the rule's own sentence instead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -87,8 +88,13 @@ def status_words(status: str, measured: object = 0, target: object = 0) -> str:
 
 
 def figure(value: float | None, unit: Unit, *, no_data: bool = False) -> Figure | None:
-    """A value as a figure cell; nothing when there is no value or nothing was judged."""
-    return None if value is None or no_data else Figure(float(value), unit)
+    """A value as a figure cell; nothing when there is no value or nothing was judged.
+
+    A value that is not a finite number has no cell either: a workbook cannot hold NaN.
+    """
+    if value is None or no_data or not math.isfinite(value):
+        return None
+    return Figure(float(value), unit)
 
 
 # --- summary ----------------------------------------------------------------------------
@@ -277,7 +283,7 @@ PENDING_COLUMNS = [
     Column("Handed off", "instant"),
     Column("Lead"),
     Column("CRM id"),
-    Column("Decided by", "instant"),
+    Column("Decided by"),
     Column("Link"),
 ]
 
