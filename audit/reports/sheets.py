@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from audit.reports import words
 from audit.reports.ordering import (
@@ -41,8 +41,10 @@ from audit.reports.rule_facts import rep_unit, rule_unit
 from audit.result import AuditResult, RepRow, RuleResult, Violation
 from audit.wording import clean, compliant_count, human_duration, local_instant
 
+if TYPE_CHECKING:
+    from audit.rules.rule import Unit
+
 Kind = Literal["text", "integer", "figure", "instant"]
-Unit = Literal["share", "count"]
 
 NO_DATA = "no data"
 UNIT_WORDS: dict[str, str] = {"share": "%", "count": "count"}
