@@ -307,7 +307,9 @@ def test_plain_table_formats_shares_counts_and_missing_values():
     assert "—" in conversion  # None
 
 
-def test_long_details_are_cut_in_the_table_but_whole_in_the_csv(tmp_path):
+def test_long_details_are_cut_in_the_table_and_left_whole_to_the_json(tmp_path):
+    """Issue 16 changed the CSV on purpose: its 1,900-character ``details`` column is gone
+    (the summary carries the rule's sentence); the JSON keeps every detail."""
     result = october_result()
     split = {f"segment {i}": {"handoffs": 10, "share": 0.25} for i in range(30)}
     result.rule("conversion").details["by_segment"] = split
@@ -315,11 +317,13 @@ def test_long_details_are_cut_in_the_table_but_whole_in_the_csv(tmp_path):
     row = next(line for line in plain_table(result).splitlines() if line.startswith("MQL→SQL"))
     write_report(result, "csv", tmp_path)
     summary = read_csv(tmp_path / "summary.csv")
+    document = json.loads(write_json_text(result))
 
     assert row.endswith("…") and "segment 0: handoffs 10, share 25.0%" in row
-    details = next(r for r in summary if r["rule"] == "conversion")["details"]
-    assert "by_segment.segment 29.share=0.25" in details
-    assert details.startswith("period_complete=false; by_segment.segment 0.handoffs=10")
+    assert all(len(value) < 400 for r in summary for value in r.values())
+    assert "details" not in summary[0]
+    conversion = next(r for r in document["rules"] if r["id"] == "conversion")
+    assert conversion["details"]["by_segment"]["segment 29"] == {"handoffs": 10, "share": 0.25}
 
 
 def test_plain_table_header_names_sla_period_as_of_and_overall_status():
@@ -425,6 +429,11 @@ def test_table_to_a_file_is_plain_unless_color_is_asked(tmp_path):
 
 
 # --- CSV --------------------------------------------------------------------------------
+# Issue 16 (item 6) changed the CSV columns on purpose: headers in words, shares as
+# percentages with one decimal, local times with their UTC offset, the rep × rule grid.
+# tests/test_reports_csv.py reads the files back with pandas and covers the rest.
+
+RULE_BY_TITLE = {title: rule_id for rule_id, title in RULE_TITLES.items()}
 
 
 @pytest.fixture
@@ -444,38 +453,42 @@ def test_csv_files_start_with_a_bom_use_crlf_and_are_owner_only(csv_folder):
         assert mode(csv_folder / name) == 0o600, name
 
 
-def test_summary_csv_has_one_row_per_rule_with_exact_numbers(csv_folder):
+def test_summary_csv_has_one_row_per_rule_with_figures_rounded_for_people(csv_folder):
     rows = read_csv(csv_folder / "summary.csv")
 
-    assert [r["rule"] for r in rows] == list(RULE_IDS)
-    assert {r["sla"] for r in rows} == {f"Acme × {JOAO} agency"}
-    assert {r["overall_status"] for r in rows} == {"fail"}
-    speed = next(r for r in rows if r["rule"] == "speed_to_lead")
-    assert speed["title"] == "Speed to lead" and speed["status"] == "fail"
-    assert (speed["measured"], speed["target"], speed["judged"], speed["pending"]) == (
-        "0.82",
-        "0.9",
-        "50",
-        "3",
-    )  # shares are fractions 0–1, not percentages
-    assert speed["details"] == "median_minutes=4.0; p90_minutes=31.0"
-    coverage = next(r for r in rows if r["rule"] == "coverage")
-    assert coverage["measured"] == "0.8367346938775511"
-    conversion = next(r for r in rows if r["rule"] == "conversion")
-    assert conversion["measured"] == ""  # None is an empty cell
-    assert next(r for r in rows if r["rule"] == "mql_volume")["unit"] == "count"
+    assert [RULE_BY_TITLE[r["Rule"]] for r in rows] == list(RULE_IDS)
+    assert [r["Rule id"] for r in rows] == list(RULE_IDS)
+    assert {r["SLA"] for r in rows} == {f"Acme × {JOAO} agency"}
+    assert {r["Overall status"] for r in rows} == {"fail"}
+    assert {r["Time zone"] for r in rows} == {"Europe/Lisbon"}
+    speed = next(r for r in rows if r["Rule"] == "Speed to lead")
+    assert speed["Status"] == "fail"
+    figures = ("Measured", "Target", "Unit", "Judged", "Compliant", "Pending", "Violations")
+    # 0.82 and 0.9 as percentages; 0.82 × 50 judged = 41 compliant; 8 violation rows
+    assert [speed[k] for k in figures] == ["82.0", "90.0", "%", "50", "41", "3", "8"]
+    assert (speed["Median time"], speed["90th percentile time"]) == (
+        "4 min (business)",
+        "31 min (business)",
+    )
+    assert speed["In words"].startswith("41 of 50 judged handoffs")
+    coverage = next(r for r in rows if r["Rule"] == "Coverage")
+    assert coverage["Measured"] == "83.7"  # 41 / 49 = 0.83673…, one decimal
+    volume = next(r for r in rows if r["Rule"] == "MQL volume")
+    assert (volume["Measured"], volume["Target"], volume["Unit"]) == ("612", "600", "count")
+    conversion = next(r for r in rows if r["Rule id"] == "conversion")
+    assert (conversion["Status"], conversion["Measured"]) == ("no data", "")  # not 0
 
 
 def test_csv_numbers_are_not_quoted(csv_folder):
     text = (csv_folder / "summary.csv").read_text(encoding="utf-8-sig")
 
-    assert ",0.82,0.9,50,3," in text
-    assert '"0.82"' not in text and "'0.82" not in text
+    assert ",82.0,90.0,%,50,41,3,8," in text
+    assert '"82.0"' not in text and "'82.0" not in text
 
 
 def test_csv_neutralises_formula_cells(csv_folder):
     rows = read_csv(csv_folder / "violations.csv")
-    reasons = {r["crm_id"]: r["reason"] for r in rows}
+    reasons = {r["CRM id"]: r["Reason"] for r in rows}
 
     assert reasons["101"] == f"'{FORMULA}: no attempt"
     assert reasons["102"] == "'-1 Corp: not worked"
@@ -503,61 +516,81 @@ def test_spreadsheet_cell_quotes_text_but_not_numbers():
 
 def test_violations_csv_is_worst_rep_first_then_handoff_time_then_rule(csv_folder):
     rows = read_csv(csv_folder / "violations.csv")
-    per_rep = Counter(r["rep"] for r in rows)
+    per_rep = Counter(r["Rep"] for r in rows)
     keys = [
-        (-per_rep[r["rep"]], r["rep"], r["handoff_at"], RULE_IDS.index(r["rule"])) for r in rows
+        (-per_rep[r["Rep"]], r["Rep"], r["Handed off"], RULE_IDS.index(RULE_BY_TITLE[r["Rule"]]))
+        for r in rows
     ]
 
     assert keys == sorted(keys)
     assert len(rows) == 10
-    # bruno's lead 203 broke two rules at the same handoff: speed_to_lead before coverage
-    bruno_203 = [r["rule"] for r in rows if r["crm_id"] == "203"]
-    assert bruno_203 == ["speed_to_lead", "coverage"]
+    # bruno's lead 203 broke two rules at the same handoff: speed to lead before coverage
+    bruno_203 = [r["Rule"] for r in rows if r["CRM id"] == "203"]
+    assert bruno_203 == ["Speed to lead", "Coverage"]
 
 
-def test_violations_csv_carries_source_url_and_instants(csv_folder):
+def test_violations_csv_carries_source_link_and_local_instants(csv_folder):
     with (csv_folder / "violations.csv").open(encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f))
     rows = read_csv(csv_folder / "violations.csv")
-    first = rows[0]
+    ana = next(r for r in rows if r["CRM id"] == "101")
 
-    assert header[:9] == [
-        "rule",
-        "rep",
-        "lead",
-        "crm_id",
-        "source",
-        "kind",
-        "handoff_at",
-        "reason",
-        "url",
+    assert header[:10] == [
+        "Rep",
+        "Rule",
+        "Handed off",
+        "Handed off UTC offset",
+        "Lead",
+        "CRM id",
+        "Source",
+        "Kind",
+        "Reason",
+        "Link",
     ]
-    assert header[9:] == ["instant.handoff_at", "first_attempt_at"]
-    assert first["source"] == "hubspot" and first["url"].startswith("https://app.hubspot.com/")
-    assert first["instant.handoff_at"] == first["handoff_at"]
-    assert first["first_attempt_at"] == ""
+    assert header[10:] == [
+        "Handoff",
+        "Handoff UTC offset",
+        "First attempt",
+        "First attempt UTC offset",
+    ]
+    assert ana["Source"] == "hubspot" and ana["Link"].startswith("https://app.hubspot.com/")
+    # 2026-10-02T15:00:00Z is 16:00 in Lisbon (summer time, UTC+01:00)
+    assert (ana["Handed off"], ana["Handed off UTC offset"]) == ("2026-10-02 16:00:00", "UTC+01:00")
+    assert ana["Handoff"] == ana["Handed off"]
+    assert (ana["First attempt"], ana["First attempt UTC offset"]) == ("", "")
 
 
-def test_reps_and_pending_csv(csv_folder):
+def test_reps_csv_is_the_rep_by_rule_grid_worst_first_and_pending_csv_is_local(csv_folder):
     reps = read_csv(csv_folder / "reps.csv")
     pending = read_csv(csv_folder / "pending.csv")
 
-    assert list(reps[0]) == ["rep", "rule", "measured", "judged", "pending", "violations"]
-    assert [r["rep"] for r in reps] == sorted(r["rep"] for r in reps)
-    unassigned = [r for r in reps if r["rep"] == "unassigned"]
-    assert [(r["rule"], r["measured"]) for r in unassigned] == [
-        ("mql_volume", "12.0"),
-        ("speed_to_lead", ""),
+    assert list(reps[0])[:6] == [
+        "Rep",
+        "Rules with violations",
+        "Violations",
+        "MQL volume (count)",
+        "MQL volume judged",
+        "MQL volume violations",
     ]
+    # bruno broke 2 rules (8 rows); ana and joão 1 each (tie: by name); unassigned none
+    assert [r["Rep"] for r in reps] == [BRUNO, ANA, JOAO_REP, "unassigned"]
+    bruno = reps[0]
+    assert (bruno["Speed to lead (%)"], bruno["Speed to lead judged"]) == ("70.0", "20")
+    assert (bruno["Coverage (%)"], bruno["Coverage violations"]) == ("25.0", "2")
+    assert bruno["MQL volume (count)"] == ""  # no row for bruno under that rule
+    unassigned = reps[-1]
+    assert unassigned["MQL volume (count)"] == "12"
+    assert (unassigned["Speed to lead (%)"], unassigned["Speed to lead judged"]) == ("", "0")
     assert pending == [
         {
-            "rule": "speed_to_lead",
-            "rep": JOAO_REP,
-            "lead": "hubspot:399",
-            "crm_id": "399",
-            "handoff_at": "2026-10-31T17:55:00Z",
-            "decided_by": "2026-11-02T09:05:00Z",
-            "url": "",
+            "Rep": JOAO_REP,
+            "Rule": "Speed to lead",
+            "Handed off": "2026-10-31 17:55:00",  # Lisbon is back on UTC on 25 October
+            "Handed off UTC offset": "UTC+00:00",
+            "Lead": "hubspot:399",
+            "CRM id": "399",
+            "Decided by": "2026-11-02T09:05:00Z",  # what decides it: text as the rule gives it
+            "Link": "",
         }
     ]
 

@@ -1,7 +1,9 @@
 """``--trend N`` in the CSV folder: ``trend.csv``, one row per month per rule, for a chart.
 
 The result is the hand-made October of tests/test_reports.py with August and September
-audited as of their own ends, the way ``run_trend`` returns them.
+audited as of their own ends, the way ``run_trend`` returns them. Issue 16 (item 6) changed
+the columns on purpose: headers in words, shares as percentages, local as-of times, and
+"no data" for a month or rule where nothing was judged.
 """
 
 from __future__ import annotations
@@ -72,46 +74,58 @@ def test_trend_csv_has_a_header_a_person_reads_and_opens_cleanly_in_excel(folder
 
     assert raw.startswith(BOM) and raw.count(b"\r\n") == raw.count(b"\n")
     header = raw[len(BOM) :].split(b"\r\n", 1)[0].decode()
-    assert header == "period,as_of,rule,title,status,unit,measured,target,judged,pending"
+    assert header == (
+        "Period,Provisional,Data coverage,As of,As of UTC offset,Rule,Status,"
+        "Measured,Target,Unit,Judged,Pending,Rule id"
+    )
 
 
 def test_trend_csv_lists_earlier_months_oldest_first_then_the_audited_one(folder):
     got = rows(folder / "trend.csv")
 
     assert len(got) == 3 * len(RULE_IDS)
-    assert [r["period"] for r in got[:: len(RULE_IDS)]] == ["2026-08", "2026-09", "2026-10"]
-    assert [r["rule"] for r in got[: len(RULE_IDS)]] == list(RULE_IDS)
-    september = {r["rule"]: r for r in got if r["period"] == "2026-09"}
+    assert [r["Period"] for r in got[:: len(RULE_IDS)]] == ["2026-08", "2026-09", "2026-10"]
+    assert [r["Rule id"] for r in got[: len(RULE_IDS)]] == list(RULE_IDS)
+    september = {r["Rule id"]: r for r in got if r["Period"] == "2026-09"}
     assert september["speed_to_lead"] == {
-        "period": "2026-09",
-        "as_of": "2026-10-01T03:00:00.000Z",
-        "rule": "speed_to_lead",
-        "title": "Speed to lead",
-        "status": "warn",
-        "unit": "share",
-        "measured": "0.875",  # a fraction 0–1, as in summary.csv
-        "target": "0.9",
-        "judged": "48",
-        "pending": "0",
+        "Period": "2026-09",
+        "Provisional": "no",
+        "Data coverage": "full",
+        "As of": "2026-10-01 04:00:00",  # 03:00 UTC is 04:00 in Lisbon's summer time
+        "As of UTC offset": "UTC+01:00",
+        "Rule": "Speed to lead",
+        "Status": "warn",
+        "Measured": "87.5",  # 0.875 as a percentage, as in summary.csv
+        "Target": "90.0",
+        "Unit": "%",
+        "Judged": "48",
+        "Pending": "0",
+        "Rule id": "speed_to_lead",
     }
-    assert september["mql_volume"]["unit"] == "count"
+    assert (september["mql_volume"]["Unit"], september["mql_volume"]["Measured"]) == (
+        "count",
+        "550",
+    )
 
 
-def test_trend_csv_month_with_nothing_judged_has_an_empty_measured_cell(folder):
-    august = {r["rule"]: r for r in rows(folder / "trend.csv") if r["period"] == "2026-08"}
+def test_trend_csv_month_with_nothing_judged_says_no_data_with_an_empty_measured_cell(folder):
+    august = {r["Rule id"]: r for r in rows(folder / "trend.csv") if r["Period"] == "2026-08"}
 
-    assert (august["speed_to_lead"]["measured"], august["speed_to_lead"]["status"]) == ("", "n/a")
+    assert (august["speed_to_lead"]["Measured"], august["speed_to_lead"]["Status"]) == (
+        "",
+        "no data",
+    )
 
 
 def test_the_audited_month_in_trend_csv_matches_summary_csv(folder):
-    summary = {r["rule"]: r for r in rows(folder / "summary.csv")}
-    october = [r for r in rows(folder / "trend.csv") if r["period"] == "2026-10"]
+    summary = {r["Rule id"]: r for r in rows(folder / "summary.csv")}
+    october = [r for r in rows(folder / "trend.csv") if r["Period"] == "2026-10"]
 
     for row in october:
-        assert (row["status"], row["measured"], row["target"]) == (
-            summary[row["rule"]]["status"],
-            summary[row["rule"]]["measured"],
-            summary[row["rule"]]["target"],
+        assert (row["Status"], row["Measured"], row["Target"]) == (
+            summary[row["Rule id"]]["Status"],
+            summary[row["Rule id"]]["Measured"],
+            summary[row["Rule id"]]["Target"],
         )
 
 

@@ -8,7 +8,8 @@ One entry point, :func:`write_report`, serves the command line:
 - ``csv`` — a folder of ``summary.csv``, ``reps.csv``, ``violations.csv``, ``pending.csv``
   (and ``trend.csv`` when the audit has a trend);
 - ``html`` — one self-contained page with charts for the monthly review (to a file, or to
-  the stream when no ``out`` is given).
+  the stream when no ``out`` is given);
+- ``xlsx`` — one Excel workbook with the CSV folder's tables as typed sheets (to a file).
 
 Files and folders are created owner-only: reports hold customer data.
 """
@@ -26,7 +27,7 @@ from audit.reports.json_report import render_json, write_json
 from audit.reports.table import render_plain, write_table
 from audit.result import AuditResult
 
-Format = Literal["table", "json", "csv", "html"]
+Format = Literal["table", "json", "csv", "html", "xlsx"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
 __all__ = [
@@ -61,6 +62,12 @@ def write_report(
         if out is None:
             raise ReportError("--format csv writes a folder: pass --out DIR")
         return write_csv_folder(result, Path(out))
+    if fmt == "xlsx":
+        if out is None:
+            raise ReportError("--format xlsx writes a workbook file: pass --out report.xlsx")
+        from audit.reports.xlsx_report import write_xlsx  # openpyxl loads only when asked
+
+        return [write_xlsx(result, Path(out))]
     if out is None:
         target = sys.stdout if stream is None else stream
         if fmt == "html" and _is_terminal(target):

@@ -1,80 +1,72 @@
-"""The CSV report: a folder of four files that open cleanly in Excel and Google Sheets.
+"""The CSV report: a folder of files that open cleanly in Excel and Google Sheets.
 
-- ``summary.csv`` — one row per rule; every row repeats the SLA, period, as-of and overall
-  status so a filtered or pasted row still says what it belongs to. ``unit`` says whether
-  ``measured`` and ``target`` are a count or a share.
-- ``reps.csv`` — one row per rep per rule.
-- ``violations.csv`` — one row per violating handoff, by rep, then handoff time, then rule;
-  the instants behind each violation follow as extra columns (one per instant name).
-- ``pending.csv`` — handoffs not decidable yet as of the audit's as-of, in the same order.
+- ``summary.csv`` — one row per rule; every row repeats the SLA, period, whether the month
+  is provisional (month to date), its data coverage, the as-of and the overall status, so
+  a filtered or pasted row still says what it belongs to.
+- ``reps.csv`` — the rep × rule grid: one row per rep, worst first.
+- ``violations.csv`` — one row per violating handoff, worst rep first (the table's first
+  20 are this file's first 20); the instants behind each violation follow as columns.
+- ``pending.csv`` — handoffs not decidable yet as of the audit's as-of.
 - ``trend.csv`` — only with ``--trend N``: one row per month per rule, the earlier months
-  (each audited as of its own end) oldest first, then the audited period itself, so a
-  spreadsheet chart of a rule needs no second file.
+  oldest first, then the audited period, so a spreadsheet chart needs no second file.
 
-Conventions a reader relies on:
+The tables and their columns are :mod:`audit.reports.sheets` (shared with the workbook);
+a rule's nested details are left to the JSON report. Conventions a reader relies on:
 
-- Shares are fractions 0–1 (0.82, not 82%), written exactly as computed; counts are whole
-  numbers. Numbers are never quoted, so spreadsheets read them as numbers.
-- Instants are the snapshot's UTC ISO-8601 text, unchanged.
-- An empty cell means "no value" (None).
+- Headers are words. Shares are percentages with one decimal (``82.3``; the header or a
+  ``Unit`` column says ``%``), counts are whole numbers; numbers are never quoted, so a
+  spreadsheet reads them as numbers. Nothing judged is "no data" in the status column and
+  an empty figure, never a 0.
+- Instants are local wall time in the SLA's time zone, ``2026-10-02 15:00:00`` (Excel,
+  Sheets and pandas read it as a date and time), each followed by a ``… UTC offset``
+  column (``UTC+02:00``): the offset changes within a month. ``summary.csv`` names the
+  zone. Durations are words ("2 h 12 min (business)").
+- An empty cell means "no value".
 - UTF-8 with a byte-order mark (Excel otherwise guesses the legacy code page and mangles
   "João"), CRLF line endings (the csv module's default dialect).
 - A text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is prefixed
   with ``'``: CRM values are typed by outsiders, and a lead named ``=HYPERLINK(…)`` must
   stay text instead of running as a formula (CSV injection).
+- A reused folder holds only this run's files: a file of ours (by name) that this run did
+  not write, such as a ``trend.csv`` from an earlier ``--trend`` run, is removed; any other
+  file is left alone.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from audit.reports.files import ensure_private_folder, private_text_file
-from audit.reports.ordering import rule_rank, sort_pending, sort_rep_rows, sort_violations
-from audit.reports.rule_facts import rule_title, rule_unit
-from audit.result import AuditResult, Violation
+from audit.reports.local_clock import LocalClock
+from audit.reports.sheets import (
+    OFFSET_SUFFIX,
+    Column,
+    Figure,
+    Sheet,
+    pending_sheet,
+    reps_sheet,
+    summary_sheet,
+    trend_sheet,
+    violations_sheet,
+)
+from audit.result import AuditResult
 
 ENCODING = "utf-8-sig"
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-
-RULE_FIGURE_COLUMNS = (
-    "rule",
-    "title",
-    "status",
-    "unit",
-    "measured",
-    "target",
-    "judged",
-    "pending",
+FILE_NAMES: tuple[str, ...] = (
+    "summary.csv",
+    "reps.csv",
+    "violations.csv",
+    "pending.csv",
+    "trend.csv",
 )
-"""A rule's figures, as both the summary and the trend list them."""
-SUMMARY_COLUMNS = (
-    "sla",
-    "period",
-    "as_of",
-    "overall_status",
-    *RULE_FIGURE_COLUMNS,
-    "details",
-)
-REPS_COLUMNS = ("rep", "rule", "measured", "judged", "pending", "violations")
-VIOLATION_COLUMNS = (
-    "rule",
-    "rep",
-    "lead",
-    "crm_id",
-    "source",
-    "kind",
-    "handoff_at",
-    "reason",
-    "url",
-)
-PENDING_COLUMNS = ("rule", "rep", "lead", "crm_id", "handoff_at", "decided_by", "url")
-TREND_COLUMNS = ("period", "as_of", *RULE_FIGURE_COLUMNS)
+"""Every file this report writes; only these are ever removed from a reused folder."""
 
 Row = Sequence[Any]
+Cells = Callable[[Any], tuple[Any, ...]]
 
 
 def spreadsheet_cell(value: Any) -> Any:
@@ -94,155 +86,90 @@ def spreadsheet_cell(value: Any) -> Any:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def flatten_details(details: Mapping[str, Any], prefix: str = "") -> str:
-    """Details as ``key=value`` pairs joined by "; " (nested maps as ``key.sub=value``).
+def figure_cell(value: Figure | None) -> Any:
+    """A share as a percentage with one decimal (0.8231 → 82.3); a count as a whole number.
 
-    Numbers keep Python's exact repr, booleans are true/false, lists are JSON, None is
-    ``key=`` (nothing). Empty for no details.
+    A fractional count (a pro-rated target, 583.3) keeps one decimal: shown as 583 it
+    would make a measured 583 look met.
     """
-    return "; ".join(_detail_pairs(details, prefix))
+    if value is None:
+        return ""
+    if value.unit == "share":
+        return round(value.value * 100, 1)
+    return int(value.value) if value.value.is_integer() else round(value.value, 1)
 
 
-def _detail_pairs(details: Mapping[str, Any], prefix: str) -> Iterable[str]:
-    for key, value in details.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from _detail_pairs(value, f"{name}.")
-        elif value is None:
-            yield f"{name}="
-        elif isinstance(value, bool):
-            yield f"{name}={'true' if value else 'false'}"
-        elif isinstance(value, list | tuple):
-            yield f"{name}={json.dumps(value, ensure_ascii=False)}"
-        else:
-            yield f"{name}={value}"
+def header(columns: Sequence[Column]) -> list[str]:
+    """The columns' headers; an instant's is followed by its offset column's."""
+    names: list[str] = []
+    for column in columns:
+        names.append(column.header)
+        if column.kind == "instant":
+            names.append(column.header + OFFSET_SUFFIX)
+    return names
 
 
-def summary_rows(result: AuditResult) -> list[Row]:
-    """One row per rule, in the audit's rule order."""
-    head = (result.sla, result.period, result.as_of, result.status)
-    return [
-        (
-            *head,
-            rule.id,
-            rule_title(rule.id) or rule.id,
-            rule.status,
-            rule_unit(rule.id),
-            rule.measured,
-            rule.target,
-            rule.judged,
-            rule.pending,
-            flatten_details(rule.details),
-        )
-        for rule in result.rules
-    ]
+def converter(column: Column, clock: LocalClock) -> Cells:
+    """How one column's value becomes its CSV cell (two cells for an instant)."""
+    if column.kind == "figure":
+        return lambda value: (figure_cell(value),)
+    if column.kind == "integer":
+        return lambda value: ("" if value is None else int(value),)
+    if column.kind == "instant":
+
+        def instant(value: Any) -> tuple[Any, ...]:
+            parts = clock(value)
+            return ("", "") if parts is None else (spreadsheet_cell(parts[0]), parts[1])
+
+        return instant
+    return lambda value: (spreadsheet_cell(value),)
 
 
-def rep_rows(result: AuditResult) -> list[Row]:
-    """One row per rep per rule, by rep then rule."""
-    return [
-        (r.rep, r.rule, r.measured, r.judged, r.pending, r.violations)
-        for r in sort_rep_rows(result.reps)
-    ]
+def csv_rows(sheet: Sheet, clock: LocalClock) -> Iterable[list[Any]]:
+    """The sheet's rows as CSV cells, one list per row."""
+    converters = [converter(column, clock) for column in sheet.columns]
+    for row in sheet.rows:
+        cells: list[Any] = []
+        for convert, value in zip(converters, row, strict=True):
+            cells.extend(convert(value))
+        yield cells
 
 
-def instant_columns(violations: Iterable[Violation]) -> list[str]:
-    """The instant names used by any violation, in first-seen order (a stable header)."""
-    seen: dict[str, None] = {}
-    for violation in violations:
-        seen.update(dict.fromkeys(violation.instants))
-    return list(seen)
-
-
-def violation_header(instants: Sequence[str]) -> list[str]:
-    """Fixed columns, then one per instant (prefixed ``instant.`` only on a name clash)."""
-    return [
-        *VIOLATION_COLUMNS,
-        *(f"instant.{i}" if i in VIOLATION_COLUMNS else i for i in instants),
-    ]
-
-
-def violation_rows(violations: Sequence[Violation], instants: Sequence[str]) -> list[Row]:
-    """One row per violation in reading order; a missing instant is an empty cell."""
-    return [
-        (
-            v.rule,
-            v.rep,
-            v.lead,
-            v.crm_id,
-            v.source,
-            v.kind,
-            v.handoff_at,
-            v.reason,
-            v.url,
-            *(v.instants.get(name) for name in instants),
-        )
-        for v in sort_violations(violations)
-    ]
-
-
-def pending_rows(result: AuditResult) -> list[Row]:
-    """One row per pending handoff in reading order."""
-    return [
-        (p.rule, p.rep, p.lead, p.crm_id, p.handoff_at, p.decided_by, p.url)
-        for p in sort_pending(result.pending)
-    ]
-
-
-def trend_rows(result: AuditResult) -> list[Row]:
-    """Each trend month's rules (oldest first), then the audited period's, in rule order."""
-    months: list[tuple[str, str, dict[str, dict[str, Any]]]] = [
-        (month.period, month.as_of, month.rules) for month in result.trend
-    ]
-    months.append((result.period, result.as_of, {r.id: r.to_dict() for r in result.rules}))
-    rows: list[Row] = []
-    for period, as_of, rules in months:
-        for rule_id in sorted(rules, key=rule_rank):
-            got = rules[rule_id]
-            rows.append(
-                (
-                    period,
-                    as_of,
-                    rule_id,
-                    rule_title(rule_id) or rule_id,
-                    got.get("status"),
-                    rule_unit(rule_id),
-                    got.get("measured"),
-                    got.get("target"),
-                    got.get("judged"),
-                    got.get("pending"),
-                )
-            )
-    return rows
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Row]) -> Path:
-    """Write one CSV file (BOM, CRLF, neutralised cells, owner-only)."""
+def write_sheet(folder: Path, sheet: Sheet, clock: LocalClock) -> Path:
+    """Write one table as ``<name>.csv`` (BOM, CRLF, neutralised cells, owner-only)."""
+    path = folder / f"{sheet.name}.csv"
     with private_text_file(path, encoding=ENCODING, newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(header)
-        writer.writerows([spreadsheet_cell(c) for c in row] for row in rows)
+        writer.writerow(header(sheet.columns))
+        writer.writerows(csv_rows(sheet, clock))
     return path
+
+
+def remove_stale(folder: Path, written: Sequence[Path]) -> None:
+    """Remove our files (by name) that this run did not write; leave everything else."""
+    kept = {path.name for path in written}
+    for name in FILE_NAMES:
+        path = folder / name
+        if name not in kept and path.is_file():
+            path.unlink()
 
 
 def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
     """Write the CSV files into ``folder`` (created owner-only if missing).
 
-    Four always; ``trend.csv`` as well when the result carries a trend.
+    Four always; ``trend.csv`` as well when the result carries a trend. The new files are
+    in place before stale ones are removed, so a failed run leaves the previous report.
     """
     ensure_private_folder(folder)
-    violations = result.violations
-    instants = instant_columns(violations)
-    paths = [
-        write_csv(folder / "summary.csv", SUMMARY_COLUMNS, summary_rows(result)),
-        write_csv(folder / "reps.csv", REPS_COLUMNS, rep_rows(result)),
-        write_csv(
-            folder / "violations.csv",
-            violation_header(instants),
-            violation_rows(violations, instants),
-        ),
-        write_csv(folder / "pending.csv", PENDING_COLUMNS, pending_rows(result)),
+    sheets = [
+        summary_sheet(result),
+        reps_sheet(result),
+        violations_sheet(result),
+        pending_sheet(result),
     ]
     if result.trend:
-        paths.append(write_csv(folder / "trend.csv", TREND_COLUMNS, trend_rows(result)))
+        sheets.append(trend_sheet(result))
+    clock = LocalClock(result.timezone)
+    paths = [write_sheet(folder, sheet, clock) for sheet in sheets]
+    remove_stale(folder, paths)
     return paths

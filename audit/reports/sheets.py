@@ -1,0 +1,366 @@
+"""The spreadsheet reports' tables, built once for the CSV folder and the workbook alike.
+
+Leadership opens these in Excel or Google Sheets, so every table is laid out for people:
+headers in words, one row per rep in the rep × rule grid, violations worst rep first (the
+terminal's "first 20" are these rows' first 20), and "no data" where nothing could be
+judged — never a 0 that reads as a failure. The two writers differ only in how a cell is
+typed (:mod:`audit.reports.csv_report` writes text a spreadsheet parses,
+:mod:`audit.reports.xlsx_report` writes typed cells), so the tables here hold neutral
+values and each column says what kind they are:
+
+- ``text`` — a string or None;
+- ``integer`` — a whole count or None;
+- ``figure`` — a :class:`Figure` (a share as a fraction 0–1, or a count) or None;
+- ``instant`` — the snapshot's UTC text or None; each writer shows it in the SLA's time
+  zone (:mod:`audit.reports.local_clock`) followed by a column with its UTC offset,
+  because the offset changes within a month (daylight saving) and a wall-clock time
+  alone is ambiguous for the hour the clocks go back.
+
+A rule's ``details`` beyond its median and 90th-percentile times are left to the JSON
+report: they are nested splits (by segment, by lead source, histograms) that do not fit a
+cell a person reads; the summary carries the rule's own sentence instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from audit.reports import words
+from audit.reports.ordering import (
+    reps_worst_first,
+    rule_rank,
+    rules_with_violations,
+    sort_pending,
+    sort_violations,
+    violation_total,
+)
+from audit.reports.rule_facts import rep_unit, rule_unit
+from audit.result import AuditResult, RepRow, RuleResult, Violation
+from audit.wording import clean, compliant_count, human_duration, local_instant
+
+if TYPE_CHECKING:
+    from audit.rules.rule import Unit
+
+Kind = Literal["text", "integer", "figure", "instant"]
+
+NO_DATA = "no data"
+UNIT_WORDS: dict[str, str] = {"share": "%", "count": "count"}
+OFFSET_SUFFIX = " UTC offset"
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A rule's measured or target value with its unit (a share is a fraction 0–1)."""
+
+    value: float
+    unit: Unit
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    kind: Kind = "text"
+
+
+@dataclass
+class Sheet:
+    """One table: its name (the CSV file's stem, the workbook's sheet), columns and rows."""
+
+    name: str
+    columns: list[Column]
+    rows: list[Sequence[Any]] = field(default_factory=list)
+
+
+def status_words(status: str, measured: object = 0, target: object = 0) -> str:
+    """A status as a reader says it: pass, warn and fail are words already.
+
+    ``n/a`` says why: no target in the SLA, or nothing measured (an engine that predates
+    the ``no_data`` status gives ``n/a`` there; both read "no data").
+    """
+    if status == "no_data":
+        return NO_DATA
+    if status == "n/a" and target is None:
+        return "no target set"
+    if status == "n/a" and measured is None:
+        return NO_DATA
+    return status
+
+
+def figure(value: float | None, unit: Unit, *, no_data: bool = False) -> Figure | None:
+    """A value as a figure cell; nothing when there is no value or nothing was judged.
+
+    A value that is not a finite number has no cell either: a workbook cannot hold NaN.
+    """
+    if value is None or no_data or not math.isfinite(value):
+        return None
+    return Figure(float(value), unit)
+
+
+# --- summary ----------------------------------------------------------------------------
+
+SUMMARY_COLUMNS = [
+    Column("SLA"),
+    Column("Period"),
+    Column("Provisional"),
+    Column("Data coverage"),
+    Column("As of", "instant"),
+    Column("Time zone"),
+    Column("Overall status"),
+    Column("Rule"),
+    Column("Status"),
+    Column("Measured", "figure"),
+    Column("Target", "figure"),
+    Column("Unit"),
+    Column("Judged", "integer"),
+    Column("Compliant", "integer"),
+    Column("Pending", "integer"),
+    Column("Violations", "integer"),
+    Column("Median time"),
+    Column("90th percentile time"),
+    Column("In words"),
+    Column("Rule id"),
+]
+
+
+def provisional_words(provisional: bool) -> str:
+    return "yes — month to date" if provisional else "no"
+
+
+def coverage_words(coverage: str, data_start: str | None, timezone: str) -> str:
+    """``full``, or where a partly covered month's data starts, or that there is none."""
+    if coverage == "partial":
+        start = f": data starts {local_instant(data_start, timezone)}" if data_start else ""
+        return f"partly covered{start}"
+    if coverage == "none":
+        return "none: no data for this period"
+    return coverage
+
+
+def summary_sheet(result: AuditResult) -> Sheet:
+    """One row per rule; each repeats the SLA, period, as-of and verdict for a pasted row."""
+    tz = result.timezone
+    as_of_words = local_instant(result.as_of, tz)
+    head = (
+        result.sla,
+        result.period,
+        provisional_words(result.provisional),
+        coverage_words(result.coverage, result.data_start, tz),
+        result.as_of,
+        tz,
+        status_words(result.status),
+    )
+    sheet = Sheet("summary", SUMMARY_COLUMNS)
+    for rule in result.rules:
+        sheet.rows.append((*head, *rule_cells(rule, as_of_words)))
+    return sheet
+
+
+def rule_cells(rule: RuleResult, as_of_words: str) -> tuple[Any, ...]:
+    unit = rule_unit(rule.id)
+    no_data = rule.status == "no_data"
+    median, p90 = rule.details.get("median_minutes"), rule.details.get("p90_minutes")
+    return (
+        words.rule_title(rule.id),
+        status_words(rule.status, rule.measured, rule.target),
+        figure(rule.measured, unit, no_data=no_data),
+        figure(rule.target, unit),
+        UNIT_WORDS[unit],
+        rule.judged,
+        compliant_count(rule) if unit == "share" and not no_data else None,
+        rule.pending,
+        len(rule.violations),
+        None if median is None else human_duration(median, business=True),
+        None if p90 is None else human_duration(p90, business=True),
+        words.rule_sentence(rule, as_of_words),
+        rule.id,
+    )
+
+
+# --- reps -------------------------------------------------------------------------------
+
+
+def reps_sheet(result: AuditResult) -> Sheet:
+    """The rep × rule grid: one row per rep, worst first (as the table and the page).
+
+    Per rule that reports reps: the rep's figure (a share, or a count for a count rule),
+    how many of the rep's handoffs were judged, and how many broke the rule. A rep with no
+    row for a rule has empty cells there; a rep with nothing judged has no figure.
+    """
+    rule_ids = [rule.id for rule in result.rules if rule.reps]
+    columns = [
+        Column("Rep"),
+        Column("Rules with violations", "integer"),
+        Column("Violations", "integer"),
+    ]
+    for rule_id in rule_ids:
+        title, unit = words.rule_title(rule_id), rep_unit(rule_id)
+        columns += [
+            Column(f"{title} ({UNIT_WORDS[unit]})", "figure"),
+            Column(f"{title} judged", "integer"),
+            Column(f"{title} violations", "integer"),
+        ]
+    sheet = Sheet("reps", columns)
+    for rep, rep_rows in reps_worst_first(result.reps):
+        by_rule = {row.rule: row for row in rep_rows}
+        cells: list[Any] = [rep, rules_with_violations(rep_rows), violation_total(rep_rows)]
+        for rule_id in rule_ids:
+            cells += rep_cells(by_rule.get(rule_id), rep_unit(rule_id))
+        sheet.rows.append(cells)
+    return sheet
+
+
+def rep_cells(row: RepRow | None, unit: Unit) -> tuple[Any, Any, Any]:
+    if row is None:
+        return (None, None, None)
+    return (figure(row.measured, unit), row.judged, row.violations)
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+VIOLATION_COLUMNS = [
+    Column("Rep"),
+    Column("Rule"),
+    Column("Handed off", "instant"),
+    Column("Lead"),
+    Column("CRM id"),
+    Column("Source"),
+    Column("Kind"),
+    Column("Reason"),
+    Column("Link"),
+]
+
+
+def instant_names(violations: Sequence[Violation]) -> list[str]:
+    """The instant names any violation carries, in first-seen order (a stable header)."""
+    seen: dict[str, None] = {}
+    for violation in violations:
+        seen.update(dict.fromkeys(violation.instants))
+    return list(seen)
+
+
+def instant_headers(names: Sequence[str], taken: Sequence[str]) -> list[str]:
+    """``first_touch_at`` → "First touch"; a header already used gets the name added."""
+    used = set(taken)
+    headers = []
+    for name in names:
+        header = clean(name.removesuffix("_at").replace("_", " ")).capitalize()
+        if header in used or f"{header}{OFFSET_SUFFIX}" in used:
+            header = f"{header} ({clean(name)})"
+        used.add(header)
+        headers.append(header)
+    return headers
+
+
+def violations_sheet(result: AuditResult) -> Sheet:
+    """One row per violation in :func:`sort_violations` order, its instants at the end."""
+    listed = sort_violations(result.violations)
+    names = instant_names(listed)
+    taken = [c.header for c in VIOLATION_COLUMNS]
+    extra = [Column(h, "instant") for h in instant_headers(names, taken)]
+    sheet = Sheet("violations", [*VIOLATION_COLUMNS, *extra])
+    sheet.rows = [
+        (
+            v.rep,
+            words.rule_title(v.rule),
+            v.handoff_at,
+            v.lead,
+            v.crm_id,
+            v.source,
+            v.kind.replace("_", " "),
+            v.reason,
+            v.url,
+            *(v.instants.get(name) for name in names),
+        )
+        for v in listed
+    ]
+    return sheet
+
+
+PENDING_COLUMNS = [
+    Column("Rep"),
+    Column("Rule"),
+    Column("Handed off", "instant"),
+    Column("Lead"),
+    Column("CRM id"),
+    Column("Decided by"),
+    Column("Link"),
+]
+
+
+def pending_sheet(result: AuditResult) -> Sheet:
+    """Handoffs whose outcome is not known yet, by rep, handoff time and rule."""
+    rows = [
+        (p.rep, words.rule_title(p.rule), p.handoff_at, p.lead, p.crm_id, p.decided_by, p.url)
+        for p in sort_pending(result.pending)
+    ]
+    return Sheet("pending", PENDING_COLUMNS, rows)
+
+
+# --- trend ------------------------------------------------------------------------------
+
+TREND_COLUMNS = [
+    Column("Period"),
+    Column("Provisional"),
+    Column("Data coverage"),
+    Column("As of", "instant"),
+    Column("Rule"),
+    Column("Status"),
+    Column("Measured", "figure"),
+    Column("Target", "figure"),
+    Column("Unit"),
+    Column("Judged", "integer"),
+    Column("Pending", "integer"),
+    Column("Rule id"),
+]
+
+
+def trend_sheet(result: AuditResult) -> Sheet:
+    """Each earlier month's rules (oldest first), then the audited period's, in rule order.
+
+    A month without data (status ``no_data``, or a snapshot that starts after it) says
+    "no data" on each of its rows with no measured figure, so a spreadsheet chart of
+    ``Measured`` leaves a gap there instead of plotting a 0 % month.
+    """
+    tz = result.timezone
+    sheet = Sheet("trend", TREND_COLUMNS)
+    months = [
+        (m.period, m.provisional, m.coverage, None, m.as_of, m.status, m.rules)
+        for m in result.trend
+    ]
+    current = {r.id: r.to_dict() for r in result.rules}
+    months.append(
+        (
+            result.period,
+            result.provisional,
+            result.coverage,
+            result.data_start,
+            result.as_of,
+            result.status,
+            current,
+        )
+    )
+    for period, provisional, coverage, start, as_of, status, rules in months:
+        month_empty = status == "no_data" or coverage == "none"
+        head = (period, provisional_words(provisional), coverage_words(coverage, start, tz), as_of)
+        for rule_id in sorted(rules, key=rule_rank):
+            sheet.rows.append((*head, *trend_cells(rule_id, rules[rule_id], month_empty)))
+    return sheet
+
+
+def trend_cells(rule_id: str, got: dict[str, Any], month_empty: bool) -> tuple[Any, ...]:
+    unit = rule_unit(rule_id)
+    measured, target = got.get("measured"), got.get("target")
+    no_data = month_empty or got.get("status") == "no_data"
+    return (
+        words.rule_title(rule_id),
+        NO_DATA if no_data else status_words(str(got.get("status")), measured, target),
+        figure(measured, unit, no_data=no_data),
+        figure(target, unit),
+        UNIT_WORDS[unit],
+        got.get("judged"),
+        got.get("pending"),
+        rule_id,
+    )
