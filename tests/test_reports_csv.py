@@ -198,7 +198,7 @@ def test_the_tables_first_20_violations_are_the_csvs_first_20(tmp_path):
 
     listed = re.findall(r"hubspot:\d+", section)
     assert listed[:20] == [r["Lead"] for r in read(tmp_path / "out" / "violations.csv")[:20]]
-    assert "see --format csv" in section
+    assert "are in violations.csv (--format csv)" in section
 
 
 def test_a_reused_folder_loses_a_stale_trend_csv_and_keeps_other_files(tmp_path):

@@ -194,3 +194,18 @@ def test_a_hundred_thousand_violations_take_seconds(tmp_path):
     with zipfile.ZipFile(path) as archive:  # reading 100,000 rows back would take longer
         violations = archive.read("xl/worksheets/sheet3.xml")
     assert violations.count(b"<row ") == 100_001  # the header and every violation
+
+
+def test_number_cells_are_plain_numbers_whatever_their_type() -> None:
+    """numpy scalars and bools are written as the numbers they are; NaN has no cell."""
+    import numpy as np
+
+    from audit.reports.xlsx_rows import cell_xml, number_text
+
+    assert number_text(np.float64(0.5)) == "0.5"
+    assert number_text(np.int64(583)) == "583"
+    assert number_text(True) == "1"
+    assert number_text(float("nan")) is None
+    assert number_text(datetime(1900, 3, 1, 12)) == "61.5"
+    assert cell_xml("A1", (np.int64(7), 3)) == '<c r="A1" s="3"><v>7</v></c>'
+    assert cell_xml("A1", (float("inf"), 3)) == ""

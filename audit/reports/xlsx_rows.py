@@ -18,6 +18,8 @@ A cell given to :func:`render_rows` is one of:
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -51,6 +53,21 @@ def excel_serial(moment: datetime) -> float:
     return (moment - EXCEL_EPOCH).total_seconds() / 86_400
 
 
+def number_text(value: Any) -> str | None:
+    """A number cell's ``<v>`` text, or None when it is not a finite number.
+
+    Python's own ``int``/``float`` text, whatever the value's type: ``repr`` of a numpy
+    scalar is ``np.float64(0.5)`` and of a bool ``True``, neither of which a spreadsheet
+    reads as a number.
+    """
+    if isinstance(value, datetime):
+        value = excel_serial(value)
+    if isinstance(value, bool | int | numbers.Integral):
+        return str(int(value))
+    number = float(value)
+    return repr(number) if math.isfinite(number) else None
+
+
 def cell_xml(ref: str, cell: Any) -> str:
     """One ``<c>`` element; empty text for no cell."""
     if cell is None:
@@ -63,9 +80,10 @@ def cell_xml(ref: str, cell: Any) -> str:
             f'<c r="{ref}" s="{style}" t="inlineStr">'
             f'<is><t xml:space="preserve">{escape(value)}</t></is></c>'
         )
-    if isinstance(value, datetime):
-        value = excel_serial(value)
-    return f'<c r="{ref}" s="{style}"><v>{value!r}</v></c>'
+    number = number_text(value)
+    if number is None:
+        return ""
+    return f'<c r="{ref}" s="{style}"><v>{number}</v></c>'
 
 
 def render_rows(rows: Iterable[Sequence[Any]], width: int) -> Iterator[str]:
