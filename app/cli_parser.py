@@ -191,7 +191,7 @@ def _audit_flags(audit: argparse.ArgumentParser) -> None:
         help="the audit's 'now' (default: a closed month's end, else the last good sync)",
     )
     audit.add_argument("--format", choices=FORMATS, default="table")
-    audit.add_argument("--out", default=None, help="file (table/json/html) or folder (csv)")
+    audit.add_argument("--out", default=None, help="file (table/json/html/xlsx) or folder (csv)")
     audit.add_argument(
         "--trend",
         type=_whole,

@@ -58,10 +58,11 @@ def _funnel_warnings(sla: SLA, db: str) -> list[str]:
 def cmd_audit(args: argparse.Namespace) -> int:
     from audit.engine import default_as_of, open_snapshot, run_audit, run_trend
     from audit.period import RELATIVE_PERIODS, parse_as_of, parse_period, resolve_period
-    from audit.reports import write_report
+    from audit.reports import check_destination, write_report
     from config.sla import load_sla
     from snapshot.upgrade import prepare_for_reading
 
+    check_destination(args.format, Path(args.out) if args.out else None)
     sla = load_sla(args.sla)
     as_of = parse_as_of(args.as_of, sla.tz) if args.as_of else None
     if args.period.strip().lower() not in RELATIVE_PERIODS:

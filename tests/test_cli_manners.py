@@ -91,3 +91,24 @@ def test_stdout_reader_gone_tells_a_closed_pipe_from_an_open_one(monkeypatch):
         assert not stdout_reader_gone()  # someone still reads
         os.close(read_end)
         assert stdout_reader_gone()
+
+
+def test_a_format_that_needs_out_is_refused_before_the_audit_runs(tmp_path, capsys):
+    """csv/xlsx without --out: the fix at once, before the SLA file or snapshot are read."""
+    from run_audit import main
+
+    for fmt, fix in (("xlsx", "--out report.xlsx"), ("csv", "--out DIR")):
+        code = main(
+            [
+                "audit",
+                "--sla",
+                str(tmp_path / "missing.yaml"),
+                "--period",
+                "2026-10",
+                "--format",
+                fmt,
+            ]
+        )
+        err = capsys.readouterr().err
+        assert code == 2
+        assert fix in err and "missing.yaml" not in err

@@ -177,7 +177,10 @@ def test_the_rep_grid_matches_the_results_rep_rows(tmp_path):
             expected = "" if row.measured is None else str(round(row.measured * 100, 1))
             assert figure == expected, (row.rep, row.rule)
         assert cells[f"{title} judged"] == str(row.judged)
-        assert cells[f"{title} violations"] == str(row.violations)
+        if row.rule == "conversion":  # an outcome, not a broken promise: no such column
+            assert f"{title} violations" not in cells
+        else:
+            assert cells[f"{title} violations"] == str(row.violations)
         assert int(cells["Violations"]) == sum(
             r.violations for r in result.reps if r.rep == row.rep
         )
@@ -260,3 +263,21 @@ def test_the_minute_cached_clock_says_what_local_instant_says(zone, day):
         assert clock(moment) == local_parts(moment, zone), moment
     for odd in ("", None, "not a time", "2026-10-25T01:30:00+00:00", "2026-10-25T01:30:00.5Z"):
         assert clock(odd) == local_parts(odd, zone), odd
+
+
+def test_the_rep_grid_has_no_violation_column_for_conversion(tmp_path):
+    """Not converting is an outcome, not a broken promise: no always-0 column."""
+    conversion = RuleResult(
+        "conversion",
+        "pass",
+        0.5,
+        0.3,
+        2,
+        0,
+        reps=[RepRow("ana@acme.example", "conversion", 0.5, 2)],
+    )
+    result = AuditResult("SLA", "2026-10", "2026-11-01T03:00:00Z", "UTC", [conversion])
+    write_report(result, "csv", tmp_path / "out")
+    [row] = read(tmp_path / "out" / "reps.csv")
+    assert (row["MQL→SQL conversion (%)"], row["MQL→SQL conversion judged"]) == ("50.0", "2")
+    assert "MQL→SQL conversion violations" not in row

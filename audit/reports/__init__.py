@@ -34,6 +34,7 @@ __all__ = [
     "FORMATS",
     "Format",
     "ReportError",
+    "check_destination",
     "render_html",
     "render_json",
     "render_plain",
@@ -56,30 +57,42 @@ def write_report(
     files get plain text unless ``color=True``. Returns the paths written (empty for a
     stream). Raises :class:`ReportError` for a request that cannot be met, with the fix.
     """
-    if fmt not in FORMATS:
-        raise ReportError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+    check_destination(fmt, out, stream=stream)
+    if out is None:
+        target = sys.stdout if stream is None else stream
+        _write_text(result, fmt, target, color=_is_terminal(target) if color is None else color)
+        return []
     if fmt == "csv":
-        if out is None:
-            raise ReportError("--format csv writes a folder: pass --out DIR")
         return write_csv_folder(result, Path(out))
     if fmt == "xlsx":
-        if out is None:
-            raise ReportError("--format xlsx writes a workbook file: pass --out report.xlsx")
         from audit.reports.xlsx_report import write_xlsx  # openpyxl loads only when asked
 
         return [write_xlsx(result, Path(out))]
-    if out is None:
-        target = sys.stdout if stream is None else stream
-        if fmt == "html" and _is_terminal(target):
-            raise ReportError(
-                "--format html writes a page to open in a browser: pass --out report.html"
-            )
-        _write_text(result, fmt, target, color=_is_terminal(target) if color is None else color)
-        return []
     path = Path(out)
     with private_text_file(path) as file:
         _write_text(result, fmt, file, color=bool(color))
     return [path]
+
+
+def check_destination(fmt: str, out: Path | None, *, stream: TextIO | None = None) -> None:
+    """Refuse a format/destination pair that cannot work, with the fix (:class:`ReportError`).
+
+    The command line calls this before auditing, so a missing ``--out`` is said at once
+    rather than after a long audit; :func:`write_report` calls it again for other callers.
+    """
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if out is not None:
+        return
+    if fmt == "csv":
+        raise ReportError("--format csv writes a folder: pass --out DIR")
+    if fmt == "xlsx":
+        raise ReportError("--format xlsx writes a workbook file: pass --out report.xlsx")
+    target = sys.stdout if stream is None else stream
+    if fmt == "html" and _is_terminal(target):
+        raise ReportError(
+            "--format html writes a page to open in a browser: pass --out report.html"
+        )
 
 
 def _write_text(result: AuditResult, fmt: Format, stream: TextIO, *, color: bool) -> None:

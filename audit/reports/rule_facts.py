@@ -42,3 +42,9 @@ def rep_unit(rule_id: str) -> Unit:
     """The unit of a rep's ``measured`` for that rule (a share for an unknown rule)."""
     rule = known_rule(rule_id)
     return rule.rep_unit if rule is not None else "share"
+
+
+def counts_violations(rule_id: str) -> bool:
+    """Whether the rule counts violations per rep (True for an unknown rule)."""
+    rule = known_rule(rule_id)
+    return rule.counts_violations if rule is not None else True

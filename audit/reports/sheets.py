@@ -37,7 +37,7 @@ from audit.reports.ordering import (
     sort_violations,
     violation_total,
 )
-from audit.reports.rule_facts import rep_unit, rule_unit
+from audit.reports.rule_facts import counts_violations, rep_unit, rule_unit
 from audit.result import AuditResult, RepRow, RuleResult, Violation
 from audit.wording import clean, compliant_count, human_duration, local_instant
 
@@ -200,14 +200,16 @@ def reps_sheet(result: AuditResult) -> Sheet:
         columns += [
             Column(f"{title} ({UNIT_WORDS[unit]})", "figure"),
             Column(f"{title} judged", "integer"),
-            Column(f"{title} violations", "integer"),
         ]
+        if counts_violations(rule_id):  # conversion's shortfall is an outcome, not a breach
+            columns.append(Column(f"{title} violations", "integer"))
     sheet = Sheet("reps", columns)
     for rep, rep_rows in reps_worst_first(result.reps):
         by_rule = {row.rule: row for row in rep_rows}
         cells: list[Any] = [rep, rules_with_violations(rep_rows), violation_total(rep_rows)]
         for rule_id in rule_ids:
-            cells += rep_cells(by_rule.get(rule_id), rep_unit(rule_id))
+            figure_cells = rep_cells(by_rule.get(rule_id), rep_unit(rule_id))
+            cells += figure_cells if counts_violations(rule_id) else figure_cells[:2]
         sheet.rows.append(cells)
     return sheet
 

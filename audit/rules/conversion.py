@@ -116,4 +116,10 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], as_of_local: str) -> 
     return text
 
 
-RULE = Rule(id=RULE_ID, title="MQL→SQL conversion", evaluate=evaluate, sentence=sentence)
+RULE = Rule(
+    id=RULE_ID,
+    title="MQL→SQL conversion",
+    evaluate=evaluate,
+    sentence=sentence,
+    counts_violations=False,
+)

@@ -51,3 +51,6 @@ class Rule:
     """The unit of the rule's ``measured`` and ``target`` (most rules judge a share)."""
     rep_unit: Unit = "share"
     """The unit of each rep's ``measured`` for this rule."""
+    counts_violations: bool = True
+    """Whether falling short is a rep's broken promise, with evidence rows and per-rep
+    violation counts (conversion's is an outcome: it has none, and reports show none)."""
