@@ -162,6 +162,7 @@ def run_demo(
     write_report(result, "table", None)
     written = write_report(result, "json", out / "report.json")
     written += write_report(result, "csv", out / "csv")
+    written += write_report(result, "xlsx", out / "report.xlsx")
     written += write_report(result, "html", out / "report.html")
     say("demo: wrote " + ", ".join(str(p) for p in written) + "\n")
     say(f"demo: audited {result.period} as of {as_of_argument(now)}; next, try:\n")

@@ -30,7 +30,7 @@ from pathlib import Path
 from app.sync_command import log_sync_failure, log_sync_success
 from audit.engine import open_snapshot, run_audit
 from audit.period import parse_period
-from audit.reports import FORMATS, write_report
+from audit.reports import write_report
 from audit.result import AuditResult
 from audit.wording import local_instant
 from config.exit_codes import EXIT_ERROR
@@ -221,6 +221,6 @@ def _audit(
 def _write(result: AuditResult, folder: Path) -> list[Path]:
     written = write_report(result, "json", folder / "report.json")
     written += write_report(result, "csv", folder / "csv")
-    if "html" in FORMATS:
-        written += write_report(result, "html", folder / "report.html")
+    written += write_report(result, "xlsx", folder / "report.xlsx")
+    written += write_report(result, "html", folder / "report.html")
     return written

@@ -17,6 +17,7 @@ def test_demo_with_both_crms_audits_them_in_one_report(tmp_path, capsys):
     assert run_demo(out, size=600, seed=11, source="both") == 0
     capsys.readouterr()
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert (out / "report.xlsx").is_file() and (out / "report.html").is_file()
     volume = next(r for r in report["rules"] if r["id"] == "mql_volume")
     assert set(volume["details"]["by_source"]) == {"hubspot", "salesforce"}
     assert volume["measured"] == sum(volume["details"]["by_source"].values())

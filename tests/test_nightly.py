@@ -63,7 +63,14 @@ def test_nightly_syncs_audits_the_month_so_far_and_writes_dated_reports(
     assert line.startswith(f"nightly {folder.name}: synced hubspot ok (586 records, 19 requests")
     assert line.endswith(f"reports in {folder}")
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
-    assert {"report.json", "report.html", "csv", "csv/summary.csv", "csv/violations.csv"} <= names
+    assert {
+        "report.json",
+        "report.html",
+        "report.xlsx",
+        "csv",
+        "csv/summary.csv",
+        "csv/violations.csv",
+    } <= names
 
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     conn = sqlite3.connect(tmp_path / "snapshot.db")

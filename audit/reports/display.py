@@ -71,7 +71,9 @@ def scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:g}"
+        # Two decimals at most for people (a mean of 3.93301 attempts reads 3.93); the
+        # JSON report keeps every digit.
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) >= 1 else f"{value:.3g}"
     if isinstance(value, list | tuple):
         return ", ".join(scalar(v) for v in value)
     return clean(value)
