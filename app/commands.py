@@ -30,12 +30,17 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from config.sla import load_sla, summarize
+    from datetime import datetime
+
+    from config.sla import holiday_list, load_sla, summarize
 
     sla = load_sla(args.sla)
     warnings = _funnel_warnings(sla, args.db) if args.db else []
     print(f"{args.sla}: {'OK' if not warnings else f'{len(warnings)} warning(s)'}")
     print(summarize(sla))
+    holidays = holiday_list(sla, datetime.now(sla.tz).year)
+    if holidays:
+        print(holidays)
     for warning in warnings:
         print(f"warning: {warning}")
     return EXIT_OK

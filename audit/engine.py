@@ -72,8 +72,14 @@ def period_as_of(conn: sqlite3.Connection, period: Period) -> datetime:
     return min(default_as_of(conn), period.end)
 
 
-def calendar_for(sla: SLA) -> BusinessCalendar:
-    return BusinessCalendar(sla.tz, sla.opening_hours(), sla.holidays)
+def calendar_for(sla: SLA, first: datetime, last: datetime) -> BusinessCalendar:
+    """The SLA's business calendar for an audit that looks at instants in [first, last].
+
+    A country's holidays are resolved for those years and one either side (a deadline near
+    New Year, a time zone's date line); the listed dates are always all in.
+    """
+    years = range(first.year - 1, last.year + 2)
+    return BusinessCalendar(sla.tz, sla.opening_hours(), sla.holidays.dates_in(years))
 
 
 def run_audit(
@@ -92,7 +98,7 @@ def run_audit(
         )
     # The data notes are SQL alone: they run on a second connection meanwhile (aside.py).
     quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
-    ctx = build_context(conn, sla, span, when, calendar_for(sla))
+    ctx = build_context(conn, sla, span, when, calendar_for(sla, span.start, when))
     rules = [rule.evaluate(ctx) for rule in RULES]
     return AuditResult(
         sla=sla.name,
@@ -141,7 +147,7 @@ def run_trend(
     file = snapshot_file(conn)
     workers = min(len(todo), TREND_WORKERS, len(os.sched_getaffinity(0)))
     if file is None or workers < 2:
-        calendar = calendar_for(sla)
+        calendar = calendar_for(sla, span.previous(months).start, when)
         return [trend_point(conn, sla, month, month_as_of, calendar) for month, month_as_of in todo]
     # forkserver: workers start from a clean interpreter, not a copy of this process
     # with its open SQLite connections (which must never cross a fork).
@@ -162,7 +168,7 @@ def _trend_point_of_file(file: str, sla: SLA, month: Period, as_of: datetime) ->
     """:func:`trend_point` in a worker process, on its own connection to ``file``."""
     conn = open_snapshot(file)
     try:
-        return trend_point(conn, sla, month, as_of, calendar_for(sla))
+        return trend_point(conn, sla, month, as_of, calendar_for(sla, month.start, as_of))
     finally:
         conn.close()
 

@@ -155,7 +155,7 @@ def measured_rates(
 ) -> MeasuredRates:
     frames = []
     periods = closed_months(as_of, sla, months)
-    calendar = calendar_for(sla)
+    calendar = calendar_for(sla, periods[0].start if periods else as_of, as_of)
     for period in periods:
         ctx = build_context(conn, sla, period, as_of, calendar)
         frames.append(ctx.facts[["segment", "lead_source", "progressed_at", "customer_at", "rep"]])

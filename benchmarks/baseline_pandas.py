@@ -124,7 +124,9 @@ def _ns(values: pd.Series) -> np.ndarray:
 
 
 def _speed_to_lead(handoffs: pd.DataFrame, sla: SLA, as_of: pd.Timestamp) -> dict[str, Any]:
-    calendar = calendar_for(sla)
+    calendar = calendar_for(
+        sla, as_of.to_pydatetime() - pd.Timedelta(days=400), as_of.to_pydatetime()
+    )
     within = sla.sales.first_touch.within.total_seconds()
     start = _ns(handoffs["handoff"]).astype(np.int64)
     touched = handoffs["first_attempt"].notna().to_numpy()

@@ -7,7 +7,8 @@ confusing line (or loses its path) fails here first.
 from __future__ import annotations
 
 import copy
-from datetime import date, time, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,10 +102,10 @@ def test_example_file_reads_calendar_and_sales_terms() -> None:
     sla = load_sla(EXAMPLE)
 
     assert sla.tz.key == "America/Sao_Paulo"
-    assert {date(2026, 10, 12), date(2026, 11, 2), date(2026, 11, 20), date(2026, 12, 25)} <= set(
-        sla.holidays
-    )
-    assert date(2026, 11, 15) not in sla.holidays  # a Sunday: closed anyway
+    days = sla.holidays.dates_in([2026])
+    assert {date(2026, 10, 12), date(2026, 11, 2), date(2026, 11, 20), date(2026, 12, 25)} <= days
+    assert date(2026, 7, 9) in days  # São Paulo state's Constitutionalist Revolution
+    assert date(2026, 2, 16) not in days  # Carnival is no public holiday: a day off to list
     assert sla.marketing.per_rep is not None
     assert (sla.marketing.per_rep.min, sla.marketing.per_rep.max) == (40, 80)
     assert sla.marketing.mql_to_sql is not None
@@ -133,7 +134,7 @@ def test_minimal_file_takes_every_default() -> None:
 
     assert sla.business_hours is None
     assert sla.opening_hours() is None  # 24×7
-    assert sla.holidays == []
+    assert not sla.holidays and sla.holidays.dates == []
     assert sla.goals is None
     assert sla.mqls_target() is None
     assert sla.marketing.per_rep is None
@@ -424,7 +425,7 @@ def test_an_impossible_holiday_in_the_file_is_refused_naming_its_key(tmp_path: P
 def test_holidays_written_as_yaml_dates_still_load(tmp_path: Path) -> None:
     text = MINIMAL.read_text(encoding="utf-8") + "holidays:\n  - 2026-10-12\n"
 
-    assert load_sla(write(tmp_path, text)).holidays == [date(2026, 10, 12)]
+    assert load_sla(write(tmp_path, text)).holidays.dates == [date(2026, 10, 12)]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -505,7 +506,7 @@ def test_summary_states_the_key_numbers() -> None:
     assert "1,000,000 revenue × 0.6 ÷ 20,000 deal = 30 customers ÷ 0.05" in text
     assert "40 to 80 per rep" in text
     assert "within 5 business minutes" in text
-    assert "09:00-12:00, 13:00-18:00 Mon-Fri, America/Sao_Paulo, 9 holidays" in text
+    assert "09:00-12:00, 13:00-18:00 Mon-Fri, America/Sao_Paulo, BR-SP public holidays" in text
     assert "at least 5 attempts by call, email or meeting over 14 days" in text
     assert "at least 4 hours apart" in text
     assert "within 3 days after the window" in text
@@ -566,3 +567,56 @@ def test_a_reason_field_that_is_not_synced_is_an_error_not_a_silent_zero(tmp_pat
     assert "sales.recycle.reason_field" in message
     assert "hs_lead_disqualification_reason" in message
     assert "use status" in message
+
+
+# -- holidays from the holidays package (issue 17, item 6) ---------------------------------
+
+
+def test_a_country_and_subdivision_resolve_each_year_with_listed_dates(tmp_path):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "    # - 2026-02-16   # Carnaval (Monday)", "    - 2026-02-16"
+    )
+    sla = load_sla(write(tmp_path, text))
+    days = sla.holidays.resolved([2026, 2027])
+    # Good Friday moves with Easter (3 Apr 2026, 26 Mar 2027); 9 July is São Paulo's only.
+    assert days[date(2026, 4, 3)] == "Good Friday"
+    assert days[date(2027, 3, 26)] == "Good Friday"
+    assert date(2027, 7, 9) in days
+    assert days[date(2026, 2, 16)] == "listed in the SLA file"
+    assert date(2026, 7, 9) not in load_sla(
+        write(tmp_path, text.replace("  subdivision: SP\n", ""))
+    ).holidays.dates_in([2026])
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("holidays: {country: XX}", "holidays: country 'XX' is not one the holidays package knows"),
+        (
+            "holidays: {country: BR, subdivision: ZZ}",
+            "holidays: subdivision 'ZZ' is not one of BR's",
+        ),
+        ("holidays: {subdivision: SP}", "holidays: gives a subdivision without a country"),
+        (
+            "holidays: {country: BR, dates: [2026-02-30]}",
+            'holidays.dates[0]: "2026-02-30" is not a date',
+        ),
+        ("holidays: {country: BR, region: SP}", "holidays.region"),
+    ],
+)
+def test_a_bad_holidays_block_names_its_key(tmp_path, block, message):
+    text = re.sub(r"(?ms)^holidays:\n.*?(?=^# The funnel|^funnel:|^\S)", "", EXAMPLE.read_text())
+    with pytest.raises(SLAError) as caught:
+        load_sla(write(tmp_path, block + "\n" + text))
+    assert message in str(caught.value)
+
+
+def test_check_lists_this_years_holidays(capsys):
+    from run_audit import main
+
+    assert main(["check", "--sla", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    year = datetime.now(load_sla(EXAMPLE).tz).year
+    assert f"Holidays in {year}:" in out
+    assert f"{year}-12-25" in out and "Christmas Day" in out
+    assert "BR-SP public holidays" in out

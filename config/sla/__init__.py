@@ -11,7 +11,7 @@ audit still looks valid. Second, every problem is reported at once, one line eac
 Semantics of every key: docs/SEMANTICS.md §7 and ``config/sla.example.yaml``.
 
 The modules, in import order: ``wording`` (the error and its lines), ``values`` and
-``hours`` (the value types), ``funnel``, ``marketing``, ``sales`` and ``model`` (the
+``hours`` (the value types), ``holidays``, ``funnel``, ``marketing``, ``sales`` and ``model`` (the
 blocks and the whole), ``problems`` (pydantic's errors as lines), ``load`` (file → model)
 and ``summary`` (model → words). Everything callers use is re-exported here, so
 ``from config.sla import SLA, load_sla`` keeps working.
@@ -22,12 +22,13 @@ from __future__ import annotations
 from config.dispositions import BUILTIN_OUTCOMES, HUBSPOT_DISPOSITION_LABELS
 from config.durations import parse_duration
 from config.sla.funnel import CanonicalStage, FunnelStage, Source
+from config.sla.holidays import Holidays
 from config.sla.hours import END_OF_DAY
 from config.sla.load import load_sla, parse_sla
 from config.sla.marketing import Goals, Marketing, PerRep
 from config.sla.model import RULE_IDS, SLA
 from config.sla.sales import Attempts, Channel, Coverage, FirstTouch, Recycle, Sales
-from config.sla.summary import summarize
+from config.sla.summary import holiday_list, summarize
 from config.sla.wording import SLAError
 
 __all__ = [
@@ -43,12 +44,14 @@ __all__ = [
     "FirstTouch",
     "FunnelStage",
     "Goals",
+    "Holidays",
     "Marketing",
     "PerRep",
     "Recycle",
     "SLAError",
     "Sales",
     "Source",
+    "holiday_list",
     "load_sla",
     "parse_duration",
     "parse_sla",

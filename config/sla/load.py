@@ -40,7 +40,10 @@ def parse_sla(data: object, source: str | Path | None = None) -> SLA:
     try:
         return SLA.model_validate(data)
     except ValidationError as error:
-        raise SLAError(problem_lines(error), source) from None
+        lines = problem_lines(error)
+        if isinstance(data.get("holidays"), list):  # the short form: name its keys as written
+            lines = [line.replace("holidays.dates[", "holidays[", 1) for line in lines]
+        raise SLAError(lines, source) from None
 
 
 class DatesAsText(yaml.SafeLoader):

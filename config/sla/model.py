@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from config.dispositions import BUILTIN_OUTCOMES
 from config.sla.funnel import Funnel, FunnelStage, checked_funnel
+from config.sla.holidays import Holidays
 from config.sla.hours import read_hours
 from config.sla.marketing import Goals, Marketing
 from config.sla.sales import Sales
-from config.sla.values import Holiday
 from config.sla.wording import Problems, as_written, close_zone
 
 RULE_IDS: tuple[str, ...] = (
@@ -41,7 +41,7 @@ class SLA(BaseModel):
     name: str
     timezone: str
     business_hours: dict[str, str] | None = None
-    holidays: list[Holiday] = Field(default_factory=list)
+    holidays: Holidays = Field(default_factory=Holidays)
     funnel: Funnel
     goals: Goals | None = None
     marketing: Marketing = Field(default_factory=Marketing)

@@ -10,6 +10,7 @@ from datetime import time
 
 from config.durations import duration_words
 from config.sla.funnel import FunnelStage
+from config.sla.holidays import Holidays
 from config.sla.hours import DAYS, END_OF_DAY, Hours
 from config.sla.model import RULE_IDS, SLA
 from config.sla.wording import join_words
@@ -108,6 +109,17 @@ def _marketing_sentence(sla: SLA) -> str:
     return text + "."
 
 
+def _holiday_words(holidays: Holidays) -> list[str]:
+    """ "9 holidays", "BR-SP public holidays and 2 more days", or nothing."""
+    count = len(holidays.dates)
+    listed = f"{count} holiday" if count == 1 else f"{count} holidays"
+    if holidays.country is None:
+        return [listed] if count else []
+    region = "-".join(filter(None, [holidays.country, holidays.subdivision]))
+    more = f" and {count} more day{'s' if count != 1 else ''}" if count else ""
+    return [f"{region} public holidays{more}"]
+
+
 def _sales_sentence(sla: SLA) -> str:
     sales = sla.sales
     first, attempts, coverage, recycle = (
@@ -118,9 +130,7 @@ def _sales_sentence(sla: SLA) -> str:
     )
     hours = sla.opening_hours()
     calendar = [_hours_words(hours) if hours is not None else "24×7", sla.timezone]
-    if sla.holidays:
-        count = len(sla.holidays)
-        calendar.append(f"{count} holiday" if count == 1 else f"{count} holidays")
+    calendar += _holiday_words(sla.holidays)
     within = duration_words(first.within)
     if hours is not None:
         amount, unit = within.split(" ", 1)
@@ -167,3 +177,10 @@ def summarize(sla: SLA) -> str:
         _margin_sentence(sla),
     ]
     return " ".join(sentences)
+
+
+def holiday_list(sla: SLA, year: int) -> str:
+    """The year's holidays, one per line (``2026-10-12 Sun  Our Lady of Aparecida``), or ""."""
+    days = sla.holidays.resolved([year])
+    lines = [f"  {day.isoformat()} {day.strftime('%a')}  {name}" for day, name in days.items()]
+    return f"Holidays in {year}:\n" + "\n".join(lines) if lines else ""
