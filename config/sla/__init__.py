@@ -29,6 +29,7 @@ from config.sla.marketing import Goals, Marketing, PerRep
 from config.sla.model import RULE_IDS, SLA
 from config.sla.sales import Attempts, Channel, Coverage, FirstTouch, Recycle, Sales
 from config.sla.summary import holiday_list, summarize
+from config.sla.teams import AlertChannel, Alerts, Team
 from config.sla.wording import SLAError
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "HUBSPOT_DISPOSITION_LABELS",
     "RULE_IDS",
     "SLA",
+    "AlertChannel",
+    "Alerts",
     "Attempts",
     "CanonicalStage",
     "Channel",
@@ -51,6 +54,7 @@ __all__ = [
     "SLAError",
     "Sales",
     "Source",
+    "Team",
     "holiday_list",
     "load_sla",
     "parse_duration",

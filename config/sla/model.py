@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from config.dispositions import BUILTIN_OUTCOMES
 from config.sla.funnel import Funnel, FunnelStage, checked_funnel
@@ -19,6 +19,7 @@ from config.sla.holidays import Holidays
 from config.sla.hours import read_hours
 from config.sla.marketing import Goals, Marketing
 from config.sla.sales import Sales
+from config.sla.teams import AlertChannel, Alerts, Team, checked_teams
 from config.sla.wording import Problems, as_written, close_zone
 
 RULE_IDS: tuple[str, ...] = (
@@ -46,6 +47,9 @@ class SLA(BaseModel):
     goals: Goals | None = None
     marketing: Marketing = Field(default_factory=Marketing)
     sales: Sales = Field(default_factory=Sales)
+    teams: dict[str, Team] = Field(default_factory=dict)
+    channels: dict[str, AlertChannel] = Field(default_factory=dict)
+    alerts: Alerts = Field(default_factory=Alerts)
 
     @field_validator("name")
     @classmethod
@@ -116,7 +120,21 @@ class SLA(BaseModel):
             )
         return marketing
 
+    @model_validator(mode="after")
+    def _teams_fit_together(self) -> SLA:
+        problems = checked_teams(self.teams, self.channels)
+        if problems:
+            raise Problems(problems)
+        return self
+
     # ----------------------------------------------------------------------- helpers
+
+    def team_of(self, rep: str) -> str | None:
+        """The team a rep (an email) belongs to, or None (a rep in no team)."""
+        for name, team in self.teams.items():
+            if rep.strip().lower() in team.reps:
+                return name
+        return None
 
     @property
     def tz(self) -> ZoneInfo:
