@@ -312,7 +312,7 @@ class SnapshotReader:
                 strict=True,
             ),
         )
-        params: list[object] = [self.as_of, self.as_of]
+        params: list[object] = [self.as_of, self.as_of, self.as_of]
         kind_sql = ""
         if kinds is not None:
             kind_sql = f" and a.kind in ({','.join('?' * len(kinds))})"
@@ -324,7 +324,10 @@ class SnapshotReader:
             "cross join lead_touches a on a.lead_id = w.lead_id "
             "and a.occurred_at >= w.since and a.occurred_at < w.until "
             "where a.occurred_at <= ? and (a.created_at is null or a.created_at <= ?) "
-            f"and coalesce(a.is_deleted, 0) = 0{kind_sql}",
+            # Deleted after as-of: still there at as-of (a deletion without its instant,
+            # from an older sync, counts as deleted all along).
+            "and (coalesce(a.is_deleted, 0) = 0 or a.deleted_at > ?)"
+            f"{kind_sql}",
             params,
         )
         self.conn.execute("drop table temp.handoff_windows")

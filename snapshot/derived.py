@@ -39,6 +39,7 @@ TOUCH_COLUMNS = (
     "created_at",
     "is_deleted",
     "owner_id",
+    "deleted_at",
 )
 
 
@@ -50,6 +51,8 @@ class DerivedTable:
     create: tuple[str, ...]
     fill: str
     triggers: dict[str, str]
+    columns: tuple[str, ...] = ()
+    """Columns a file's copy must have: one written before a column was added is rebuilt."""
 
     def objects(self) -> list[str]:
         return [self.name, *self.triggers]
@@ -90,6 +93,7 @@ def _touches() -> DerivedTable:
     )
     return DerivedTable(
         name="lead_touches",
+        columns=("lead_id", "occurred_at", "activity_id", *TOUCH_COLUMNS),
         create=(
             "create table lead_touches (lead_id text not null, occurred_at text not null, "
             f"activity_id text not null, {columns}, "
@@ -197,12 +201,18 @@ def missing_derived(conn: sqlite3.Connection) -> list[str]:
         r[0]
         for r in conn.execute("select name from sqlite_master where type in ('table', 'trigger')")
     }
-    return [name for table in DERIVED_TABLES for name in table.objects() if name not in present]
+    missing = [name for table in DERIVED_TABLES for name in table.objects() if name not in present]
+    for table in DERIVED_TABLES:
+        if table.columns and table.name in present:
+            have = {row[1] for row in conn.execute(f"pragma table_info({table.name})")}
+            missing += [f"{table.name}.{c}" for c in table.columns if c not in have]
+    return missing
 
 
 def build_missing_derived(conn: sqlite3.Connection) -> None:
     """(Re)build every derived table of which anything is missing; the base tables must exist."""
-    missing = set(missing_derived(conn))
+    missing = missing_derived(conn)
     for table in DERIVED_TABLES:
-        if missing.intersection(table.objects()):
+        parts = {*table.objects(), *(f"{table.name}.{c}" for c in table.columns)}
+        if parts.intersection(missing):
             table.build(conn)

@@ -87,6 +87,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "owner_id": str,
             "duration_s": float,
             "is_deleted": int,
+            "deleted_at": str,
             "raw": str,
         },
         "pk": "id",

@@ -231,3 +231,36 @@ def test_as_of_before_the_period_starts_is_refused(tmp_path):
     path = build_october(tmp_path / "s.db", later=False)
     with pytest.raises(AuditInputError, match="before the period"):
         audit(path, as_of="2026-09-30 23:59")
+
+
+def test_an_activity_deleted_after_as_of_still_counts_as_of_before(tmp_path):
+    """Issue 14, item 9. Lead 201 handed off Mon 10-05 10:00, called 10:02; the call is
+    deleted 12-02 (say with its lead in Salesforce). October as of 1 Nov: touched in 2 min,
+    on time, as the November snapshot said; as of 3 Dec the call is gone: untouched."""
+    crm = TinyCRM(tmp_path / "s.db")
+    ana = crm.owner("1", "ana@acme.example")
+    lead = crm.lead("201", owner=ana)
+    crm.event(lead, "owner", ana, "2026-09-01 08:00")
+    crm.mql(lead, "2026-10-05 10:00")
+    crm.activity(lead, "call", "2026-10-05 10:02", deleted="2026-12-02 09:00")
+    crm.save()
+    before = audit(crm.path).rule("speed_to_lead")
+    assert (before.measured, before.judged) == (1.0, 1)
+    after = audit(crm.path, as_of="2026-12-03T12:00:00Z").rule("speed_to_lead")
+    assert (after.measured, after.judged) == (0.0, 1)
+    assert after.violations[0].kind == "untouched"
+
+
+def test_a_deletion_without_its_instant_counts_as_deleted_all_along(tmp_path):
+    """Rows synced before deletion instants were kept have none: they stay left out."""
+    crm = TinyCRM(tmp_path / "s.db")
+    ana = crm.owner("1", "ana@acme.example")
+    lead = crm.lead("202", owner=ana)
+    crm.event(lead, "owner", ana, "2026-09-01 08:00")
+    crm.mql(lead, "2026-10-05 10:00")
+    call = crm.activity(lead, "call", "2026-10-05 10:02")
+    crm.save()
+    with sqlite3.connect(crm.path) as db:
+        db.execute("update activities set is_deleted = 1, deleted_at = null where id = ?", [call])
+    db.close()
+    assert audit(crm.path).rule("speed_to_lead").measured == 0.0

@@ -273,3 +273,37 @@ def test_field_values_hold_every_value_with_its_first_instant(tmp_path: Path, pa
             assert {r[:3] for r in reseen} <= {r[:3] for r in seen}
             first = {r[:3]: r[3] for r in seen}
             assert all(first[r[:3]] <= r[3] for r in reseen)
+
+
+def test_touches_written_before_deleted_at_are_rebuilt_with_it(tmp_path: Path) -> None:
+    """A file whose lead_touches lacks a column (an older version's) is rebuilt on reading."""
+    db = tmp_path / "old.db"
+    store = SnapshotStore(db)
+    store.write_page(
+        "hubspot",
+        "calls",
+        Page(
+            activities=[
+                {
+                    "id": "hubspot:1",
+                    "kind": "call",
+                    "occurred_at": INSTANTS[1],
+                    "is_deleted": 1,
+                    "deleted_at": INSTANTS[3],
+                }
+            ],
+            links=[{"activity_id": "hubspot:1", "lead_id": "hubspot:101"}],
+        ),
+        None,
+    )
+    conn = store.db.conn
+    conn.execute("alter table lead_touches drop column deleted_at")
+    store.close()
+
+    prepare_for_reading(db)
+
+    conn = sqlite3.connect(db)
+    rows = conn.execute("select activity_id, deleted_at from lead_touches").fetchall()
+    assert rows == [("hubspot:1", INSTANTS[3])]
+    _assert_mirrors(conn)
+    conn.close()

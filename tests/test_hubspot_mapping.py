@@ -258,3 +258,11 @@ def test_more_ties_than_the_search_cap_allows_is_an_error_not_a_silent_stop(
     cursor = Cursor("incremental", since="2026-10-01T00:00:00.000Z", ties=9_900, scanning=True)
     with pytest.raises(SyncError, match="past HubSpot's search cap"):
         stream.fetch(api, cursor)
+
+
+def test_an_archived_engagement_keeps_when_it_was_archived() -> None:
+    """Issue 14, item 9: the deletion instant lets an earlier as-of still see the call."""
+    record = {**_call(), "archived": True, "archivedAt": "2026-12-02T10:00:00.500Z"}
+    row = map_activity(record, SPEC["call"], StreamStats())
+    assert (row["is_deleted"], row["deleted_at"]) == (1, "2026-12-02T10:00:00.500Z")
+    assert map_activity(_call(), SPEC["call"], StreamStats())["deleted_at"] is None

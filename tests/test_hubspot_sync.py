@@ -74,6 +74,11 @@ def test_full_sync_equals_the_generated_crm(
     assert summary.records == 120 + 458 + 8
     deleted = {r[0] for r in store.db.execute("select crm_id from leads where is_deleted = 1")}
     assert deleted == {contact_id(lead.key) for lead in crm.leads if lead.archived}
+    # Archived engagements keep when they were archived (archivedAt), for audits as of before.
+    gone = store.db.execute(
+        "select count(*), count(deleted_at) from activities where is_deleted = 1"
+    ).fetchone()
+    assert gone[0] == sum(1 for a in crm.activities if a.archived) > 0 and gone[0] == gone[1]
     assert all(
         row[0].startswith('{"archived":')
         for row in store.db.execute("select raw from leads union all select raw from activities")

@@ -97,3 +97,32 @@ def test_the_names_other_packages_import_stay_on_the_package() -> None:
             "tls_session",
         ]
     )
+
+
+def test_a_deleted_task_keeps_its_deletion_instant() -> None:
+    """Issue 14, item 9: a deleted row's SystemModstamp is when it was deleted."""
+    from connectors.core import StreamStats
+    from connectors.salesforce.mapping import map_activity
+
+    task = {
+        "Id": "00T000000000001AAA",
+        "Type": "Call",
+        "TaskSubtype": "Call",
+        "Subject": "Call",
+        "Status": "Completed",
+        "CallDisposition": None,
+        "CallType": "Outbound",
+        "CallDurationInSeconds": 60,
+        "ActivityDate": "2026-10-05",
+        "CompletedDateTime": "2026-10-05T13:02:00.000+0000",
+        "CreatedDate": "2026-10-05T13:02:00.000+0000",
+        "LastModifiedDate": "2026-12-02T12:00:00.000+0000",
+        "SystemModstamp": "2026-12-02T12:00:00.000+0000",
+        "OwnerId": "005000000000001AAA",
+        "WhoId": "00Q000000000001AAA",
+        "IsDeleted": True,
+    }
+    row = map_activity(task, "Task", StreamStats())
+    assert (row["is_deleted"], row["deleted_at"]) == (1, "2026-12-02T12:00:00.000Z")
+    live = map_activity({**task, "IsDeleted": False}, "Task", StreamStats())
+    assert (live["is_deleted"], live["deleted_at"]) == (0, None)

@@ -200,6 +200,7 @@ class TinyCRM:
         outcome: str | None = None,
         recorded: str | None = None,
         owner: str | None = None,
+        deleted: str | None = None,
     ) -> str:
         self._activity += 1
         activity_id = f"{self.source}:a{self._activity}"
@@ -214,7 +215,8 @@ class TinyCRM:
                 "occurred_at": self.at(local),
                 "created_at": self.at(recorded or local),
                 "owner_id": owner,
-                "is_deleted": 0,
+                "is_deleted": int(deleted is not None),
+                "deleted_at": self.at(deleted) if deleted else None,
             }
         )
         self.page.links.append({"activity_id": activity_id, "lead_id": lead_id})

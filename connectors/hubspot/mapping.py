@@ -297,6 +297,7 @@ def map_activity(
         "owner_id": _owner(props.get("hubspot_owner_id")),
         "duration_s": duration,
         "is_deleted": 1 if archived else 0,
+        "deleted_at": instant("archivedAt", record.get("archivedAt")) if archived else None,
         "raw": _raw(record, archived),
     }
 

@@ -223,6 +223,9 @@ def map_activity(record: Mapping[str, Any], sobject: str, stats: StreamStats) ->
         "owner_id": user_ref(record.get("OwnerId")),
         "duration_s": duration,
         "is_deleted": 1 if record.get("IsDeleted") else 0,
+        # A deleted row's SystemModstamp is its deletion (as for leads): an audit as of an
+        # earlier instant still sees the activity.
+        "deleted_at": instant("SystemModstamp") if record.get("IsDeleted") else None,
         "raw": to_raw_json(record),
     }
 
