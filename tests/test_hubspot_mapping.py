@@ -266,3 +266,26 @@ def test_an_archived_engagement_keeps_when_it_was_archived() -> None:
     row = map_activity(record, SPEC["call"], StreamStats())
     assert (row["is_deleted"], row["deleted_at"]) == (1, "2026-12-02T10:00:00.500Z")
     assert map_activity(_call(), SPEC["call"], StreamStats())["deleted_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("archived", "deleted"),
+    [(False, 0), ("false", 0), ("FALSE", 0), (True, 1), ("true", 1), (None, 0)],
+)
+def test_archived_is_read_by_its_value_not_its_json_type(archived: Any, deleted: int) -> None:
+    """Issue 14, item 8: ``"false"`` as text once marked every record deleted."""
+    row = map_activity({**_call(), "archived": archived}, SPEC["call"], StreamStats())
+    assert row["is_deleted"] == deleted
+
+
+def test_an_archived_flag_that_is_no_flag_names_the_record() -> None:
+    with pytest.raises(RecordError, match=r"HubSpot calls record 777 field archived is 'maybe'"):
+        map_activity({**_call(), "archived": "maybe"}, SPEC["call"], StreamStats())
+
+
+def test_an_instant_in_epoch_milliseconds_is_read_as_one() -> None:
+    """Issue 14, item 8: 1791208980000 ms = 2026-10-05T14:03:00Z."""
+    row = map_activity(_call(hs_timestamp="1791208980000"), SPEC["call"], StreamStats())
+    assert row["occurred_at"] == "2026-10-05T14:03:00.000Z"
+    row = map_activity(_call(hs_timestamp=1791208980000), SPEC["call"], StreamStats())
+    assert row["occurred_at"] == "2026-10-05T14:03:00.000Z"

@@ -5,6 +5,8 @@ an owner change's pair of history rows reduced to the one the funnel needs."""
 
 from __future__ import annotations
 
+import pytest
+
 import connectors.salesforce as salesforce
 from connectors.salesforce.mapping import history_changes, user_ref
 from connectors.salesforce.specs import LEAD_HISTORY, LEADS, TASKS, USERS
@@ -126,3 +128,20 @@ def test_a_deleted_task_keeps_its_deletion_instant() -> None:
     assert (row["is_deleted"], row["deleted_at"]) == (1, "2026-12-02T12:00:00.000Z")
     live = map_activity({**task, "IsDeleted": False}, "Task", StreamStats())
     assert (live["is_deleted"], live["deleted_at"]) == (0, None)
+
+
+def test_is_deleted_sent_as_text_is_read_by_its_value() -> None:
+    from connectors.core import RecordError, StreamStats
+    from connectors.salesforce.mapping import map_activity
+
+    task = {
+        "Id": "00T000000000002AAA",
+        "Type": "Email",
+        "TaskSubtype": "Email",
+        "CreatedDate": "2026-10-05T13:02:00.000+0000",
+        "SystemModstamp": "2026-10-05T13:02:00.000+0000",
+        "IsDeleted": "false",
+    }
+    assert map_activity(task, "Task", StreamStats())["is_deleted"] == 0
+    with pytest.raises(RecordError, match="Salesforce Task 00T000000000002AAA IsDeleted"):
+        map_activity({**task, "IsDeleted": "sometimes"}, "Task", StreamStats())

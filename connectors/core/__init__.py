@@ -36,6 +36,7 @@ from connectors.core.run import ProgressCallback, run_sync
 from connectors.core.stats import StreamStats, SyncSummary
 from connectors.core.stream import Advance, Batch, Connector, Cursor, Stream, SyncOptions
 from connectors.core.throttle import Clock, SystemClock, ThrottlePolicy
+from connectors.core.values import read_flag
 
 __all__ = [
     "PREFETCH_PAGES",
@@ -63,5 +64,6 @@ __all__ = [
     "SystemClock",
     "ThrottlePolicy",
     "chunked",
+    "read_flag",
     "run_sync",
 ]

@@ -19,9 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.dispositions import HUBSPOT_DISPOSITION_LABELS
-from connectors.core import RecordError, StreamStats
+from connectors.core import RecordError, StreamStats, read_flag
 from connectors.hubspot.specs import HISTORY_FIELDS, SOURCE, ObjectSpec
-from snapshot.instants import InstantError, format_instant, normalize_instant, parse_instant
+from snapshot.instants import (
+    InstantError,
+    epoch_ms_to_instant,
+    format_instant,
+    normalize_instant,
+    parse_instant,
+)
 from snapshot.quality import naive_instant
 from snapshot.store import Page, canonical_id, to_raw_json
 
@@ -60,6 +66,10 @@ class MappingContext:
 
 _TABLE_OF = {"contacts": "leads", "owners": "owners"}
 
+EPOCH_MS_DIGITS = (12, 14)
+"""An instant written as epoch milliseconds has 12–14 digits (1973 to 5138); HubSpot sends
+some date properties that way (``createdate`` on older portals, custom datetime ones)."""
+
 
 def read_instant(
     value: Any,
@@ -76,8 +86,11 @@ def read_instant(
     """
     if value is None or value == "":
         return None
+    text = str(value).strip()
+    if text.isdigit() and EPOCH_MS_DIGITS[0] <= len(text) <= EPOCH_MS_DIGITS[1]:
+        return epoch_ms_to_instant(text)  # epoch milliseconds: some properties come so
     try:
-        return normalize_instant(str(value))
+        return normalize_instant(text)
     except InstantError:
         naive = _naive(str(value))
         if naive is not None:
@@ -117,6 +130,13 @@ def _owner(value: Any) -> str | None:
     return canonical_id(SOURCE, text) if text else None
 
 
+def _archived(record: Mapping[str, Any], object_type: str, crm_id: str) -> bool:
+    """``archived`` read by its value: ``"false"`` sent as text is not a deletion."""
+    return read_flag(
+        record.get("archived"), f"HubSpot {object_type} record {crm_id} field archived"
+    )
+
+
 def _raw(record: Mapping[str, Any], archived: bool) -> str:
     keys = RAW_KEYS_ARCHIVED if archived else RAW_KEYS
     return to_raw_json({k: record[k] for k in keys if k in record})
@@ -145,7 +165,7 @@ def map_owner(record: Mapping[str, Any], *, active: bool) -> dict[str, Any]:
         "email": _text(record.get("email")),
         "name": name,
         "team": team,
-        "active": 1 if active and not record.get("archived") else 0,
+        "active": 1 if active and not _archived(record, "owners", crm_id) else 0,
         "created_at": read_instant(record.get("createdAt"), "owners", crm_id, "createdAt"),
         "updated_at": read_instant(record.get("updatedAt"), "owners", crm_id, "updatedAt"),
         "raw": to_raw_json(record),
@@ -159,7 +179,7 @@ def map_contact(
     crm_id = _record_id(record, "contacts")
     props = record.get("properties") or {}
     lead_id = canonical_id(SOURCE, crm_id)
-    archived = bool(record.get("archived"))
+    archived = _archived(record, "contacts", crm_id)
     created = read_instant(props.get("createdate"), "contacts", crm_id, "createdate", ctx)
     updated = read_instant(
         props.get("lastmodifieddate"), "contacts", crm_id, "lastmodifieddate", ctx
@@ -263,7 +283,7 @@ def map_activity(
 ) -> dict[str, Any]:
     crm_id = _record_id(record, spec.object_type)
     props = record.get("properties") or {}
-    archived = bool(record.get("archived"))
+    archived = _archived(record, spec.object_type, crm_id)
     kind = spec.kind or spec.object_type
     outcome = None
     if spec.kind == "call":

@@ -27,7 +27,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from connectors.core import Advance, Api, Batch, Cursor, RecordError, Stream, StreamStats
+from connectors.core import (
+    Advance,
+    Api,
+    Batch,
+    Cursor,
+    RecordError,
+    Stream,
+    StreamStats,
+    read_flag,
+)
 from connectors.hubspot.mapping import (
     MappingContext,
     activity_page,
@@ -73,7 +82,10 @@ class OwnersStream(Stream):
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         return Page(
             owners=[
-                map_owner(record, active=not record.get("archived")) for record in batch.records
+                map_owner(
+                    record, active=not read_flag(record.get("archived"), "HubSpot owner archived")
+                )
+                for record in batch.records
             ]
         )
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.core import RecordError, StreamStats
+from connectors.core import RecordError, StreamStats, read_flag
 from connectors.salesforce.specs import SOURCE
 from snapshot.instants import InstantError, normalize_instant
 from snapshot.store import canonical_id, to_raw_json
@@ -78,7 +78,9 @@ def map_user(record: Mapping[str, Any]) -> dict[str, Any]:
         "email": optional_text(record.get("Email")),
         "name": optional_text(record.get("Name")),
         "team": None,
-        "active": 1 if record.get("IsActive") else 0,
+        "active": 1
+        if read_flag(record.get("IsActive"), f"Salesforce User {crm_id} IsActive")
+        else 0,
         "created_at": record_instant(record.get("CreatedDate"), "User", crm_id, "CreatedDate"),
         "updated_at": record_instant(
             record.get("LastModifiedDate"), "User", crm_id, "LastModifiedDate"
@@ -90,7 +92,7 @@ def map_user(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def map_lead(record: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     crm_id = required_id(record, "Lead")
-    deleted = bool(record.get("IsDeleted"))
+    deleted = read_flag(record.get("IsDeleted"), f"Salesforce Lead {crm_id} IsDeleted")
     modstamp = record_instant(record.get("SystemModstamp"), "Lead", crm_id, "SystemModstamp")
     created = record_instant(record.get("CreatedDate"), "Lead", crm_id, "CreatedDate")
     if created is None:
@@ -193,6 +195,7 @@ def map_activity(record: Mapping[str, Any], sobject: str, stats: StreamStats) ->
         return record_instant(record.get(name), sobject, crm_id, name)
 
     kind = activity_kind(record, sobject)
+    deleted = read_flag(record.get("IsDeleted"), f"Salesforce {sobject} {crm_id} IsDeleted")
     direction: str | None = None
     if kind == "call":
         direction = CALL_DIRECTIONS.get(str(record.get("CallType") or ""))
@@ -222,10 +225,10 @@ def map_activity(record: Mapping[str, Any], sobject: str, stats: StreamStats) ->
         "updated_at": instant("LastModifiedDate") or instant("SystemModstamp"),
         "owner_id": user_ref(record.get("OwnerId")),
         "duration_s": duration,
-        "is_deleted": 1 if record.get("IsDeleted") else 0,
+        "is_deleted": 1 if deleted else 0,
         # A deleted row's SystemModstamp is its deletion (as for leads): an audit as of an
         # earlier instant still sees the activity.
-        "deleted_at": instant("SystemModstamp") if record.get("IsDeleted") else None,
+        "deleted_at": instant("SystemModstamp") if deleted else None,
         "raw": to_raw_json(record),
     }
 
