@@ -245,7 +245,9 @@ def _add_outreach_facts(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -
     in_window = window_activities(facts, acts)
     attempts = in_window[is_attempt(in_window, list(attempts_cfg.channels))]
     counted = counted_attempts(attempts, duration_ns(attempts_cfg.min_gap))
-    connections = in_window[is_connection(in_window, sla.connected_outcomes())]
+    connections = in_window[
+        is_connection(in_window, sla.connected_outcomes(), sla.meeting_not_held_outcomes())
+    ]
     facts["first_attempt"] = per_handoff_first(attempts, facts)
     facts["attempts"] = per_handoff_count(counted, facts)
     facts["activity_connected_at"] = per_handoff_first(connections, facts)

@@ -47,14 +47,19 @@ def is_attempt(acts: pd.DataFrame, channels: list[str]) -> pd.Series:
     return acts["kind"].isin(channels) & (acts["direction"].fillna("") != "inbound")
 
 
-def is_connection(acts: pd.DataFrame, connected_outcomes: set[str]) -> pd.Series:
-    """A connected call (canonical outcome), a meeting, or an inbound call or email."""
+def is_connection(
+    acts: pd.DataFrame, connected_outcomes: set[str], not_held: set[str] = frozenset()
+) -> pd.Series:
+    """A connected call (canonical outcome), a meeting that took place, or an inbound call
+    or email. A meeting whose outcome is in ``not_held`` (no-show, canceled) is an attempt,
+    not a connection: nobody was reached."""
     connected_call = (acts["kind"] == "call") & (
         _matches(acts["outcome"], connected_outcomes)
         | _matches(acts["outcome_label"], connected_outcomes)
     )
+    held = (acts["kind"] == "meeting") & ~_matches(acts["outcome"], set(not_held))
     inbound = acts["kind"].isin(["call", "email"]) & (acts["direction"] == "inbound")
-    return connected_call | (acts["kind"] == "meeting") | inbound
+    return connected_call | held | inbound
 
 
 def _matches(values: pd.Series, wanted: set[str]) -> pd.Series:

@@ -175,7 +175,8 @@ def _attempts_rule(
     connected_call = (pairs["kind"] == "call") & (
         outcome.isin(connected_outcomes) | label.isin(connected_outcomes)
     )
-    connection = connected_call | (pairs["kind"] == "meeting") | inbound
+    held = (pairs["kind"] == "meeting") & ~outcome.isin(sla.meeting_not_held_outcomes())
+    connection = connected_call | held | inbound
     reached = set(pairs.loc[connection, "handoff_id"])
 
     progress = _entries(history, sla, PROGRESS)[["lead_id", "ts"]]

@@ -16,11 +16,19 @@ HUBSPOT_DISPOSITION_LABELS: dict[str, str] = {
     "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
 }
 
+MEETING_NOT_HELD: list[str] = []
+"""Meeting outcomes of a meeting that did not take place: an attempt, not a connection.
+
+Empty by default, because the contract (docs/SEMANTICS.md §4) says a meeting connects; an
+SLA file that wants HubSpot's no-shows and cancellations left out writes
+``outcomes: {meeting_not_held: [NO_SHOW, CANCELED]}`` (the example SLA does)."""
+
 BUILTIN_OUTCOMES: dict[str, list[str]] = {
     label.lower().replace(" ", "_"): [guid, label]
     for guid, label in HUBSPOT_DISPOSITION_LABELS.items()
-}
-"""Canonical call outcome -> raw values meaning it (HubSpot GUID and its English label).
+} | {"meeting_not_held": MEETING_NOT_HELD}
+"""Canonical outcome -> raw values meaning it: each call outcome's HubSpot GUID and English
+label, and the meeting outcomes of a meeting not held.
 
 ``sales.outcomes`` in the SLA file replaces an entry, for portals with custom
 dispositions or Salesforce orgs whose ``CallDisposition`` is free text.

@@ -282,3 +282,37 @@ def test_attempts_are_pending_inside_the_window_until_compliant(crm):
     # Once the window has closed, 101 is judged: 2 of 3 compliant.
     closed = audit(crm).rule("attempts")
     assert (closed.measured, closed.judged, closed.pending) == (2 / 3, 3, 0)
+
+
+NOT_HELD = {"sales.outcomes": {"meeting_not_held": ["NO_SHOW", "CANCELED"]}}
+
+
+@pytest.mark.parametrize("outcome", ["NO_SHOW", "CANCELED", " no_show "])
+def test_a_meeting_not_held_is_an_attempt_but_no_connection(crm, outcome):
+    # Issue 14, item 5, with meeting_not_held [NO_SHOW, CANCELED]. A meeting Fri 10-16 15:00
+    # the lead did not attend: an attempt (coverage worked, 1 counted attempt) but nobody
+    # reached: 1 < 3 → attempts violation.
+    lead = handoff(crm)
+    crm.activity(lead, "meeting", "2026-10-16 15:00", outcome=outcome)
+    result = audit(crm, make_sla(**NOT_HELD))
+    assert result.rule("coverage").measured == 1.0
+    attempts = result.rule("attempts")
+    assert (attempts.measured, attempts.details["connected"]) == (0.0, 0)
+    assert attempts.violations[0].reason.startswith("1 counted attempt and no connection")
+
+
+def test_a_completed_meeting_still_connects_and_not_held_outcomes_are_configurable(crm):
+    lead = handoff(crm)
+    crm.activity(lead, "meeting", "2026-10-16 15:00", outcome="COMPLETED")
+    other = handoff(crm, "102")
+    crm.activity(other, "meeting", "2026-10-16 15:00", outcome="RESCHEDULED")
+    sla = make_sla(**{"sales.outcomes": {"meeting_not_held": ["RESCHEDULED"]}})
+    attempts = audit(crm, sla).rule("attempts")
+    assert attempts.details["connected"] == 1
+    assert [v.crm_id for v in attempts.violations] == ["102"]
+
+
+def test_by_default_any_meeting_connects_as_the_contract_says(crm):
+    lead = handoff(crm)
+    crm.activity(lead, "meeting", "2026-10-16 15:00", outcome="NO_SHOW")
+    assert audit(crm).rule("attempts").details["connected"] == 1

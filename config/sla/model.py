@@ -193,3 +193,10 @@ class SLA(BaseModel):
         """
         values = self.sales.outcomes.get("connected", BUILTIN_OUTCOMES["connected"])
         return {value.strip().lower() for value in values}
+
+    def meeting_not_held_outcomes(self) -> set[str]:
+        """Raw meeting outcomes of a meeting that did not take place (no-show, canceled),
+        lower-cased and stripped: such a meeting is an attempt but no connection.
+        ``sales.outcomes.meeting_not_held`` replaces the default."""
+        values = self.sales.outcomes.get("meeting_not_held", BUILTIN_OUTCOMES["meeting_not_held"])
+        return {value.strip().lower() for value in values}

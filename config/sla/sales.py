@@ -117,7 +117,7 @@ class Sales(BaseModel):
         for name, values in outcomes.items():
             if name not in BUILTIN_OUTCOMES:
                 problems.append(((name,), unknown_name("outcome", name, list(BUILTIN_OUTCOMES))))
-            elif not values:
+            elif not values and name != "meeting_not_held":
                 problems.append(
                     ((name,), "is empty; list the raw outcomes, or remove the key for the default")
                 )
