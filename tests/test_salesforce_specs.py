@@ -145,3 +145,22 @@ def test_is_deleted_sent_as_text_is_read_by_its_value() -> None:
     assert map_activity(task, "Task", StreamStats())["is_deleted"] == 0
     with pytest.raises(RecordError, match="Salesforce Task 00T000000000002AAA IsDeleted"):
         map_activity({**task, "IsDeleted": "sometimes"}, "Task", StreamStats())
+
+
+@pytest.mark.parametrize(
+    ("subtype", "task_type", "kind"),
+    [
+        ("Call", None, "call"),
+        ("Task", "Call", "call"),  # a dialer or an API insert: a call all the same
+        (None, "Call", "call"),
+        ("Task", "Email", "email"),
+        ("Email", "Other", "email"),
+        ("Task", "Other", "task"),
+        ("Task", None, "task"),
+    ],
+)
+def test_a_task_is_a_call_by_its_subtype_or_its_type(subtype, task_type, kind) -> None:
+    """Issue 14, item 5: Type='Call' with TaskSubtype='Task' is an attempt by phone."""
+    from connectors.salesforce.mapping import activity_kind
+
+    assert activity_kind({"TaskSubtype": subtype, "Type": task_type}, "Task") == kind

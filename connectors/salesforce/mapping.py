@@ -182,9 +182,13 @@ def first_changes(changes: Iterable[Change]) -> dict[tuple[str, str], Change]:
 
 
 def activity_kind(record: Mapping[str, Any], sobject: str) -> str:
+    """call, email, meeting or task. ``TaskSubtype`` first; a plain task (subtype ``Task``,
+    or none) whose ``Type`` is ``Call`` or ``Email`` is that: dialers and API inserts log
+    calls so, and leaving them out would make a worked lead look untouched."""
     if sobject == "Event":
         return "meeting"
-    return TASK_KINDS.get(str(record.get("TaskSubtype") or ""), "task")
+    subtype = TASK_KINDS.get(str(record.get("TaskSubtype") or ""))
+    return subtype or TASK_KINDS.get(str(record.get("Type") or ""), "task")
 
 
 def map_activity(record: Mapping[str, Any], sobject: str, stats: StreamStats) -> dict[str, Any]:

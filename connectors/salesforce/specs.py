@@ -179,6 +179,7 @@ TASKS = SObjectSpec(
         **_ACTIVITY_LINKS,
         "Status": "text",
         "TaskSubtype": "text",
+        "Type": "text",
         "CallType": "text",
         "CallDisposition": "text",
         "CallDurationInSeconds": "int",
