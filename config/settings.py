@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_DB",
     "DEFAULT_HUBSPOT_BASE_URL",
     "DEFAULT_MAX_DAILY_SHARE",
+    "DEFAULT_MIN_FREE_SHARE",
     "Secret",
     "Settings",
     "SettingsError",
@@ -36,6 +37,10 @@ __all__ = [
 
 DEFAULT_DB = "snapshot.db"
 DEFAULT_MAX_DAILY_SHARE = 0.5
+"""Share of the daily API allowance this tool's own requests may take in 24 hours."""
+DEFAULT_MIN_FREE_SHARE = 0.1
+"""Share of the account's daily allowance a sync leaves for the org's other integrations:
+it stops once less is left, however little of it this tool spent (a 60 %-busy org syncs)."""
 
 
 class SettingsError(ValueError):
@@ -133,16 +138,33 @@ def _share(values: Mapping[str, str]) -> float:
     raw = values.get("SLA_AUDIT_MAX_DAILY_SHARE", "").strip()
     if not raw:
         return DEFAULT_MAX_DAILY_SHARE
-    try:
-        share = float(raw)
-    except ValueError:
-        share = math.nan
+    share = _number(raw)
     if not 0 < share <= 1:
         raise SettingsError(
             f"SLA_AUDIT_MAX_DAILY_SHARE={raw!r} is not a share: set a number above 0 and at "
             "most 1 (e.g. 0.5 lets a sync use half the daily API allowance)"
         )
     return share
+
+
+def _free_share(values: Mapping[str, str]) -> float:
+    raw = values.get("SLA_AUDIT_MIN_FREE_SHARE", "").strip()
+    if not raw:
+        return DEFAULT_MIN_FREE_SHARE
+    share = _number(raw)
+    if not 0 <= share < 1:
+        raise SettingsError(
+            f"SLA_AUDIT_MIN_FREE_SHARE={raw!r} is not a share: set a number from 0 to below 1 "
+            "(e.g. 0.1 stops a sync while a tenth of the org's daily API allowance is left)"
+        )
+    return share
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        return math.nan
 
 
 @dataclass(frozen=True)
@@ -166,6 +188,7 @@ class Settings:
     salesforce_domain: str | None = None
     db_path: Path = field(default_factory=lambda: Path(DEFAULT_DB))
     max_daily_share: float = DEFAULT_MAX_DAILY_SHARE
+    min_free_share: float = DEFAULT_MIN_FREE_SHARE
     others: tuple[tuple[str, str | Secret], ...] = ()
     """``(VARIABLE, value)`` of registered variables that have no field above."""
 
@@ -192,6 +215,7 @@ class Settings:
             **named,
             db_path=Path(_text(values, "SLA_AUDIT_DB") or DEFAULT_DB),
             max_daily_share=_share(values),
+            min_free_share=_free_share(values),
             others=tuple(others),
         )
 

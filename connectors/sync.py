@@ -123,5 +123,6 @@ def sync_source(
             retry=options.retry,
             throttle=options.throttle,
             max_daily_share=settings.max_daily_share,
+            min_free_share=settings.min_free_share,
         )
         return run_sync(connector, store, api, full=full, progress=progress)

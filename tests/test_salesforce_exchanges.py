@@ -235,13 +235,13 @@ def test_a_cut_short_answer_and_a_server_error_are_retried(
 def test_every_answers_usage_header_counts_and_the_share_stops_the_run(
     org: FakeOrg, store: SnapshotStore
 ) -> None:
-    # 7,496 of 15,000 used by others; share 0.5 → stop once 7,500 are used: /limits
+    # 7,496 of 15,000 used by others; half kept free → stop once 7,500 are used: /limits
     # (7,497), users (7,498), leads (7,499), history (7,500) — conversions are not asked.
     org.used = 7_496
     org.records["Lead"] = [lead("00Q000000000001AAA")]
 
     with pytest.raises(SyncError) as stopped:
-        run(store, SLA_AUDIT_MAX_DAILY_SHARE="0.5")
+        run(store, SLA_AUDIT_MIN_FREE_SHARE="0.5")
 
     assert "stopped before GET /queryAll (Lead): the account has used 7500 of its 15000" in str(
         stopped.value

@@ -16,6 +16,7 @@ def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
     assert settings.hubspot_base_url == "https://api.hubapi.com"
     assert settings.db_path == Path("snapshot.db")
     assert settings.max_daily_share == 0.5
+    assert settings.min_free_share == 0.1
     assert settings.configured_sources() == []
     assert settings.secrets() == []
 
@@ -79,3 +80,13 @@ def test_portal_id_must_be_a_number() -> None:
 
 def test_dotenv_parser_keeps_quoted_hashes() -> None:
     assert parse_dotenv("A='x # y'\nB=z # c\n=nokey\n") == {"A": "x # y", "B": "z"}
+
+
+@pytest.mark.parametrize("share", ["1", "-0.1", "ten percent", "nan"])
+def test_a_free_share_that_is_no_share_is_refused(share: str) -> None:
+    with pytest.raises(SettingsError, match="SLA_AUDIT_MIN_FREE_SHARE"):
+        Settings.from_env({"SLA_AUDIT_MIN_FREE_SHARE": share}, dotenv=None)
+
+
+def test_a_free_share_of_zero_lets_a_sync_use_the_allowance_to_its_end() -> None:
+    assert Settings.from_env({"SLA_AUDIT_MIN_FREE_SHARE": "0"}, dotenv=None).min_free_share == 0

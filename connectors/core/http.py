@@ -85,6 +85,7 @@ class Api:
         retry: RetryPolicy | None = None,
         throttle: ThrottlePolicy | None = None,
         max_daily_share: float = 1.0,
+        min_free_share: float = 0.0,
         rng: random.Random | None = None,
     ) -> None:
         self.dialect = dialect
@@ -93,6 +94,7 @@ class Api:
         self.retry = retry or RetryPolicy()
         self.throttle = Throttle(throttle or ThrottlePolicy(), clock)
         self.max_daily_share = max_daily_share
+        self.min_free_share = min_free_share
         self.rng = rng or random.Random()
         self.stream = "setup"
         self.stats: dict[str, StreamStats] = {}
@@ -297,20 +299,22 @@ class Api:
         )
 
     def _check_account_share(self, endpoint: str) -> None:
-        """Stop once the account's own count (every integration's requests) reaches the share.
+        """Stop once the account has less than its free share left (every integration's use).
 
-        Only for CRMs whose answers state the account-wide usage (``RateLimits.daily_used``):
-        there the share caps what the account has spent in total, so a sync started late in
-        a busy day stops early instead of eating the allowance other integrations need.
+        Only for CRMs whose answers state the account-wide usage (``RateLimits.daily_used``).
+        The org's other integrations need their part of the day's allowance: a sync stops
+        while ``min_free_share`` of it is still left, whoever spent the rest. What this tool
+        itself may use is :meth:`_check_daily_cap`'s business, counted over its own runs.
         """
         used, most = self.account_used, self.account_max
-        if used is None or not most or used < most * self.max_daily_share:
+        if used is None or not most or used < most * (1 - self.min_free_share):
             return
         raise self.fail(
             f"stopped before {endpoint}: the account has used {used} of its {most} daily API "
-            f"requests ({used / most:.0%}; {self.requests} by this sync), at or past the share "
-            f"a sync may take counting other integrations (SLA_AUDIT_MAX_DAILY_SHARE="
-            f"{self.max_daily_share:g}); the next run resumes here, or raise the share"
+            f"requests ({used / most:.0%}; {self.requests} by this sync), and a sync leaves "
+            f"{self.min_free_share:.0%} of them to the org's other integrations "
+            f"(SLA_AUDIT_MIN_FREE_SHARE={self.min_free_share:g}); the next run resumes here "
+            "once the allowance resets"
         )
 
 
