@@ -21,6 +21,7 @@ diego 0 (under), elisa 1 → inbound 1 of 2 reps in range, outbound 1 of 2, elis
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -49,9 +50,9 @@ def handoff(crm: TinyCRM, crm_id: str, owner: str | None, day: str, call: str | 
     return lead
 
 
-@pytest.fixture(scope="module")
-def crm(tmp_path_factory) -> TinyCRM:
-    crm = TinyCRM(tmp_path_factory.mktemp("teams") / "s.db")
+def teams_crm(path: Path) -> TinyCRM:
+    """The CRM of the module's docstring, saved at ``path``."""
+    crm = TinyCRM(path)
     ana, bruno, carla = crm.owner("1", ANA), crm.owner("2", BRUNO), crm.owner("3", CARLA)
     crm.owner("4", DIEGO)
     elisa = crm.owner("5", ELISA)
@@ -65,6 +66,11 @@ def crm(tmp_path_factory) -> TinyCRM:
     handoff(crm, "108", None, "2026-10-14", None)
     crm.save()
     return crm
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory) -> TinyCRM:
+    return teams_crm(tmp_path_factory.mktemp("teams") / "s.db")
 
 
 @pytest.fixture(scope="module")
