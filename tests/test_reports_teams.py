@@ -56,7 +56,7 @@ def test_terminal_table_has_a_teams_table_worst_first_and_a_team_column(result):
     assert header[:4] == ["team", "manager", "reps", "rules"]
     assert [line.split("  ")[0] for line in rows] == ORDER
     inbound = rows[1].split()
-    # team, manager, reps, rules broken, violations, volume, per rep, speed to lead, coverage
+    # team, manager, reps, rules broken, violations, volume, per rep, speed to lead
     expected = ["inbound", "maria@acme.example", "2", "4", "10", "4", "50.0%", "75.0%"]
     assert inbound[:8] == expected
     assert "no data" in rows[3]  # unassigned: no rep to judge against the per-rep range
