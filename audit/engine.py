@@ -20,6 +20,7 @@ from audit.funnel_values import funnel_value_notes
 from audit.period import AuditInputError, Period, parse_period
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
+from audit.teams import team_notes, team_rows
 from audit.wording import local_instant
 from config.sla import SLA
 from snapshot.errors import SnapshotError
@@ -106,11 +107,12 @@ def run_audit(
         as_of=format_instant(when),
         timezone=sla.timezone,
         rules=rules,
-        data_notes=data_notes(ctx, conn, quality.result()),
+        data_notes=data_notes(ctx, conn, quality.result()) + team_notes(rules, sla),
         sources={source: source for source in ctx.sources},
         provisional=not ctx.period_complete,
         coverage=ctx.coverage,
         data_start=_partial_start(ctx),
+        teams=team_rows(rules, sla),
     )
 
 

@@ -1,8 +1,8 @@
 """What an audit returns: plain data that the report writers format and never recompute.
 
 The field names follow the JSON contract of docs/CONTRACTS.md; :meth:`AuditResult.to_dict` is
-that contract exactly, plus additive keys (``timezone``, ``pending``, ``trend``, and per
-row the pending/violation counts, the source, the violation kind and its instants).
+that contract exactly, plus additive keys (``timezone``, ``pending``, ``trend``, ``teams``,
+and per row the pending/violation counts, the source, the violation kind and its instants).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ Coverage = Literal["full", "partial", "none"]
 """How much of the period the snapshot's data covers: ``partial`` when the data starts
 inside the period, ``none`` when it starts after the period ends."""
 
-__all__ = ["RULE_IDS", "STATUS_ORDER", "AuditResult", "RuleResult"]
+__all__ = ["RULE_IDS", "STATUS_ORDER", "AuditResult", "RuleResult", "TeamRow"]
 
 STATUS_ORDER: dict[str, int] = {"n/a": 0, "no_data": 1, "pass": 2, "warn": 3, "fail": 4}
 
@@ -38,6 +38,38 @@ class RepRow:
     judged: int
     pending: int = 0
     violations: int = 0
+
+
+@dataclass(slots=True)
+class TeamRow:
+    """One team's figure for one rule, rolled up from its reps' rows (:mod:`audit.teams`).
+
+    ``team`` is None for a row that stands for one rep in no team (``reps`` holds that
+    rep) or for the handoffs with no owner (``reps == ["unassigned"]``); ``manager`` is
+    None there too. ``reps`` are the team's reps the audit has rows for, in the order the
+    SLA file lists them.
+    """
+
+    team: str | None
+    rule: str
+    measured: float | None
+    judged: int
+    pending: int = 0
+    violations: int = 0
+    manager: str | None = None
+    reps: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "manager": self.manager,
+            "reps": list(self.reps),
+            "rule": self.rule,
+            "measured": self.measured,
+            "judged": self.judged,
+            "pending": self.pending,
+            "violations": self.violations,
+        }
 
 
 @dataclass(slots=True)
@@ -148,6 +180,8 @@ class AuditResult:
     coverage: Coverage = "full"
     data_start: str | None = None
     """The snapshot's first recorded instant (UTC), when it falls after the period starts."""
+    teams: list[TeamRow] = field(default_factory=list)
+    """Per team and rule, the reps' rows rolled up; empty when the SLA declares no teams."""
 
     @property
     def status(self) -> Status:
@@ -179,7 +213,13 @@ class AuditResult:
         return EXIT_FAIL if self.status == "fail" else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report of docs/CONTRACTS.md."""
+        """The JSON report of docs/CONTRACTS.md.
+
+        Beside the contract's keys: ``teams``, one row per team and rule (the reps' rows
+        rolled up, :class:`TeamRow`; a rep in no team and ``unassigned`` are rows of their
+        own with ``team`` null), an empty list when the SLA declares no teams; and
+        ``trend`` with ``--trend``.
+        """
         return self.document(
             violations=_records(VIOLATION_KEYS, evidence_columns(self.violations, VIOLATION_KEYS)),
             pending=_records(PENDING_KEYS, evidence_columns(self.pending, PENDING_KEYS)),
@@ -209,6 +249,7 @@ class AuditResult:
             "violations": violations,
             "pending": pending,
             "data_notes": list(self.data_notes),
+            "teams": [t.to_dict() for t in self.teams],
         } | ({"trend": [t.to_dict() for t in self.trend]} if self.trend else {})
 
 

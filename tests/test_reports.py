@@ -198,7 +198,7 @@ CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 # Additive fields documented in audit/result.py; anything else is a contract change.
 ADDITIVE = {
-    "top": {"timezone", "pending", "provisional", "coverage", "data_start"},
+    "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"},
     "reps": {"pending", "violations"},
     "violations": {"source", "kind", "instants"},
 }

@@ -3,7 +3,10 @@
 - ``summary.csv`` — one row per rule; every row repeats the SLA, period, whether the month
   is provisional (month to date), its data coverage, the as-of and the overall status, so
   a filtered or pasted row still says what it belongs to.
-- ``reps.csv`` — the rep × rule grid: one row per rep, worst first.
+- ``reps.csv`` — the rep × rule grid: one row per rep, worst first (with a Team column
+  when the SLA declares teams).
+- ``teams.csv`` — only when the SLA declares teams: the team × rule grid, teams worst
+  first, then each rep in no team, then ``unassigned`` (:mod:`audit.reports.team_sheet`).
 - ``violations.csv`` — one row per violating handoff, worst rep first (the table's first
   20 are this file's first 20); the instants behind each violation follow as columns.
 - ``pending.csv`` — handoffs not decidable yet as of the audit's as-of.
@@ -52,6 +55,7 @@ from audit.reports.sheets import (
     trend_sheet,
     violations_sheet,
 )
+from audit.reports.team_sheet import teams_sheet
 from audit.result import AuditResult
 
 ENCODING = "utf-8-sig"
@@ -59,6 +63,7 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 FILE_NAMES: tuple[str, ...] = (
     "summary.csv",
     "reps.csv",
+    "teams.csv",
     "violations.csv",
     "pending.csv",
     "trend.csv",
@@ -157,13 +162,15 @@ def remove_stale(folder: Path, written: Sequence[Path]) -> None:
 def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
     """Write the CSV files into ``folder`` (created owner-only if missing).
 
-    Four always; ``trend.csv`` as well when the result carries a trend. The new files are
+    Four always; ``teams.csv`` as well when the SLA declares teams, ``trend.csv`` when the
+    result carries a trend. The new files are
     in place before stale ones are removed, so a failed run leaves the previous report.
     """
     ensure_private_folder(folder)
     sheets = [
         summary_sheet(result),
         reps_sheet(result),
+        *([teams_sheet(result)] if result.teams else []),
         violations_sheet(result),
         pending_sheet(result),
     ]

@@ -30,9 +30,11 @@ from typing import TYPE_CHECKING, TextIO
 
 from audit.reports import charts, display, words
 from audit.reports.html_evidence import Evidence, build_evidence, crm_link, rule_anchor
+from audit.reports.html_teams import TeamView, team_views
 from audit.reports.html_trend import TrendRow, trend_rows
 from audit.reports.ordering import reps_worst_first, rules_with_violations, violation_total
 from audit.reports.rule_facts import rep_unit
+from audit.reports.teams import team_of_rep
 from audit.result import AuditResult, RepRow, RuleResult
 from audit.wording import capital, human_duration, local_instant
 
@@ -79,6 +81,8 @@ class RepView:
     rules_broken: int
     violations: int
     cells: list[RepCell]
+    team: str | None = None
+    """The rep's team ("(no team)"; "" for ``unassigned``); None when the SLA has none."""
 
 
 @dataclass
@@ -121,6 +125,8 @@ class Page:
     notes: list[str]
     trend_periods: list[str] = field(default_factory=list)
     trend: list[TrendRow] = field(default_factory=list)
+    team_rules: list[str] = field(default_factory=list)
+    teams: list[TeamView] = field(default_factory=list)
 
 
 def build_page(result: AuditResult) -> Page:
@@ -131,6 +137,12 @@ def build_page(result: AuditResult) -> Page:
     rep_rule_ids = [rule.id for rule in result.rules if rule.reps]
     evidence = build_evidence(result.violations, result.timezone)
     trend_periods, trend = trend_rows(result)
+    team_rules, teams = team_views(result)
+    reps = rep_views(result.reps, rep_rule_ids, evidence.anchors())
+    if result.teams:
+        rep_teams = team_of_rep(result.teams)
+        for rep in reps:
+            rep.team = rep_teams.get(rep.rep, "")
     return Page(
         sla=result.sla,
         period=result.period,
@@ -154,12 +166,14 @@ def build_page(result: AuditResult) -> Page:
         by_segment=split_rows(conversion, "by_segment"),
         by_lead_source=split_rows(conversion, "by_lead_source"),
         rep_rules=[words.rule_title(r) for r in rep_rule_ids],
-        reps=rep_views(result.reps, rep_rule_ids, evidence.anchors()),
+        reps=reps,
         evidence=evidence,
         pending=[(words.rule_title(r.id), r.pending) for r in result.rules if r.pending],
         notes=list(result.data_notes),
         trend_periods=trend_periods,
         trend=trend,
+        team_rules=team_rules,
+        teams=teams,
     )
 
 

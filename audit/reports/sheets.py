@@ -38,6 +38,7 @@ from audit.reports.ordering import (
     violation_total,
 )
 from audit.reports.rule_facts import counts_violations, rep_unit, rule_unit
+from audit.reports.teams import team_of_rep
 from audit.result import AuditResult, RepRow, RuleResult, Violation
 from audit.wording import clean, compliant_count, human_duration, local_instant
 
@@ -187,11 +188,14 @@ def reps_sheet(result: AuditResult) -> Sheet:
 
     Per rule that reports reps: the rep's figure (a share, or a count for a count rule),
     how many of the rep's handoffs were judged, and how many broke the rule. A rep with no
-    row for a rule has empty cells there; a rep with nothing judged has no figure.
+    row for a rule has empty cells there; a rep with nothing judged has no figure. With
+    teams in the SLA, a Team column follows the rep.
     """
     rule_ids = [rule.id for rule in result.rules if rule.reps]
+    teams = team_of_rep(result.teams) if result.teams else None
     columns = [
         Column("Rep"),
+        *([Column("Team")] if teams is not None else []),
         Column("Rules with violations", "integer"),
         Column("Violations", "integer"),
     ]
@@ -206,7 +210,8 @@ def reps_sheet(result: AuditResult) -> Sheet:
     sheet = Sheet("reps", columns)
     for rep, rep_rows in reps_worst_first(result.reps):
         by_rule = {row.rule: row for row in rep_rows}
-        cells: list[Any] = [rep, rules_with_violations(rep_rows), violation_total(rep_rows)]
+        team = [] if teams is None else [teams.get(rep)]
+        cells: list[Any] = [rep, *team, rules_with_violations(rep_rows), violation_total(rep_rows)]
         for rule_id in rule_ids:
             figure_cells = rep_cells(by_rule.get(rule_id), rep_unit(rule_id))
             cells += figure_cells if counts_violations(rule_id) else figure_cells[:2]

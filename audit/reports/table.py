@@ -35,10 +35,12 @@ from audit.reports.ordering import (
     violation_total,
 )
 from audit.reports.rule_facts import rep_unit, rule_title, rule_unit
-from audit.result import AuditResult, RepRow, Violation
+from audit.reports.teams import groups_worst_first, team_of_rep
+from audit.result import AuditResult, RepRow, TeamRow, Violation
 from audit.wording import local_instant
 
 TOP_VIOLATIONS = 20
+NO_DATA = display.status_word("no_data")
 DETAILS_LIMIT = 100
 COLUMN_GAP = "  "
 
@@ -127,26 +129,72 @@ def rules_grid(result: AuditResult) -> Grid:
 
 
 def reps_grid(result: AuditResult) -> Grid:
-    """Reps as rows, worst first; one column per rule that reports reps."""
+    """Reps as rows, worst first; one column per rule that reports reps.
+
+    With teams in the SLA, a ``team`` column follows the rep ("(no team)" for a rep in
+    none; empty for ``unassigned``).
+    """
     rule_ids = [rule.id for rule in result.rules if rule.reps]
+    teams = team_of_rep(result.teams) if result.teams else None
+    lead = ("rep", "team") if teams is not None else ("rep",)
+    first = len(lead)
     grid = Grid(
         "Reps (worst first)",
-        ("rep", "rules with violations", "violations", *(title(r) for r in rule_ids)),
-        numeric=frozenset(range(1, len(rule_ids) + 3)),
-        nowrap=frozenset({0}),
+        (*lead, "rules with violations", "violations", *(title(r) for r in rule_ids)),
+        numeric=frozenset(range(first, len(rule_ids) + first + 2)),
+        nowrap=frozenset(range(first)),
     )
     for rep, rep_rows in reps_worst_first(result.reps):
         rows = {r.rule: r for r in rep_rows}
         total = violation_total(rep_rows)
+        team = [] if teams is None else [Cell(display.clean(teams.get(rep, "")))]
         grid.rows.append(
             (
                 Cell(display.clean(rep)),
+                *team,
                 Cell(str(rules_with_violations(rep_rows))),
                 Cell(str(total), "red" if total else ""),
                 *(rep_cell(rows.get(rule_id), rule_id) for rule_id in rule_ids),
             )
         )
     return grid
+
+
+def teams_grid(result: AuditResult) -> Grid:
+    """Teams as rows, worst first, then each rep in no team, then ``unassigned``.
+
+    Each rule's figure is the team's own (pooled over its reps' handoffs; for MQLs per rep,
+    the share of its reps in range), so the column's unit is the rule's.
+    """
+    rule_ids = list(dict.fromkeys(row.rule for row in result.teams))
+    grid = Grid(
+        "Teams (worst first)",
+        ("team", "manager", "reps", "rules with violations", "violations", *map(title, rule_ids)),
+        numeric=frozenset(range(2, len(rule_ids) + 5)),
+        nowrap=frozenset({0, 1}),
+    )
+    for group in groups_worst_first(result.teams):
+        rows = group.by_rule()
+        grid.rows.append(
+            (
+                Cell(display.clean(group.label)),
+                Cell(display.clean(group.manager) if group.manager else display.MISSING),
+                Cell(str(len(group.reps)) if group.team is not None else ""),
+                Cell(str(group.rules_with_violations)),
+                Cell(str(group.violations), "red" if group.violations else ""),
+                *(team_cell(rows.get(rule_id), rule_id) for rule_id in rule_ids),
+            )
+        )
+    return grid
+
+
+def team_cell(row: TeamRow | None, rule_id: str) -> Cell:
+    """A team's figure for a rule in the rule's unit; "no data" when nothing was judged."""
+    if row is None:
+        return Cell("")
+    if row.measured is None and row.judged == 0:
+        return Cell(NO_DATA, "dim")
+    return Cell(display.measure(row.measured, rule_unit(rule_id)), "red" if row.violations else "")
 
 
 def rep_cell(row: RepRow | None, rule_id: str) -> Cell:
@@ -218,8 +266,10 @@ def notes_lines(result: AuditResult) -> list[str]:
 
 def grids(result: AuditResult, *, inline_links: bool = False) -> list[Grid]:
     """The tabular sections in reading order."""
+    teams = [teams_grid(result)] if result.teams else []
     return [
         rules_grid(result),
+        *teams,
         reps_grid(result),
         violations_grid(result, inline_links=inline_links),
     ]

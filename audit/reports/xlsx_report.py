@@ -1,8 +1,9 @@
 """The Excel workbook: the CSV folder's tables as typed sheets in one ``.xlsx`` file.
 
-Sheets ``Summary``, ``Reps``, ``Violations``, ``Pending`` and ``Trend`` hold the tables of
-:mod:`audit.reports.sheets`, the same rows in the same order as the CSV files. The Trend
-sheet is always there: without ``--trend`` it holds the audited month alone. What the
+Sheets ``Summary``, ``Reps``, ``Teams``, ``Violations``, ``Pending`` and ``Trend`` hold the
+tables of :mod:`audit.reports.sheets` (and :mod:`audit.reports.team_sheet`), the same rows
+in the same order as the CSV files. The Teams sheet is there when the SLA declares teams;
+the Trend sheet always: without ``--trend`` it holds the audited month alone. What the
 workbook adds over CSV is types, so nothing is left to a spreadsheet's guessing:
 
 - shares are the real fractions formatted ``0.0%`` (a formula over them computes with
@@ -52,6 +53,7 @@ from audit.reports.sheets import (
     trend_sheet,
     violations_sheet,
 )
+from audit.reports.team_sheet import teams_sheet
 from audit.reports.xlsx_rows import fill_workbook, render_rows, xml_safe
 from audit.result import AuditResult
 
@@ -65,8 +67,8 @@ MAX_TEXT = 32_767
 """Excel's limit for one cell's text; a longer value is cut rather than corrupt the file."""
 FIXED_WIDTHS = {"figure": 8, "instant": len("2026-10-02 15:00")}
 OFFSET_WIDTH = len("UTC+05:30")
-FREEZE = {"reps": "B2"}
-"""Where a sheet's panes freeze (default ``A2``, the header row): the grid keeps its reps."""
+FREEZE = {"reps": "B2", "teams": "B2"}
+"""Where a sheet's panes freeze (default ``A2``, the header row): a grid keeps its names."""
 
 Cells = Callable[[Any], tuple[Any, ...]]
 
@@ -105,6 +107,7 @@ def write_xlsx(result: AuditResult, path: Path) -> Path:
     sheets = [
         summary_sheet(result),
         reps_sheet(result),
+        *([teams_sheet(result)] if result.teams else []),
         violations_sheet(result),
         pending_sheet(result),
         trend_sheet(result),
