@@ -53,17 +53,20 @@ def event_message(finding: Finding, timezone: str) -> Message:
             f"Missing: {clean(finding.missing)}",
         ]
     )
-    anchor = (
-        f'<a href="{escape(finding.url)}">{escape(_lead_words(finding))}</a>'
-        if finding.url
-        else escape(_lead_words(finding))
-    )
     html = (
-        f"<p><b>{escape(HEADLINE[finding.kind])}: {escape(rule)}</b> — {anchor}<br>"
+        f"<p><b>{escape(HEADLINE[finding.kind])}: {escape(rule)}</b><br>"
+        f"Lead: {escape(_lead_words(finding))} — {_link(finding.url)}<br>"
         f"Rep: {escape(clean(finding.rep))}<br>{escape(due.capitalize())}: {escape(when)}<br>"
         f"Missing: {escape(clean(finding.missing))}</p>"
     )
     return Message(title, text, html)
+
+
+def _link(url: str | None) -> str:
+    """The CRM link with the address as its text: the plain-text part keeps it readable."""
+    if not url:
+        return "no CRM link"
+    return f'<a href="{escape(url)}">{escape(url)}</a>'
 
 
 def batch_message(team: str, parts: Sequence[tuple[str, str, str]]) -> Message:
@@ -138,7 +141,7 @@ def _table(head: Sequence[str], findings: Sequence[Finding], timezone: str) -> s
         rule, _, when, missing = _digest_row(finding, timezone)
         lead = escape(_lead_words(finding))
         if finding.url:
-            lead = f'<a href="{escape(finding.url)}">{lead}</a>'
+            lead += f"<br>{_link(finding.url)}"
         values = [escape(rule), lead, escape(when), escape(missing)]
         rows.append(f"<tr>{''.join(f'<td {cell}>{v}</td>' for v in values)}</tr>")
     return f'<table style="border-collapse:collapse">{"".join(rows)}</table>'

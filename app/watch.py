@@ -95,7 +95,7 @@ class WatchResult:
             f"{local_instant(self.since, tz)}, {self.at_risk} at risk"
         )
         if self.no_team:
-            found += f" ({self.no_team} of them for reps in no team with channels: not alerted)"
+            found += f" ({self.no_team} for reps in no team: not alerted)"
         if self.dry_run:
             return f"watch as of {local_instant(self.as_of, tz)}{syncs}; {found}; dry run: " + (
                 f"{len(self.planned)} alert(s) would be sent, nothing recorded"
