@@ -20,6 +20,13 @@ from audit.rules import RULE_TITLES, RULES_BY_ID
 from audit.wording import clean, in_unit, local_instant
 
 HEADLINE = {"breach": "SLA breached", "at_risk": "About to breach"}
+STATUS_WORDS = {
+    "pass": "PASS",
+    "warn": "WARN",
+    "fail": "FAIL",
+    "n/a": "no target",
+    "no_data": "no data",
+}
 
 
 @dataclass(frozen=True)
@@ -109,13 +116,12 @@ def digest_message(digest: DigestInput) -> Message:
         html.append(f"<h4>{escape(clean(rep))}: {len(by_rep[rep])}</h4>")
         rows = [_digest_row(f, digest.timezone) for f in by_rep[rep]]
         text += [f"    - {' | '.join(row)}" for row in rows]
-        html.append(_table(("Rule", "Lead", "Decided", "Missing"), by_rep[rep], digest.timezone))
+        html.append(_items(by_rep[rep], digest.timezone))
     text += ["", f"At risk today: {len(digest.due_today)}"]
     html.append(f"<h3>At risk today: {len(digest.due_today)}</h3>")
     text += [f"  - {' | '.join(_digest_row(f, digest.timezone))}" for f in digest.due_today]
     if digest.due_today:
-        head = ("Rule", "Lead", "Due by", "Missing")
-        html.append(_table(head, digest.due_today, digest.timezone))
+        html.append(_items(digest.due_today, digest.timezone))
     status = month_lines(digest.month, digest.reps)
     text += ["", "Month to date (provisional):", *[f"  {line}" for line in status]]
     html.append("<h3>Month to date (provisional)</h3><ul>")
@@ -134,17 +140,16 @@ def _digest_row(finding: Finding, timezone: str) -> tuple[str, str, str, str]:
     )
 
 
-def _table(head: Sequence[str], findings: Sequence[Finding], timezone: str) -> str:
-    cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left"'
-    rows = [f"<tr>{''.join(f'<th {cell}>{escape(h)}</th>' for h in head)}</tr>"]
+def _items(findings: Sequence[Finding], timezone: str) -> str:
+    """A list, not a table: mail clients' plain-text part (derived from it) stays readable."""
+    rows = []
     for finding in findings:
         rule, _, when, missing = _digest_row(finding, timezone)
-        lead = escape(_lead_words(finding))
-        if finding.url:
-            lead += f"<br>{_link(finding.url)}"
-        values = [escape(rule), lead, escape(when), escape(missing)]
-        rows.append(f"<tr>{''.join(f'<td {cell}>{v}</td>' for v in values)}</tr>")
-    return f'<table style="border-collapse:collapse">{"".join(rows)}</table>'
+        rows.append(
+            f"<li><b>{escape(rule)}</b> — {escape(_lead_words(finding))} — {escape(when)} — "
+            f"{escape(missing)}<br>{_link(finding.url)}</li>"
+        )
+    return f"<ul>{''.join(rows)}</ul>"
 
 
 def _page(body: str) -> str:
@@ -163,8 +168,8 @@ def month_lines(rules: Sequence[RuleResult], reps: Sequence[str]) -> list[str]:
         unit = known.unit if known else "share"
         title = known.title if known else rule.id
         figure = f"{in_unit(rule.measured, unit)} (target {in_unit(rule.target, unit)})"
-        line = f"{title}: {rule.status.upper()} — {figure}"
-        if known is not None and known.counts_violations:
+        line = f"{title}: {STATUS_WORDS.get(rule.status, rule.status)} — {figure}"
+        if known is not None and known.counts_violations and known.rep_unit == "share":
             own = sum(row.violations for row in rule.reps if row.rep in team)
             line += f"; this team's violations: {own}"
         lines.append(line)

@@ -305,7 +305,7 @@ def test_the_digest_reads_yesterday_by_rep_today_at_risk_and_the_month(tmp_path,
     assert "At risk today: 1" in text and f"{LINK}106" in text
     assert "2026-10-15 09:13 -03:00" in text  # 106's deadline
     assert "Speed to lead: FAIL" in text and "this team's violations: 3" in text
-    assert "<table" in html and f'<a href="{LINK}102">' in html
+    assert "<ul>" in html and f'<a href="{LINK}102">' in html
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
