@@ -34,6 +34,7 @@ EXAMPLES = """examples:
   python run_audit.py check --sla my_sla.yaml --db snapshot.db    # values the CRM never uses
   python run_audit.py nightly --sla my_sla.yaml --db /srv/sla/snapshot.db --out-root reports
   python run_audit.py status --db /srv/sla/snapshot.db         # exit 1 if a sync is stale
+  python run_audit.py watch --sla my_sla.yaml --db /srv/sla/snapshot.db  # cron, every 15 min
 """
 
 TABLE_OR_JSON = ("table", "json")
@@ -237,6 +238,30 @@ def _nightly_flags(nightly: argparse.ArgumentParser) -> None:
     )
 
 
+def _watch_flags(watch: argparse.ArgumentParser) -> None:
+    _sla_flag(watch)
+    watch.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
+    watch.add_argument(
+        "--no-sync", action="store_true", help="watch the snapshot as it is, without syncing"
+    )
+    watch.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the alerts that would be sent; send and record nothing",
+    )
+    watch.add_argument(
+        "--as-of", default=None, help="judge as of this instant (default: the last good sync)"
+    )
+    watch.add_argument(
+        "--digest",
+        action="store_true",
+        help="send today's digest now, if not sent yet (default: first run after opening)",
+    )
+    _wait_flag(
+        watch, "if another run holds the snapshot, wait up to this long (default: exit 2 at once)"
+    )
+
+
 def _status_flags(status: argparse.ArgumentParser) -> None:
     status.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
     status.add_argument("--format", choices=TABLE_OR_JSON, default="table")
@@ -259,6 +284,11 @@ SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None]], .
         _nightly_flags,
     ),
     ("status", "show the snapshot's syncs, cursors, size; exit 1 if stale", _status_flags),
+    (
+        "watch",
+        "sync, then alert each team of new breaches and leads about to breach (cron)",
+        _watch_flags,
+    ),
 )
 """(name, help, flags) in the order ``--help`` lists them."""
 

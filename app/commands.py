@@ -172,6 +172,46 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     return result.exit_code()
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    import os
+
+    from app.alerts_delivery import apprise_send
+    from app.progress import sync_with_progress
+    from app.watch import WatchOptions, dry_run_lines, run_watch
+    from audit.period import parse_as_of
+    from config.settings import Settings
+    from config.sla import load_sla
+
+    settings = Settings.from_env()
+    db = args.db or str(settings.db_path or DEFAULT_DB)
+    as_of = parse_as_of(args.as_of, load_sla(args.sla).tz) if args.as_of else None
+    options = WatchOptions(
+        sync=not args.no_sync,
+        dry_run=args.dry_run,
+        as_of=as_of,
+        digest=args.digest,
+        wait_s=args.wait,
+    )
+    result = run_watch(
+        args.sla,
+        db,
+        settings,
+        options,
+        sync=lambda source, store, s: sync_with_progress(source, store, s),
+        send=apprise_send,
+        environ=os.environ,
+    )
+    for outcome in result.syncs:
+        if outcome.error:
+            print_error(outcome.error, args)
+    for line in result.failure_lines():
+        print_error(line, args)
+    for line in dry_run_lines(result) if result.dry_run else []:
+        print(line)
+    print(result.line())
+    return result.exit_code()
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from snapshot.status import read_status, render_status
 
@@ -219,4 +259,5 @@ COMMANDS: dict[str, Command] = {
     "sandbox": cmd_sandbox,
     "nightly": cmd_nightly,
     "status": cmd_status,
+    "watch": cmd_watch,
 }

@@ -126,12 +126,51 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": ("record_table", "record_id", "field", "issue"),
     },
     "meta": {"columns": {"key": str, "value": str}, "pk": "key"},
+    # ``watch``'s outbox (issue 17): one row per alert and channel, written before the
+    # delivery is tried and updated after, so an alert is sent at most once and a failed
+    # one is retried (snapshot/alerts_log.py).
+    "alerts_sent": {
+        "columns": {
+            "kind": str,
+            "rule": str,
+            "subject": str,
+            "channel": str,
+            "team": str,
+            "rep": str,
+            "queued_at": str,
+            "expires_at": str,
+            "status": str,
+            "sent_at": str,
+            "delivered": int,
+            "attempts": int,
+            "error": str,
+            "title": str,
+            "text": str,
+            "html": str,
+        },
+        "pk": ("kind", "rule", "subject", "channel"),
+    },
+    # One row per ``watch`` run that finished: its as-of starts the next run's window.
+    "watch_runs": {
+        "columns": {
+            "id": int,
+            "started_at": str,
+            "as_of": str,
+            "finished_at": str,
+            "breaches": int,
+            "at_risk": int,
+            "delivered": int,
+            "failed": int,
+        },
+        "pk": "id",
+    },
 }
 
 DATA_TABLES = ("owners", "leads", "lead_history", "activities", "activity_leads")
 """Tables holding CRM data (as opposed to sync bookkeeping)."""
 
 INDEXES: dict[str, list[list[str]]] = {
+    "alerts_sent": [["status"]],
     "leads": [["source", "crm_id"], ["owner_id"], ["created_at"]],
     # Both cover what the audit reads of a history row (no lookup of the row itself):
     # the month's stage entries by (field, changed_at), a cohort's history by lead.
