@@ -138,8 +138,8 @@ def run_nightly(
         store = SnapshotStore(db)
         try:
             store.mark_interrupted_runs()
-            outcomes = [_sync_one(source, store, settings, sync) for source in sources]
-            as_of, fallback = _as_of(store, sources, outcomes)
+            outcomes = [sync_one(source, store, settings, sync) for source in sources]
+            as_of, fallback = as_of_after_syncs(store, sources, outcomes)
         finally:
             store.close()
         result = NightlyResult(day=day, folder=folder, syncs=outcomes)
@@ -162,7 +162,7 @@ def run_nightly(
     return result
 
 
-def _sync_one(source: str, store: SnapshotStore, settings: Settings, sync: SyncFn) -> SourceOutcome:
+def sync_one(source: str, store: SnapshotStore, settings: Settings, sync: SyncFn) -> SourceOutcome:
     try:
         summary = sync(source, store, settings)
     except SyncError as exc:
@@ -172,7 +172,7 @@ def _sync_one(source: str, store: SnapshotStore, settings: Settings, sync: SyncF
     return SourceOutcome(source, summary=summary)
 
 
-def _as_of(
+def as_of_after_syncs(
     store: SnapshotStore, sources: list[str], outcomes: list[SourceOutcome]
 ) -> tuple[datetime | None, bool]:
     """As-of for tonight's audit and whether it fell back (see the module docstring).

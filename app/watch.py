@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from app.alerts_delivery import Delivery, Send, channel_urls, deliver
 from app.alerts_message import DigestInput, digest_message, event_message
 from app.cli_errors import UserError
-from app.nightly import SourceOutcome, SyncFn, _as_of, _sync_one
+from app.nightly import SourceOutcome, SyncFn, as_of_after_syncs, sync_one
 from app.watch_findings import Finding, Findings, evaluate
 from audit.engine import default_as_of, open_snapshot
 from audit.wording import local_instant
@@ -179,10 +179,10 @@ def _sync_then_as_of(
     """Sync (unless ``--no-sync``) and settle as-of and the window's start."""
     if sources:
         store.mark_interrupted_runs()
-        result.syncs = [_sync_one(source, store, settings, sync) for source in sources]
+        result.syncs = [sync_one(source, store, settings, sync) for source in sources]
     as_of = options.as_of
     if as_of is None and sources:
-        as_of, _ = _as_of(store, sources, result.syncs)
+        as_of, _ = as_of_after_syncs(store, sources, result.syncs)
     if as_of is None:
         as_of = default_as_of(store.db.conn)
     previous = alerts_log.last_watch_as_of(store)
