@@ -31,6 +31,7 @@ EXAMPLES = """examples:
   python run_audit.py audit --sla my_sla.yaml --period 2026-10 --as-of 2026-11-01T03:00:00Z \\
                             --format csv --out reports/2026-10
   python run_audit.py plan --sla my_sla.yaml --from-history 3
+  python run_audit.py inspect --source hubspot --write-sla my_sla.yaml  # the portal's values
   python run_audit.py check --sla my_sla.yaml --db snapshot.db    # values the CRM never uses
   python run_audit.py nightly --sla my_sla.yaml --db /srv/sla/snapshot.db --out-root reports
   python run_audit.py status --db /srv/sla/snapshot.db         # exit 1 if a sync is stale
@@ -224,6 +225,22 @@ def _check_flags(check: argparse.ArgumentParser) -> None:
     )
 
 
+def _inspect_flags(inspect: argparse.ArgumentParser) -> None:
+    inspect.add_argument("--source", choices=source_names(), required=True)
+    inspect.add_argument(
+        "--db",
+        default=None,
+        help=f"count values in this snapshot (default {DEFAULT_DB} when it exists)",
+    )
+    inspect.add_argument("--format", choices=TABLE_OR_JSON, default="table")
+    inspect.add_argument(
+        "--write-sla",
+        metavar="FILE",
+        default=None,
+        help="also write a starter SLA file with this portal's funnel values (never overwrites)",
+    )
+
+
 def _nightly_flags(nightly: argparse.ArgumentParser) -> None:
     _sla_flag(nightly)
     nightly.add_argument("--db", default=None, help=f"snapshot file (default {DEFAULT_DB})")
@@ -278,6 +295,11 @@ SUBCOMMANDS: tuple[tuple[str, str, Callable[[argparse.ArgumentParser], None]], .
     ("audit", "audit one month of the snapshot against an SLA file", _audit_flags),
     ("plan", "print the SLA arithmetic: customers and MQLs needed", _plan_flags),
     ("check", "validate an SLA file and say what it promises", _check_flags),
+    (
+        "inspect",
+        "list a CRM's stages, statuses, call outcomes and owners; write a starter SLA",
+        _inspect_flags,
+    ),
     (
         "nightly",
         "sync every source with credentials, then audit the month so far",

@@ -244,6 +244,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), size=args.size, seed=args.seed, source=args.source, now=now)
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from app.inspect_command import cmd_inspect as inspect_portal
+
+    return inspect_portal(args)
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from app.sandbox_command import run_sandbox
 
@@ -252,6 +258,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Command] = {
     "check": cmd_check,
+    "inspect": cmd_inspect,
     "audit": cmd_audit,
     "plan": cmd_plan,
     "sync": cmd_sync,

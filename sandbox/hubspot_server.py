@@ -241,6 +241,30 @@ _DATE_PROPERTIES: Final = frozenset(
     }
 )
 _NUMBER_PROPERTIES: Final = frozenset({"hs_object_id", "hs_call_duration"})
+#: The labels a new portal shows for its default options (value → label), as HubSpot's
+#: knowledge base lists them: internal values and labels differ, as users meet them.
+OPTION_LABELS: Final[dict[str, dict[str, str]]] = {
+    "lifecyclestage": {
+        "subscriber": "Subscriber",
+        "lead": "Lead",
+        "marketingqualifiedlead": "Marketing Qualified Lead",
+        "salesqualifiedlead": "Sales Qualified Lead",
+        "opportunity": "Opportunity",
+        "customer": "Customer",
+        "evangelist": "Evangelist",
+        "other": "Other",
+    },
+    "hs_lead_status": {
+        "NEW": "New",
+        "OPEN": "Open",
+        "IN_PROGRESS": "In Progress",
+        "OPEN_DEAL": "Open Deal",
+        "UNQUALIFIED": "Unqualified",
+        "ATTEMPTED_TO_CONTACT": "Attempted to Contact",
+        "CONNECTED": "Connected",
+        "BAD_TIMING": "Bad Timing",
+    },
+}
 #: Date properties read straight from a record attribute (fast search columns).
 _DATE_ATTRIBUTES: Final = {
     "createdate": "created_at",
@@ -1398,7 +1422,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             values = LIFECYCLE_STAGES if name == "lifecyclestage" else LEAD_STATUSES
             options = [
                 {
-                    "label": value.replace("_", " ").title(),
+                    "label": OPTION_LABELS[name][value],
                     "value": value,
                     "displayOrder": n,
                     "hidden": False,

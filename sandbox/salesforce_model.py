@@ -194,6 +194,17 @@ LEAD_STATUSES: Final[tuple[tuple[str, bool, bool], ...]] = (
     (NOT_CONVERTED, False, False),
     (CONVERTED, True, False),
 )
+#: The labels the org shows for its statuses (ApiName → MasterLabel): renamed since the
+#: values were created, as orgs do, so the API name an SLA must use differs from the label.
+LEAD_STATUS_LABELS: Final[dict[str, str]] = {
+    OPEN: "Open",
+    MARKETING_QUALIFIED: "MQL - Marketing Qualified",
+    WORKING: "Working",
+    SALES_QUALIFIED: "SQL - Sales Qualified",
+    RECYCLED: "Recycled to Nurture",
+    NOT_CONVERTED: "Disqualified",
+    CONVERTED: "Converted",
+}
 _WORKING_STATUSES: Final = frozenset(
     {"ATTEMPTED_TO_CONTACT", "IN_PROGRESS", "CONNECTED", "OPEN_DEAL"}
 )
@@ -227,6 +238,8 @@ _TASK_STATUSES: Final = {
     "WAITING": "Waiting on someone else",
     "DEFERRED": "Deferred",
 }
+TASK_STATUSES: Final = tuple(dict.fromkeys(_TASK_STATUSES.values()))
+"""The Task ``Status`` picklist."""
 OPPORTUNITY_STAGES: Final = ("Qualification", "Proposal/Price Quote", "Closed Won")
 _LOCAL: Final = ZoneInfo(BUSINESS_TIMEZONE)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -716,7 +729,7 @@ def _lead_statuses(org_created: datetime) -> Table:
         cols.add(
             Id=sf_id(LEAD_STATUS_PREFIX, n),
             ApiName=name,
-            MasterLabel=name,
+            MasterLabel=LEAD_STATUS_LABELS[name],
             IsConverted=converted,
             IsDefault=default,
             SortOrder=n,
@@ -976,10 +989,14 @@ def mql_entries(facts: LeadFacts) -> list[datetime]:
 
 __all__ = [
     "CONVERTED",
+    "INDUSTRIES",
     "INTEGRATION_USER_ID",
+    "LEAD_SOURCES",
     "LEAD_STATUSES",
+    "LEAD_STATUS_LABELS",
     "MARKETING_QUALIFIED",
     "SCHEMAS",
+    "TASK_STATUSES",
     "LeadFacts",
     "Org",
     "account_id",

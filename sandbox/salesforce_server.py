@@ -5,7 +5,8 @@ real ``simple-salesforce`` and our connector talk to it as to an org:
 
 * ``GET  /services/data/vXX.X/query?q=…`` and ``/queryAll?q=…`` (SOQL, see :mod:`.soql`),
   ``GET /services/data/vXX.X/query/{locator}`` (and ``queryAll/{locator}``) for the next
-  batch; ``GET /services/data/vXX.X/limits``; ``GET /services/data/`` (versions).
+  batch; ``GET /services/data/vXX.X/limits``; ``GET /services/data/`` (versions);
+  ``GET /services/data/vXX.X/sobjects/{sObject}/describe`` (:mod:`.salesforce_describe`).
 * ``POST /services/data/vXX.X/jobs/query`` (create a query / queryAll job),
   ``GET …/jobs/query/{id}`` (job info), ``GET …/jobs/query/{id}/results?maxRecords&locator``
   (CSV), ``PATCH`` (abort) and ``DELETE`` on a job, ``GET …/jobs/query`` (all jobs).
@@ -73,6 +74,7 @@ from simple_salesforce import Salesforce
 
 from sandbox.generator import CRM
 from sandbox.http_sandbox import Fault, HttpSandbox, TLSServer
+from sandbox.salesforce_describe import describe
 from sandbox.salesforce_model import INTEGRATION_USER_ID, Org, build_org, sf_id
 from sandbox.soql import (
     BoundQuery,
@@ -439,6 +441,11 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
                 return f"GET {base}/{rest[0]}/<locator>", lambda q, h, b, raw: self._query_more(
                     locator, h
                 )
+        if n == 3 and rest[0] == "sobjects" and rest[2] == "describe" and method == "GET":
+            sobject = rest[1]
+            return f"GET {base}/sobjects/<name>/describe", lambda q, h, b, raw: self._describe(
+                sobject, version
+            )
         if rest == ["limits"] and method == "GET":
             return f"GET {base}/limits", lambda q, h, b, raw: self._limits()
         if rest[:2] == ["jobs", "query"]:
@@ -547,6 +554,12 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
         return _Answer(200, self._page(cursor, cursor_id, offset, batch))
 
     # ----------------------------------------------------------------- limits, versions
+    def _describe(self, sobject: str, version: str) -> _Answer:
+        found = describe(sobject, version)
+        if found is None:
+            raise ApiError(404, "NOT_FOUND", f"The requested resource does not exist: {sobject}")
+        return _Answer(200, found)
+
     def _limits(self) -> _Answer:
         with self._lock:
             used = self._api_usage

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.faults
 def test_the_clients_own_retries_are_off_in_every_pool() -> None:
     connector = HubSpotConnector(HUBSPOT_TOKEN, "http://127.0.0.1:9")
     pools = connector.transport.pools()
-    assert len(pools) == 5
+    assert len(pools) == 6  # objects: basic, search, batch; owners; associations; properties
     for pool in pools:
         retries = pool.connection_pool_kw["retries"]
         assert isinstance(retries, Retry) and retries is NO_RETRIES

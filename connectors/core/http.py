@@ -76,6 +76,9 @@ class _stop_when_waited(stop_base):
 class Api:
     """Every request of a run goes through :meth:`call`: throttle, count, retry, parse."""
 
+    try_again = "run the sync again later (it resumes where it stopped)"
+    """The end of the line when a call kept failing: what the user does next."""
+
     def __init__(
         self,
         dialect: CrmDialect,
@@ -178,8 +181,7 @@ class Api:
             )
             raise self.fail(
                 f"{endpoint} kept failing ({exc.reason}); gave up after {attempts} attempts and "
-                f"{waited:.0f}s of waiting: {fix}; run the sync again later (it resumes where "
-                "it stopped)"
+                f"{waited:.0f}s of waiting: {fix}; {self.try_again}"
             ) from None
 
     def _attempt(

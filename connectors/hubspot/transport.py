@@ -125,6 +125,7 @@ class HubSpotTransport:
         from hubspot.crm.associations.v4 import exceptions as assoc_exceptions
         from hubspot.crm.objects import exceptions as object_exceptions
         from hubspot.crm.owners import exceptions as owner_exceptions
+        from hubspot.crm.properties import exceptions as property_exceptions
 
         client = HubSpot(
             access_token=access_token, host=base_url, retry=NO_RETRIES, ssl_ca_cert=ssl_ca_cert
@@ -134,16 +135,25 @@ class HubSpotTransport:
         self.batch = client.crm.objects.batch_api
         self.owners = client.crm.owners.owners_api
         self.associations = client.crm.associations.v4.batch_api
+        self.properties = client.crm.properties.core_api
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.api_errors: tuple[type[Exception], ...] = (
             object_exceptions.ApiException,
             owner_exceptions.ApiException,
             assoc_exceptions.ApiException,
+            property_exceptions.ApiException,
         )
 
     def pools(self) -> list[Any]:
         """The urllib3 pool managers in use (tests check their retry setting)."""
-        apis = (self.basic, self.search, self.batch, self.owners, self.associations)
+        apis = (
+            self.basic,
+            self.search,
+            self.batch,
+            self.owners,
+            self.associations,
+            self.properties,
+        )
         return [api.api_client.rest_client.pool_manager for api in apis]
 
     def exchange(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> HttpAnswer:
@@ -230,8 +240,20 @@ class HubSpotTransport:
             kwargs["archived"] = True
         return self.exchange(self.owners.get_page_with_http_info, **kwargs)
 
+    def property_definition(self, object_type: str, name: str) -> HttpAnswer:
+        """``GET /crm/v3/properties/{objectType}/{propertyName}``: type, label, options."""
+        return self.exchange(self.properties.get_by_name_with_http_info, object_type, name)
+
     def account_details(self) -> HttpAnswer:
-        """``GET /account-info/v3/details``, which the client has no method for.
+        """``GET /account-info/v3/details``, which the client has no method for."""
+        return self.plain_get("/account-info/v3/details")
+
+    def dispositions(self) -> HttpAnswer:
+        """``GET /calling/v1/dispositions`` (``[{id, label}]``), which the client lacks."""
+        return self.plain_get("/calling/v1/dispositions")
+
+    def plain_get(self, path: str) -> HttpAnswer:
+        """A GET the client has no method for, with the client's host, token and timeout.
 
         Sent through a generated ApiClient's ``call_api`` rather than ``api_request``:
         the latter ignores ``host`` (it would reach api.hubapi.com from a sandbox), has
@@ -239,7 +261,7 @@ class HubSpotTransport:
         """
         return self.exchange(
             self.owners.api_client.call_api,
-            "/account-info/v3/details",
+            path,
             "GET",
             header_params={"Accept": "application/json"},
             auth_settings=["oauth2"],

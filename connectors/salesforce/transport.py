@@ -202,6 +202,10 @@ class SalesforceTransport:
     def limits(self) -> HttpAnswer:
         return self.exchange(lambda sf: sf.limits())
 
+    def describe(self, sobject: str) -> HttpAnswer:
+        """``GET /sobjects/{sobject}/describe``: the object's fields, picklists with labels."""
+        return self.exchange(lambda sf: getattr(sf, sobject).describe())
+
     def _bulk(self, sf: Any, sobject: str) -> Any:
         # The Bulk API 2.0 client's per-request methods: ``sf.bulk2.X.query`` would create,
         # poll (sleeping on its own) and page inside one generator, out of the engine's reach.

@@ -1,0 +1,79 @@
+"""What a CRM says about its own values: the portal's metadata, as ``inspect`` reads it.
+
+An SLA file must name the CRM's *internal* values (``marketingqualifiedlead``, not the
+label ``Marketing Qualified Lead``), and real portals rename, add and hide values. So the
+values, with their labels, are read from the CRM itself — HubSpot's properties API,
+Salesforce's describe and ``LeadStatus`` — into these small records, which the command
+line shows and the starter SLA file is written from. Both connectors fill the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connectors.core.errors import SyncError
+from connectors.core.http import Api
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One value a field may take: what the CRM stores, and what people see."""
+
+    value: str
+    label: str
+    hidden: bool = False
+    """Hidden (HubSpot) or inactive (Salesforce): no longer offered, may still be held."""
+    converted: bool = False
+    """Salesforce: a ``LeadStatus`` with ``IsConverted`` (the status a conversion sets)."""
+
+
+@dataclass(frozen=True)
+class PortalUser:
+    """An owner (HubSpot) or user (Salesforce) as the CRM lists it."""
+
+    crm_id: str
+    name: str | None
+    email: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class PortalMetadata:
+    """A CRM's funnel values, call outcomes and users, each with its label."""
+
+    source: str
+    stages: tuple[Choice, ...]
+    """HubSpot ``lifecyclestage`` options (Salesforce leads have no stage field)."""
+    statuses: tuple[Choice, ...]
+    """HubSpot ``hs_lead_status`` options, Salesforce Lead ``Status`` picklist values."""
+    outcomes: tuple[Choice, ...] | None
+    """Call dispositions; None where the CRM keeps them as free text (Salesforce's
+    ``CallDisposition`` unless the org made it a picklist)."""
+    users: tuple[PortalUser, ...]
+
+
+class MetadataApi(Api):
+    """The sync's :class:`Api` (throttle, retries), with errors worded for ``inspect``."""
+
+    try_again = "run inspect again later"
+
+    def fail(self, what: str) -> SyncError:
+        return SyncError(
+            self.redactor(f"{self.dialect.source} inspect failed reading {self.stream}: {what}")
+        )
+
+
+def malformed(api: Api, endpoint: str, what: str) -> SyncError:
+    """A 2xx answer of the wrong shape, named: which call, and what was missing."""
+    return api.fail(
+        f"{endpoint} answered without {what}; the CRM's answer is not the documented one "
+        "(report this line, with the CRM's version, as a bug)"
+    )
+
+
+def text_of(value: object) -> str | None:
+    """A label or name as one clean line (None for empty or non-text)."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    return text or None

@@ -1,0 +1,105 @@
+"""A HubSpot portal's own values, read for ``inspect``: lifecycle stages and lead statuses
+(the properties API's options, value and label), call dispositions and owners.
+
+Each call goes through the sync's :class:`~connectors.core.Api` (throttle, retries, one
+clear line on a refusal). A 2xx answer without the documented fields is named — which
+call, what was missing — rather than shown as an empty list, since an empty list would
+read as "this portal has no lead statuses".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.core import Api
+from connectors.core.metadata import Choice, PortalMetadata, PortalUser, malformed, text_of
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.reader import next_after
+from connectors.hubspot.specs import SOURCE
+from connectors.hubspot.transport import HubSpotTransport
+
+OWNERS_PAGE = 500
+"""HubSpot's cap on ``limit`` for ``GET /crm/v3/owners/``."""
+
+
+def read_metadata(connector: HubSpotConnector, api: Api) -> PortalMetadata:
+    """Stages, statuses, dispositions and owners of the connector's portal."""
+    transport = connector.transport
+    return PortalMetadata(
+        source=SOURCE,
+        stages=property_options(transport, api, "lifecyclestage"),
+        statuses=property_options(transport, api, "hs_lead_status"),
+        outcomes=dispositions(transport, api),
+        users=owners(transport, api),
+    )
+
+
+def property_options(transport: HubSpotTransport, api: Api, name: str) -> tuple[Choice, ...]:
+    """A contact property's options in display order (hidden ones kept, and marked)."""
+    endpoint = f"GET /crm/v3/properties/contacts/{name}"
+    api.stream = f"property {name}"
+    reply = api.call(
+        endpoint,
+        lambda: transport.property_definition("contacts", name),
+        expect=lambda d: isinstance(d, dict),
+    )
+    options = reply.data.get("options")
+    if not isinstance(options, list):
+        raise malformed(api, endpoint, "an options list")
+    choices = []
+    for n, option in enumerate(options):
+        value = option.get("value") if isinstance(option, dict) else None
+        if not isinstance(value, str) or not value:
+            raise malformed(api, endpoint, f"options[{n}].value")
+        order = option.get("displayOrder")
+        choice = Choice(value, text_of(option.get("label")) or value, bool(option.get("hidden")))
+        choices.append((order if isinstance(order, int) and order >= 0 else 10**6 + n, choice))
+    return tuple(choice for _, choice in sorted(choices, key=lambda pair: pair[0]))
+
+
+def dispositions(transport: HubSpotTransport, api: Api) -> tuple[Choice, ...]:
+    """The call outcomes reps pick from: HubSpot's six and the portal's own (GUID, label)."""
+    endpoint = "GET /calling/v1/dispositions"
+    api.stream = "call dispositions"
+    reply = api.call(endpoint, transport.dispositions, expect=lambda d: isinstance(d, list))
+    out = []
+    for n, item in enumerate(reply.data):
+        guid = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(guid, str) or not guid:
+            raise malformed(api, endpoint, f"[{n}].id")
+        out.append(Choice(guid, text_of(item.get("label")) or guid))
+    return tuple(out)
+
+
+def owners(transport: HubSpotTransport, api: Api) -> tuple[PortalUser, ...]:
+    """Every owner: active ones, then deactivated ones (``archived=true``)."""
+    users: list[PortalUser] = []
+    for archived in (False, True):
+        endpoint = "GET /crm/v3/owners/" + ("?archived=true" if archived else "")
+        api.stream = "owners"
+        after: str | None = None
+        while True:
+            reply = api.call(
+                endpoint,
+                lambda a=after, x=archived: transport.owners_page(  # type: ignore[misc]
+                    limit=OWNERS_PAGE, after=a, archived=x
+                ),
+                expect=lambda d: isinstance(d, dict) and isinstance(d.get("results"), list),
+            )
+            users.extend(
+                _owner(api, endpoint, record, archived) for record in reply.data["results"]
+            )
+            after = next_after(reply.data)
+            if after is None:
+                break
+    return tuple(users)
+
+
+def _owner(api: Api, endpoint: str, record: Any, archived: bool) -> PortalUser:
+    crm_id = record.get("id") if isinstance(record, dict) else None
+    if crm_id in (None, ""):
+        raise malformed(api, endpoint, "results[].id")
+    first, last = text_of(record.get("firstName")), text_of(record.get("lastName"))
+    name = " ".join(part for part in (first, last) if part) or None
+    active = not archived and not record.get("archived")
+    return PortalUser(str(crm_id), name, text_of(record.get("email")), active)
