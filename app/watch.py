@@ -23,6 +23,7 @@ Meant for cron every 15 minutes, next to ``nightly``. Its choices:
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,7 @@ def run_watch(
             as_of = _sync_then_as_of(store, sources, settings, sync, options, result)
             conn = open_snapshot(db)
             try:
+                check_managers(conn, sla)
                 findings = evaluate(conn, sla, as_of)
             finally:
                 conn.close()
@@ -166,6 +168,25 @@ def run_watch(
             store.close()
     _log(result)
     return result
+
+
+def check_managers(conn: sqlite3.Connection, sla: SLA) -> None:
+    """A team's manager must be a CRM user: the digest is theirs, and a typo would send it
+    to nobody's team without a word. One line per unknown manager, naming the key."""
+    if not sla.teams:
+        return
+    users = {
+        str(email).strip().lower()
+        for (email,) in conn.execute("select email from owners where email is not null")
+    }
+    unknown = [
+        f"teams.{name}.manager: {team.manager} is no user of the synced CRMs; name the "
+        "manager by the email of their CRM user"
+        for name, team in sla.teams.items()
+        if team.manager not in users
+    ]
+    if unknown:
+        raise UserError("\n".join(unknown))
 
 
 def _sync_then_as_of(

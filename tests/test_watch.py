@@ -63,6 +63,7 @@ def build_crm(path: Path) -> TinyCRM:
     crm = TinyCRM(path)
     ana = crm.owner("1", "ana@acme.example")
     bruno = crm.owner("2", "bruno@acme.example")
+    crm.owner("9", "maria@acme.example")  # the inbound team's manager is a CRM user
     for crm_id, owner, mql_at, call_at in (
         ("101", ana, "2026-10-14 10:00", None),
         ("102", ana, "2026-10-14 10:12", None),
@@ -369,3 +370,30 @@ def test_the_command_delivers_and_no_output_or_snapshot_holds_a_secret(
     for secret in (SMTP_PASSWORD, WEBHOOK_TOKEN):
         assert all(secret not in text for text in outputs)
         assert secret.encode() not in stored
+
+
+def test_a_manager_who_is_no_crm_user_is_one_line_naming_the_key(tmp_path, snapshot, capsys):
+    teams = {**TEAMS, "inbound": {**TEAMS["inbound"], "manager": "mario@acme.example"}}
+    args = ("--sla", str(sla_file(tmp_path, teams=teams)), "--db", str(snapshot), "--no-sync")
+    code, out, err = cli(capsys, *args, "--dry-run", "--as-of", "2026-10-14T10:20:00-03:00")
+    assert code == 2 and out == ""
+    assert err == (
+        "error: teams.inbound.manager: mario@acme.example is no user of the synced CRMs; "
+        "name the manager by the email of their CRM user\n"
+    )
+
+
+def test_a_webhook_that_hangs_times_out_and_is_delivered_once_next_run(tmp_path, snapshot):
+    """apprise's read timeout (rto=1 s in the URL) ends the hung request: a failure, kept
+    for the next run, which delivers once."""
+    sla = sla_file(tmp_path)
+    with smtp_server() as box, webhook_server(hangs=2) as hook:
+        environ = {**env_of(box, hook), "SLA_AUDIT_INBOUND_HOOK": hook.url() + "?rto=1"}
+        first = watch(sla, snapshot, "2026-10-14T10:20:00-03:00", environ)
+        assert first.exit_code() == 2
+        assert first.failure_lines()[0].startswith("delivery to channel inbound-hook failed: ")
+        assert (len(box.mails), len(hook.payloads)) == (2, 0)
+        second = watch(sla, snapshot, "2026-10-14T10:20:00-03:00", environ)
+        assert second.exit_code() == 0
+        third = watch(sla, snapshot, "2026-10-14T10:20:00-03:00", environ)
+        assert (third.delivery.delivered, len(box.mails), len(hook.payloads)) == (0, 2, 2)

@@ -11,6 +11,7 @@ import email
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,18 +92,31 @@ class Webhook:
     payloads: list[dict[str, Any]] = field(default_factory=list)
     """Payloads answered 200 (delivered)."""
     refused: int = 0
+    hangs: int = 0
+    """How many of the first POSTs hang (HANG_S seconds, then a 504 nobody waits for)."""
 
     def url(self) -> str:
         return f"json://127.0.0.1:{self.port}/hooks/{WEBHOOK_TOKEN}"
 
 
+HANG_S = 3.0
+"""How long a hanging webhook keeps a request: longer than the test's read timeout."""
+
+
 @contextmanager
-def webhook_server(codes: list[int] | None = None) -> Iterator[Webhook]:
-    hook = Webhook(codes=list(codes or []))
+def webhook_server(codes: list[int] | None = None, hangs: int = 0) -> Iterator[Webhook]:
+    hook = Webhook(codes=list(codes or []), hangs=hangs)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            if hook.hangs:
+                hook.hangs -= 1
+                hook.refused += 1
+                time.sleep(HANG_S)
+                self.send_response(504)
+                self.end_headers()
+                return
             code = hook.codes.pop(0) if hook.codes else 200
             if code == 200 and self.path == f"/hooks/{WEBHOOK_TOKEN}":
                 hook.payloads.append(json.loads(body))
