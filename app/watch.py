@@ -237,7 +237,8 @@ def _plan(
 
 
 def _routed(sla: SLA, finding: Finding) -> list[Outgoing]:
-    """The finding's alert for each channel of its rep's team (none for a rep in no team)."""
+    """The finding's alert for each channel of its rep's team and the rep's own channels
+    (none for a rep in no team)."""
     team = sla.team_of(finding.rep) if finding.rep else None
     if team is None:
         return []
@@ -255,7 +256,7 @@ def _routed(sla: SLA, finding: Finding) -> list[Outgoing]:
             html=message.html,
             expires_at=finding.deadline if finding.kind == "at_risk" else None,
         )
-        for channel in sla.teams[team].notify
+        for channel in sla.teams[team].channels_for(finding.rep)
     ]
 
 

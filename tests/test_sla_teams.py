@@ -87,3 +87,30 @@ def test_a_rep_in_two_teams_and_an_unknown_channel_are_named():
 def test_each_mistake_is_one_line_naming_its_key(blocks, line):
     problems = problems_of(**blocks)
     assert any(problem.startswith(line) for problem in problems), problems
+
+
+def test_a_reps_own_channels_add_to_the_teams_for_their_leads():
+    teams = {
+        **TEAMS,
+        "inbound": {**TEAMS["inbound"], "rep_notify": {"ANA@acme.example": ["ana-mail"]}},
+    }
+    channels = {**CHANNELS, "ana-mail": {"url_env": "SLA_AUDIT_ANA_MAIL"}}
+    team = sla_with(teams=teams, channels=channels).teams["inbound"]
+    assert team.channels_for("ana@acme.example") == ["inbound-slack", "ana-mail"]
+    assert team.channels_for("bruno@acme.example") == ["inbound-slack"]
+
+
+def test_rep_notify_names_a_rep_of_the_team_and_declared_channels():
+    teams = {
+        **TEAMS,
+        "inbound": {
+            **TEAMS["inbound"],
+            "rep_notify": {"carla@acme.example": ["inbound-slack"], "ana@acme.example": ["x"]},
+        },
+    }
+    assert problems_of(teams=teams, channels=CHANNELS) == [
+        "teams.inbound.rep_notify.carla@acme.example: carla@acme.example is not one of team "
+        "inbound's reps; add them to reps or remove the line",
+        "teams.inbound.rep_notify.ana@acme.example[0]: 'x' is not a channel of this file "
+        "(channels: inbound-slack); declare it under channels: with its url_env",
+    ]

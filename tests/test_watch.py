@@ -18,6 +18,7 @@ The first watch run (as of 10:20) looks back 24 hours: breaches 101, 102 (ana) a
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -397,3 +398,18 @@ def test_a_webhook_that_hangs_times_out_and_is_delivered_once_next_run(tmp_path,
         assert second.exit_code() == 0
         third = watch(sla, snapshot, "2026-10-14T10:20:00-03:00", environ)
         assert (third.delivery.delivered, len(box.mails), len(hook.payloads)) == (0, 2, 2)
+
+
+def test_a_reps_own_channel_gets_their_leads_alerts_but_not_the_digest(tmp_path, snapshot):
+    teams = {
+        "inbound": {**TEAMS["inbound"], "rep_notify": {"ana@acme.example": ["ana-hook"]}},
+    }
+    channels = {**CHANNELS, "ana-hook": {"url_env": "SLA_AUDIT_ANA_HOOK"}}
+    sla = sla_file(tmp_path, teams=teams, channels=channels)
+    with smtp_server() as box, webhook_server() as hook, webhook_server() as ana:
+        environ = {**env_of(box, hook), "SLA_AUDIT_ANA_HOOK": ana.url()}
+        result = watch(sla, snapshot, "2026-10-14T10:20:00-03:00", environ)
+        assert result.exit_code() == 0
+        # the team's channels: digest + alerts each; ana's own: her leads' alerts only
+        assert (len(box.mails), len(hook.payloads), len(ana.payloads)) == (2, 2, 1)
+        assert "3 SLA alerts" in json.dumps(ana.payloads[0])

@@ -6,8 +6,11 @@ teams:
     manager: maria@acme.example
     reps: [ana@acme.example, bruno@acme.example]
     notify: [inbound-slack]          # channels for this team's breach alerts and digest
+    rep_notify:                      # optional: a rep's own channels for their leads' alerts
+      ana@acme.example: [ana-mail]
 channels:
   inbound-slack: {url_env: SLA_AUDIT_INBOUND_SLACK}   # an apprise URL, from the environment
+  ana-mail: {url_env: SLA_AUDIT_ANA_MAIL}
 alerts:
   at_risk_within: 30m                # warn of first-touch deadlines this close (business time)
 ```
@@ -49,6 +52,29 @@ class Team(BaseModel):
     manager: str
     reps: list[str] = Field(min_length=1)
     notify: list[str] = Field(default_factory=list)
+    rep_notify: dict[str, list[str]] = Field(default_factory=dict)
+    """A rep's own channels: their leads' per-event alerts go there too (not the digest)."""
+
+    @field_validator("rep_notify", mode="before")
+    @classmethod
+    def _rep_keys(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        problems = []
+        keys: dict[str, object] = {}
+        for key, channels in value.items():
+            try:
+                keys[_email(key)] = channels
+            except ValueError as problem:
+                problems.append(((str(key),), str(problem)))
+        if problems:
+            raise Problems(problems)
+        return keys
+
+    def channels_for(self, rep: str) -> list[str]:
+        """Where a per-event alert about ``rep``'s lead goes: the team's channels, then the
+        rep's own, each once."""
+        return list(dict.fromkeys([*self.notify, *self.rep_notify.get(rep, [])]))
 
     @field_validator("manager", mode="before")
     @classmethod
@@ -118,14 +144,25 @@ def checked_teams(
                     )
                 )
             first_team.setdefault(rep, name)
-        for index, channel in enumerate(team.notify):
-            if channel not in channels:
-                known = ", ".join(sorted(channels)) or "none yet"
+        named = [(("notify", index), channel) for index, channel in enumerate(team.notify)]
+        for rep, rep_channels in team.rep_notify.items():
+            if rep not in team.reps:
                 problems.append(
                     (
-                        ("teams", name, "notify", index),
-                        f"{channel!r} is not a channel of this file (channels: {known}); "
-                        "declare it under channels: with its url_env",
+                        ("teams", name, "rep_notify", rep),
+                        f"{rep} is not one of team {name}'s reps; add them to reps or remove "
+                        "the line",
                     )
                 )
+            named += [(("rep_notify", rep, index), c) for index, c in enumerate(rep_channels)]
+        known = ", ".join(sorted(channels)) or "none yet"
+        problems += [
+            (
+                ("teams", name, *where),
+                f"{channel!r} is not a channel of this file (channels: {known}); "
+                "declare it under channels: with its url_env",
+            )
+            for where, channel in named
+            if channel not in channels
+        ]
     return problems
