@@ -9,12 +9,14 @@ person is waiting at a terminal, and nothing is lost by asking again.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from typing import Any
 
 from config.redact import Redactor, redacting_logs
 from config.settings import Settings
-from config.sources import SOURCES
 from connectors.core import Clock, RetryPolicy, SyncError, SyncOptions, SystemClock
 from connectors.core.metadata import MetadataApi, PortalMetadata
+from connectors.sync import start_connector
 
 __all__ = ["INSPECT_RETRY", "PortalMetadata", "read_metadata"]
 
@@ -30,28 +32,11 @@ def read_metadata(
     clock: Clock | None = None,
 ) -> PortalMetadata:
     """What ``source`` says about its values; :class:`SyncError` (one redacted line) if not."""
-    spec = SOURCES.get(source)
-    if spec is None:
-        raise SyncError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
-    if not settings.source_configured(source):
-        raise SyncError(f"{source} is not configured: {spec.missing_hint}")
-    try:
-        reader = importlib.import_module(f"connectors.{source}.metadata").read_metadata
-    except (ImportError, AttributeError):
-        raise SyncError(f"inspect cannot read {source}'s metadata yet") from None
     redactor = Redactor(settings.secrets())
     clock = clock or SystemClock()
     options = options or SyncOptions(retry=INSPECT_RETRY)
     with redacting_logs(redactor):
-        try:
-            builder = importlib.import_module(f"connectors.{source}").build_connector
-            connector = builder(settings, options, clock)
-        except SyncError:
-            raise
-        except Exception as exc:
-            raise SyncError(
-                redactor(f"{source} connector could not start: {type(exc).__name__}: {exc}")
-            ) from None
+        connector = start_connector(source, settings, options, clock, redactor)
         api = MetadataApi(
             connector.dialect,
             clock=clock,
@@ -59,5 +44,13 @@ def read_metadata(
             retry=options.retry,
             throttle=options.throttle,
         )
-        metadata: PortalMetadata = reader(connector, api)
+        metadata: PortalMetadata = _metadata_reader(source)(connector, api)
         return metadata
+
+
+def _metadata_reader(source: str) -> Callable[[Any, MetadataApi], PortalMetadata]:
+    """``connectors.<source>.metadata.read_metadata``, or one line saying there is none."""
+    try:
+        return importlib.import_module(f"connectors.{source}.metadata").read_metadata  # type: ignore[no-any-return]
+    except (ImportError, AttributeError):
+        raise SyncError(f"inspect cannot read {source}'s metadata yet") from None

@@ -80,6 +80,31 @@ def _build(source: str, settings: Settings, options: SyncOptions, clock: Clock) 
     return build(settings, options, clock)
 
 
+def start_connector(
+    source: str, settings: Settings, options: SyncOptions, clock: Clock, redactor: Redactor
+) -> Connector:
+    """Check and build ``source``'s connector (call it inside ``redacting_logs``).
+
+    An unknown or unconfigured source, or a connector that fails to start, is one
+    :class:`SyncError` line with every secret masked: ``sync`` and ``inspect`` alike.
+    """
+    spec = connector_spec(source)
+    if spec is None:
+        raise SyncError(
+            f"unknown source {source!r}: use one of {', '.join(known_sources()) or 'none'}"
+        )
+    if not spec.configured(settings):
+        raise SyncError(f"{source} is not configured: {spec.missing_hint}")
+    try:
+        return spec.build(settings, options, clock)
+    except SyncError:
+        raise
+    except Exception as exc:
+        raise SyncError(
+            redactor(f"{source} connector could not start: {type(exc).__name__}: {exc}")
+        ) from None
+
+
 def sync_source(
     source: str,
     store: SnapshotStore,
@@ -97,25 +122,11 @@ def sync_source(
     :class:`SyncError` with one redacted line (what, where, how to fix); pages committed
     before it stay, and the next call resumes from them.
     """
-    spec = connector_spec(source)
-    if spec is None:
-        raise SyncError(
-            f"unknown source {source!r}: use one of {', '.join(known_sources()) or 'none'}"
-        )
-    if not spec.configured(settings):
-        raise SyncError(f"{source} is not configured: {spec.missing_hint}")
     redactor = Redactor(settings.secrets())
     clock = clock or SystemClock()
     options = options or SyncOptions()
     with redacting_logs(redactor):
-        try:
-            connector = spec.build(settings, options, clock)
-        except SyncError:
-            raise
-        except Exception as exc:
-            raise SyncError(
-                redactor(f"{source} connector could not start: {type(exc).__name__}: {exc}")
-            ) from None
+        connector = start_connector(source, settings, options, clock, redactor)
         api = Api(
             connector.dialect,
             clock=clock,
