@@ -51,6 +51,8 @@ def read_metadata(
 def _metadata_reader(source: str) -> Callable[[Any, MetadataApi], PortalMetadata]:
     """``connectors.<source>.metadata.read_metadata``, or one line saying there is none."""
     try:
-        return importlib.import_module(f"connectors.{source}.metadata").read_metadata  # type: ignore[no-any-return]
+        module = importlib.import_module(f"connectors.{source}.metadata")
+        reader: Callable[[Any, MetadataApi], PortalMetadata] = module.read_metadata
     except (ImportError, AttributeError):
         raise SyncError(f"inspect cannot read {source}'s metadata yet") from None
+    return reader
