@@ -56,6 +56,8 @@ class AuditContext:
     deleted_left_out: int
     sources: list[str]
     notes: list[str] = field(default_factory=list)
+    kinds_seen: dict[str, int] = field(default_factory=dict)
+    """In-window activities of the cohort's handoffs by kind (for the e-mail capture note)."""
     data_start: datetime | None = None
     """The first lead's creation seen at as-of (None: the snapshot holds no lead yet)."""
     evidence: bool = True
@@ -105,15 +107,9 @@ def build_context(
     reader = SnapshotReader(conn, as_of_text, sources)
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
     funnel = _funnel_conditions(sla)
-    reason_field = sla.sales.recycle.reason_field
-    mql_fields = {cond.field for cond in stage_conditions(sla, ["mql"])}
-    fields = sorted(
-        {"owner", reason_field, *mql_fields}
-        | {cond.field for conds in funnel.values() for cond in conds}
-    )
     reader.load_cohort(list(handoffs["lead_id"].unique()))
     leads = reader.cohort_leads()
-    history = reader.cohort_history(fields)
+    history = reader.cohort_history(_history_fields(sla, funnel))
     states = reader.cohort_lead_states()
     entries = {
         name: reader.cohort_stage_entries(history, states, conditions)
@@ -126,7 +122,7 @@ def build_context(
     owner_names = _owner_names(owners)
     _add_responsible_reps(facts, reader, history, owner_names)
 
-    counted = _add_outreach_facts(facts, reader, sla)
+    counted, kinds_seen = _add_outreach_facts(facts, reader, sla)
     _add_funnel_facts(facts, sla, history, entries, counted)
     _add_first_touch_deadline(facts, sla, calendar)
 
@@ -143,12 +139,20 @@ def build_context(
         deleted_left_out=deleted,
         sources=sources,
         data_start=_instant_or_none(reader.data_start()),
+        kinds_seen=kinds_seen,
         evidence=evidence,
     )
 
 
 def _instant_or_none(text: str | None) -> datetime | None:
     return None if text is None else parse_instant(text)
+
+
+def _history_fields(sla: SLA, funnel: dict[str, list[StageCondition]]) -> list[str]:
+    """The history fields the facts read: owner, the recycle reason, every funnel field."""
+    mql_fields = {cond.field for cond in stage_conditions(sla, ["mql"])}
+    funnel_fields = {cond.field for conds in funnel.values() for cond in conds}
+    return sorted({"owner", sla.sales.recycle.reason_field, *mql_fields} | funnel_fields)
 
 
 def _entries_only(
@@ -229,8 +233,11 @@ def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Se
     return sorted(active | involved)
 
 
-def _add_outreach_facts(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -> pd.DataFrame:
-    """Add first attempt, counted attempts and activity connection; return counted rows."""
+def _add_outreach_facts(
+    facts: pd.DataFrame, reader: SnapshotReader, sla: SLA
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Add first attempt, counted attempts and activity connection; return the counted
+    rows and how many in-window activities of each kind there were."""
     attempts_cfg = sla.sales.attempts
     facts["window_end"] = facts["handoff_ns"] + duration_ns(attempts_cfg.window)
     windows = pd.DataFrame(
@@ -251,7 +258,8 @@ def _add_outreach_facts(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -
     facts["first_attempt"] = per_handoff_first(attempts, facts)
     facts["attempts"] = per_handoff_count(counted, facts)
     facts["activity_connected_at"] = per_handoff_first(connections, facts)
-    return counted
+    kinds_seen = {str(k): int(n) for k, n in in_window["kind"].value_counts().items()}
+    return counted, kinds_seen
 
 
 def _add_funnel_facts(

@@ -18,6 +18,7 @@ from audit.context import AuditContext, build_context
 from audit.data_quality import quality_notes
 from audit.funnel_values import funnel_value_notes
 from audit.period import AuditInputError, Period, parse_period
+from audit.preflight import email_note, history_notes
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from audit.teams import team_notes, team_rows
@@ -222,6 +223,8 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection, quality: list[str]) 
         notes.append(f"{plural(unassigned, 'handoff')} had no owner (reported as 'unassigned')")
     notes += coverage_notes(ctx)
     notes += funnel_value_notes(conn, ctx.sla, ctx.as_of_text)
+    notes += email_note(ctx.kinds_seen, ctx.sla.sales.attempts.channels)
+    notes += history_notes(conn, ctx.as_of_text)
     if not ctx.period_complete:
         notes.append(
             f"provisional: period {ctx.period.label} is still open as of "

@@ -1,0 +1,91 @@
+"""What the CRM may be hiding, said in the data notes (issue 14: never silently wrong).
+
+Three habits of real portals make rules wrong without any record looking odd:
+
+* **E-mail not logged.** Activity capture that leaves e-mail out (no e-mail activity at
+  all in the handoffs' windows while calls are there) makes attempts and coverage count
+  calls only.
+* **Field history not tracked.** Salesforce keeps a lead's Status and Owner history only
+  when field history tracking is on for them; without it the snapshot knows each lead's
+  value at creation and its current one, nothing between: handoffs, recycling and the
+  responsible rep are then read from those alone.
+* **History missing.** A HubSpot snapshot whose contacts carry no lifecycle-stage change
+  after creation was synced without property history.
+
+Each check looks only at the period's cohort (the leads with a handoff), so it costs a
+range read per cohort lead, and it speaks only when the cohort is large enough for the
+absence to mean something.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+
+MIN_LEADS = 20
+"""Fewer cohort leads of a source than this, and an absence proves nothing: no note."""
+
+HISTORY_FIELDS: Mapping[str, Sequence[tuple[str, str]]] = {
+    "salesforce": (("status", "Status"), ("owner", "Owner")),
+    "hubspot": (("stage", "lifecycle stage"),),
+}
+"""Per source, the history fields whose absence after creation is worth a note."""
+
+
+def email_note(kinds_seen: Mapping[str, int], channels: Sequence[str]) -> list[str]:
+    """A note when e-mail counts as an attempt but no handoff window holds any e-mail."""
+    calls = int(kinds_seen.get("call", 0))
+    if "email" not in channels or kinds_seen.get("email") or calls < MIN_LEADS:
+        return []
+    return [
+        f"no e-mail activity in any handoff's window while {calls} calls are there: if the "
+        "CRM does not log e-mails (activity capture off), attempts and coverage count calls "
+        "only"
+    ]
+
+
+def history_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
+    """A note per source and field whose cohort leads never changed it after creation.
+
+    Reads the audit's cohort table (``temp.cohort_leads``), on the audit's own connection.
+    """
+    rows = conn.execute(
+        "select l.source, count(*), "
+        + ", ".join(
+            f"sum(exists (select 1 from lead_history h where h.lead_id = l.lead_id and "
+            f"h.field = '{field}' and h.changed_at > l.created_at and h.changed_at <= ?))"
+            for field in _fields()
+        )
+        + " from temp.cohort_leads l group by l.source",
+        [as_of] * len(_fields()),
+    ).fetchall()
+    notes = []
+    for source, leads, *changed in rows:
+        if leads < MIN_LEADS:
+            continue
+        for (field, label), count in zip(_pairs(), changed, strict=True):
+            if field in dict(HISTORY_FIELDS.get(source, ())) and not count:
+                notes.append(_history_words(source, label, leads))
+    return notes
+
+
+def _pairs() -> list[tuple[str, str]]:
+    return [(field, label) for fields in HISTORY_FIELDS.values() for field, label in fields]
+
+
+def _fields() -> list[str]:
+    return [field for field, _ in _pairs()]
+
+
+def _history_words(source: str, label: str, leads: int) -> str:
+    if source == "salesforce":
+        return (
+            f"no Salesforce lead of the {leads} handed off had its {label} changed after "
+            f"creation: field history tracking for Lead {label} is probably off (Setup → "
+            "Object Manager → Lead → Set History Tracking), so only values at creation and "
+            "now are known"
+        )
+    return (
+        f"no {source} lead of the {leads} handed off had its {label} changed after "
+        "creation: the snapshot may lack property history; run 'sync --full'"
+    )

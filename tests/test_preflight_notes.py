@@ -1,0 +1,60 @@
+"""What the CRM may be hiding, in the data notes (issue 14, item 6): e-mail not logged,
+Salesforce field history not tracked, HubSpot history missing — each checked on the
+period's cohort, and silent when the cohort is too small for an absence to mean anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.preflight import MIN_LEADS
+from tests.tiny_crm import TinyCRM, audit
+
+HANDOFF = "2026-10-14 10:00"
+
+
+def hubspot_cohort(crm: TinyCRM, leads: int, *, emails: bool) -> None:
+    ana = crm.owner("1", "ana@acme.example")
+    for n in range(leads):
+        lead = crm.lead(str(100 + n), owner=ana)
+        crm.event(lead, "owner", ana, "2026-09-01 08:00")
+        crm.mql(lead, HANDOFF)
+        crm.activity(lead, "call", "2026-10-14 10:02")
+        if emails:
+            crm.activity(lead, "email", "2026-10-15 10:00")
+
+
+def test_no_email_in_any_window_while_calls_are_there_is_said(tmp_path):
+    crm = TinyCRM(tmp_path / "s.db")
+    hubspot_cohort(crm, MIN_LEADS, emails=False)
+    notes = audit(crm).data_notes
+    assert (
+        f"no e-mail activity in any handoff's window while {MIN_LEADS} calls are there: if the "
+        "CRM does not log e-mails (activity capture off), attempts and coverage count calls "
+        "only"
+    ) in notes
+
+
+@pytest.mark.parametrize(("leads", "emails"), [(MIN_LEADS, True), (MIN_LEADS - 1, False)])
+def test_emails_present_or_a_small_cohort_say_nothing(tmp_path, leads, emails):
+    crm = TinyCRM(tmp_path / "s.db")
+    hubspot_cohort(crm, leads, emails=emails)
+    notes = audit(crm).data_notes
+    assert not [n for n in notes if n.startswith("no e-mail")]
+    assert not [n for n in notes if "changed after creation" in n]  # stage history there
+
+
+def test_salesforce_status_and_owner_without_history_after_creation_are_said(tmp_path):
+    # Every lead created straight as "Marketing Qualified" with its owner, and never
+    # changed: Status and Owner history tracking look off.
+    crm = TinyCRM(tmp_path / "s.db", source="salesforce")
+    sam = crm.owner("005A", "sam@acme.example")
+    for n in range(MIN_LEADS):
+        lead = crm.lead(f"00Q{n:03d}", owner=sam, created=HANDOFF)
+        crm.event(lead, "status", "Marketing Qualified", HANDOFF)
+        crm.event(lead, "owner", sam, HANDOFF)
+        crm.activity(lead, "email", "2026-10-14 10:05")
+    notes = audit(crm).data_notes
+    assert [n.split(":")[0] for n in notes if "change after its creation" in n] == [
+        f"no Salesforce lead of the {MIN_LEADS} handed off has a Status change after its creation",
+        f"no Salesforce lead of the {MIN_LEADS} handed off has a Owner change after its creation",
+    ]
