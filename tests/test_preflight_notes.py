@@ -54,7 +54,7 @@ def test_salesforce_status_and_owner_without_history_after_creation_are_said(tmp
         crm.event(lead, "owner", sam, HANDOFF)
         crm.activity(lead, "email", "2026-10-14 10:05")
     notes = audit(crm).data_notes
-    assert [n.split(":")[0] for n in notes if "change after its creation" in n] == [
-        f"no Salesforce lead of the {MIN_LEADS} handed off has a Status change after its creation",
-        f"no Salesforce lead of the {MIN_LEADS} handed off has a Owner change after its creation",
+    assert [n.split(":")[0] for n in notes if "changed after creation" in n] == [
+        f"no Salesforce lead of the {MIN_LEADS} handed off had its Status changed after creation",
+        f"no Salesforce lead of the {MIN_LEADS} handed off had its Owner changed after creation",
     ]
