@@ -48,33 +48,26 @@ def history_notes(conn: sqlite3.Connection, as_of: str) -> list[str]:
     """A note per source and field whose cohort leads never changed it after creation.
 
     Reads the audit's cohort table (``temp.cohort_leads``), on the audit's own connection.
+    Each check stops at the first lead that did change it, so a healthy snapshot pays one
+    or two index lookups per field; only the case worth a note reads the whole cohort.
     """
-    rows = conn.execute(
-        "select l.source, count(*), "
-        + ", ".join(
-            f"sum(exists (select 1 from lead_history h where h.lead_id = l.lead_id and "
-            f"h.field = '{field}' and h.changed_at > l.created_at and h.changed_at <= ?))"
-            for field in _fields()
-        )
-        + " from temp.cohort_leads l group by l.source",
-        [as_of] * len(_fields()),
-    ).fetchall()
     notes = []
-    for source, leads, *changed in rows:
+    for source, fields in HISTORY_FIELDS.items():
+        (leads,) = conn.execute(
+            "select count(*) from temp.cohort_leads where source = ?", [source]
+        ).fetchone()
         if leads < MIN_LEADS:
             continue
-        for (field, label), count in zip(_pairs(), changed, strict=True):
-            if field in dict(HISTORY_FIELDS.get(source, ())) and not count:
+        for field, label in fields:
+            changed = conn.execute(
+                "select 1 from temp.cohort_leads l where l.source = ? and exists (select 1 "
+                "from lead_history h where h.lead_id = l.lead_id and h.field = ? and "
+                "h.changed_at > l.created_at and h.changed_at <= ?) limit 1",
+                [source, field, as_of],
+            ).fetchone()
+            if changed is None:
                 notes.append(_history_words(source, label, leads))
     return notes
-
-
-def _pairs() -> list[tuple[str, str]]:
-    return [(field, label) for fields in HISTORY_FIELDS.values() for field, label in fields]
-
-
-def _fields() -> list[str]:
-    return [field for field, _ in _pairs()]
 
 
 def _history_words(source: str, label: str, leads: int) -> str:
