@@ -101,6 +101,22 @@ def recycle_reasons(meta: PortalMetadata) -> list[str]:
     return [c.value for c in reading(meta.statuses, RECYCLED)]
 
 
+def _commented_out(lines: list[str], key: str, why: str) -> list[str]:
+    """The top-level block ``key`` (and its indented lines) turned into comments, with why.
+
+    The example's teams name the demo's reps; a portal's own reps are in ``inspect``'s
+    Owners list, and a starter must not audit a team of people the portal never had.
+    """
+    start = next((n for n, line in enumerate(lines) if line.rstrip() == key), None)
+    if start is None:
+        return lines
+    end = start + 1
+    while end < len(lines) and lines[end].startswith((" ", "\t")):
+        end += 1
+    block = [f"# {line}" if line.strip() else line for line in lines[start:end]]
+    return [*lines[:start], f"# ({why})\n", *block, *lines[end:]]
+
+
 def starter_text(meta: PortalMetadata, example: str, where: str) -> str:
     """The example SLA with this source's funnel and recycle reasons, and a header."""
     lines = example.splitlines(keepends=True)
@@ -111,6 +127,7 @@ def starter_text(meta: PortalMetadata, example: str, where: str) -> str:
     while end < len(lines) and lines[end].startswith((" ", "\t")):
         end += 1
     lines[start:end] = [funnel_block(meta)]
+    lines = _commented_out(lines, "teams:", "the example's teams are the demo's reps: name yours")
     lines = [line.replace("; both are shown here.", ".") for line in lines]
     reasons = recycle_reasons(meta)
     for n, line in enumerate(lines):

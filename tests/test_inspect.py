@@ -124,6 +124,9 @@ def test_salesforce_starter_maps_labels_and_conversion(
     assert funnel["sql"].converted is True
     assert funnel["recycled"].status == ["Recycled", "Closed - Not Converted"]
     assert "# label: Disqualified" in text and "hubspot:" not in text
+    # The example's teams are the demo's reps: commented out, with why, never audited.
+    assert load_sla(path).teams == {}
+    assert "# (the example's teams are the demo's reps: name yours)\n# teams:" in text
 
 
 def test_a_portal_without_an_mql_value_gets_no_starter_file() -> None:
