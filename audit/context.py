@@ -57,7 +57,7 @@ class AuditContext:
     sources: list[str]
     notes: list[str] = field(default_factory=list)
     kinds_seen: dict[str, int] = field(default_factory=dict)
-    """In-window activities of the cohort's handoffs by kind (for the e-mail capture note)."""
+    """In-window calls and e-mails of the cohort's handoffs (for the e-mail capture note)."""
     data_start: datetime | None = None
     """The first lead's creation seen at as-of (None: the snapshot holds no lead yet)."""
     evidence: bool = True
@@ -258,7 +258,8 @@ def _add_outreach_facts(
     facts["first_attempt"] = per_handoff_first(attempts, facts)
     facts["attempts"] = per_handoff_count(counted, facts)
     facts["activity_connected_at"] = per_handoff_first(connections, facts)
-    kinds_seen = {str(k): int(n) for k, n in in_window["kind"].value_counts().items()}
+    kinds = in_window["kind"]
+    kinds_seen = {kind: int((kinds == kind).sum()) for kind in ("call", "email")}
     return counted, kinds_seen
 
 

@@ -57,7 +57,10 @@ def is_connection(
         _matches(acts["outcome"], connected_outcomes)
         | _matches(acts["outcome_label"], connected_outcomes)
     )
-    held = (acts["kind"] == "meeting") & ~_matches(acts["outcome"], set(not_held))
+    meeting = acts["kind"] == "meeting"
+    held = meeting.copy()
+    if not_held and meeting.any():  # decided on the meetings alone: a few among many calls
+        held[meeting] = ~_matches(acts.loc[meeting, "outcome"], set(not_held))
     inbound = acts["kind"].isin(["call", "email"]) & (acts["direction"] == "inbound")
     return connected_call | held | inbound
 

@@ -48,6 +48,10 @@ class Holidays(BaseModel):
                 raise ValueError("gives a subdivision without a country; add country: BR")
             return self
         self.country = self.country.strip().upper()
+        if self.subdivision is not None:
+            self.subdivision = self.subdivision.strip().upper()
+        if _usable(self.country, self.subdivision):
+            return self  # the common case: no need to load every country's module
         known = _supported()
         if self.country not in known:
             raise ValueError(
@@ -55,7 +59,6 @@ class Holidays(BaseModel):
                 "ISO 3166 code, such as BR, US, DE or PT"
             )
         if self.subdivision is not None:
-            self.subdivision = self.subdivision.strip().upper()
             codes = known[self.country]
             if self.subdivision not in codes:
                 shown = ", ".join(codes[:SUBDIVISIONS_SHOWN])
@@ -84,6 +87,15 @@ class Holidays(BaseModel):
     def dates_in(self, years: Iterable[int]) -> frozenset[date]:
         """The holiday dates of ``years`` (what the business calendar closes)."""
         return frozenset(self.resolved(years))
+
+
+def _usable(country: str, subdivision: str | None) -> bool:
+    """Whether the package has this country (and subdivision), loading only that country."""
+    try:
+        _country_year(country, subdivision, date.today().year)
+    except NotImplementedError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)
