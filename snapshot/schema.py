@@ -12,10 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from snapshot.derived import build_missing_derived, missing_derived
 from snapshot.errors import SnapshotError
+from snapshot.lean_sqlite_utils import sqlite_utils
 
 SCHEMA_VERSION = 2
 """1: the DESIGN tables; 2: adds the derived ``lead_touches`` table and its triggers."""

@@ -21,10 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from snapshot.errors import SnapshotError, describe_snapshot_error, not_a_snapshot
 from snapshot.instants import format_instant
+from snapshot.lean_sqlite_utils import sqlite_utils
 from snapshot.schema import Row, add_missing_schema, check_version, missing_schema
 from snapshot.upsert import upsert_rows
 

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 from itertools import chain
 
-from sqlite_utils.db import PrimaryKeyRequired, jsonify_if_needed
-
+from snapshot.lean_sqlite_utils import sqlite_utils
 from snapshot.schema import TABLES, Row
+
+PrimaryKeyRequired = sqlite_utils.db.PrimaryKeyRequired
+jsonify_if_needed = sqlite_utils.db.jsonify_if_needed
 
 _PLAIN_TYPES = frozenset({str, int, float, bytes, type(None)})
 """Values SQLite stores as they are; anything else goes through ``jsonify_if_needed``."""

@@ -1,6 +1,6 @@
 """A sync starts light (issue 14, item 10): the sync path never imports pandas or numpy.
 
-sqlite-utils would import both whenever installed; ``snapshot/__init__.py`` imports it with
+sqlite-utils would import both whenever installed; ``snapshot/lean_sqlite_utils.py`` imports it with
 them hidden. Checked in a fresh interpreter, since this test process has both loaded.
 """
 
