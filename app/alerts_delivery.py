@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -131,6 +132,32 @@ def apprise_send(url: str, message: Message) -> str | None:
     return scrub(captured[-1], url) if captured else "the channel refused the message"
 
 
+RETRY_WAITS_S: tuple[float, ...] = (2.0, 8.0)
+"""Waits before a failed delivery's second and third tries within one run (exponential
+backoff: a webhook that is restarting gets time). After them the alert stays in the outbox
+as failed, and later runs try again (up to their own cap)."""
+
+
+def _send_with_backoff(send: Send, url: str, message: Message) -> str | None:
+    """``send``, tried again after each of :data:`RETRY_WAITS_S`; the last error or None."""
+    error: str | None = None
+    for attempt, wait in enumerate((0.0, *RETRY_WAITS_S)):
+        if attempt:
+            sleep(wait)
+        try:
+            error = send(url, message)
+        except Exception as exc:  # a library bug must not leave the row "sending" for ever
+            error = scrub(f"{type(exc).__name__}: {exc}", url)
+        if error is None:
+            return None
+    return error
+
+
+def sleep(seconds: float) -> None:
+    """``time.sleep``, named here so tests can make the backoff instant."""
+    time.sleep(seconds)
+
+
 @dataclass
 class Delivery:
     """What one run's deliveries did."""
@@ -170,10 +197,7 @@ def _deliver_rows(
     keys = [(r["kind"], r["rule"], r["subject"], r["channel"]) for r in rows]
     message = batch_message(rows[0]["team"], [(r["title"], r["text"], r["html"]) for r in rows])
     mark_sending(store, keys)
-    try:
-        error = send(urls[channel], message)
-    except Exception as exc:  # a library bug must not leave the row "sending" for ever
-        error = scrub(f"{type(exc).__name__}: {exc}", urls[channel])
+    error = _send_with_backoff(send, urls[channel], message)
     mark_result(store, keys, error)
     if error is None:
         result.delivered += len(rows)

@@ -87,6 +87,16 @@ def snapshot(tmp_path: Path) -> Path:
     return build_crm(tmp_path / "s.db").path
 
 
+@pytest.fixture(autouse=True)
+def one_try_per_run(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """One delivery try per run unless a test says otherwise (the in-run backoff has a test
+    of its own); waits are recorded, not slept."""
+    waits: list[float] = []
+    monkeypatch.setattr("app.alerts_delivery.RETRY_WAITS_S", ())
+    monkeypatch.setattr("app.alerts_delivery.sleep", waits.append)
+    return waits
+
+
 def watch(
     sla: Path,
     db: Path,
@@ -413,3 +423,19 @@ def test_a_reps_own_channel_gets_their_leads_alerts_but_not_the_digest(tmp_path,
         # the team's channels: digest + alerts each; ana's own: her leads' alerts only
         assert (len(box.mails), len(hook.payloads), len(ana.payloads)) == (2, 2, 1)
         assert "3 SLA alerts" in json.dumps(ana.payloads[0])
+
+
+def test_a_failed_delivery_is_tried_again_in_the_run_after_growing_waits(
+    tmp_path, snapshot, monkeypatch, one_try_per_run
+):
+    """Two 500s, then the webhook is back: the third try of the run delivers it, after waits
+    of 2 s and 8 s (recorded here, not slept); nothing is left for the next run."""
+    monkeypatch.setattr("app.alerts_delivery.RETRY_WAITS_S", (2.0, 8.0))
+    sla = sla_file(tmp_path)
+    with smtp_server() as box, webhook_server(codes=[500, 500]) as hook:
+        result = watch(sla, snapshot, "2026-10-14T10:20:00-03:00", env_of(box, hook))
+        assert result.exit_code() == 0
+        assert (hook.refused, len(hook.payloads), len(box.mails)) == (2, 2, 2)
+    assert one_try_per_run == [2.0, 8.0]
+    hooked = [row for row in outbox(snapshot) if row["channel"] == "inbound-hook"]
+    assert {row["status"] for row in hooked} == {"delivered"}
