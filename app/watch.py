@@ -74,6 +74,8 @@ class WatchResult:
     breaches: int = 0
     at_risk: int = 0
     no_team: int = 0
+    no_channel: int = 0
+    """Findings of reps whose team (or themselves) have no channel to notify."""
     queued: int = 0
     quiet: bool = False
     planned: list[Outgoing] = field(default_factory=list)
@@ -95,8 +97,12 @@ class WatchResult:
             f"{self.breaches} breach{'es' if self.breaches != 1 else ''} since "
             f"{local_instant(self.since, tz)}, {self.at_risk} at risk"
         )
-        if self.no_team:
-            found += f" ({self.no_team} for reps in no team: not alerted)"
+        unsent = [
+            f"{self.no_team} for reps in no team" if self.no_team else "",
+            f"{self.no_channel} for teams with no channel" if self.no_channel else "",
+        ]
+        if any(unsent):
+            found += f" ({', '.join(part for part in unsent if part)}: not alerted)"
         if self.dry_run:
             return f"watch as of {local_instant(self.as_of, tz)}{syncs}; {found}; dry run: " + (
                 f"{len(self.planned)} alert(s) would be sent, nothing recorded"
@@ -226,7 +232,9 @@ def _plan(
     outgoing: list[Outgoing] = []
     for finding in [*new, *findings.at_risk]:
         routed = _routed(sla, finding)
-        result.no_team += int(not routed)
+        in_team = bool(finding.rep) and sla.team_of(finding.rep) is not None
+        result.no_team += int(not routed and not in_team)
+        result.no_channel += int(not routed and in_team)
         outgoing += routed
     outgoing += _digests(sla, findings, options.digest)
     known = alerts_log.known_keys(store)

@@ -439,3 +439,11 @@ def test_a_failed_delivery_is_tried_again_in_the_run_after_growing_waits(
     assert one_try_per_run == [2.0, 8.0]
     hooked = [row for row in outbox(snapshot) if row["channel"] == "inbound-hook"]
     assert {row["status"] for row in hooked} == {"delivered"}
+
+
+def test_a_team_without_channels_is_said_apart_from_reps_in_no_team(tmp_path, snapshot):
+    teams = {"inbound": {**TEAMS["inbound"], "notify": []}}
+    sla = sla_file(tmp_path, teams=teams)
+    result = watch(sla, snapshot, "2026-10-14T10:20:00-03:00", {}, dry_run=True)
+    assert (result.no_team, result.no_channel) == (1, 3)
+    assert "(1 for reps in no team, 3 for teams with no channel: not alerted)" in result.line()
