@@ -9,16 +9,11 @@ from typing import Any
 
 import pytest
 
-from config.redact import Redactor
 from config.settings import Settings
-from connectors.core import Api, Cursor, RecordError, StreamStats, SyncError
+from connectors.core import RecordError, StreamStats, SyncError
 from connectors.hubspot import (
-    CONTACTS,
     ENGAGEMENTS,
-    HubSpotConnector,
-    HubSpotDialect,
     MappingContext,
-    ObjectStream,
     map_activity,
     map_contact,
     map_owner,
@@ -240,24 +235,50 @@ def test_changes_past_the_search_result_cap_all_arrive(tmp_path: Path) -> None:
 
         summary = sync_source("hubspot", store, settings)
 
-        assert summary.streams["calls"].records == len(calls)
-        assert summary.streams["calls"].expected == len(calls)
+        stats = summary.streams["calls"]
+        # each page starts at the last instant of the one before: that record comes twice
+        assert len(calls) <= stats.records <= len(calls) + stats.pages - 1
+        assert stats.expected == len(calls)
         # ⌈n/200⌉ pages, no 400 for paging past the cap
         assert sandbox.requests["POST /crm/v3/objects/calls/search"] == -(-len(calls) // 200)
         assert sandbox.statuses[400] == 0
     assert snapshot_rows(store) == expected_snapshot(crm, portal_id=4_242_424)
 
 
-def test_more_ties_than_the_search_cap_allows_is_an_error_not_a_silent_stop(
+def test_more_records_at_one_instant_than_the_search_cap_are_walked_by_id(
     tmp_path: Path,
 ) -> None:
-    connector = HubSpotConnector(HUBSPOT_TOKEN, "http://127.0.0.1:9")
-    stream = next(s for s in connector.streams() if isinstance(s, ObjectStream))
-    assert stream.spec is CONTACTS
-    api = Api(HubSpotDialect("http://127.0.0.1:9"), clock=connector.clock, redactor=Redactor())
-    cursor = Cursor("incremental", since="2026-10-01T00:00:00.000Z", ties=9_900, scanning=True)
-    with pytest.raises(SyncError, match="past HubSpot's search cap"):
-        stream.fetch(api, cursor)
+    """Issue 14, item 3: a bulk update stamps 400+ calls with one millisecond, more than the
+    search cap (250 here, 10,000 at HubSpot) and than a page: the instant is walked by object
+    id (``modified = T`` and ``hs_object_id > last``), never by an offset among equals, and
+    every call arrives; then the scan goes on after T."""
+    crm = generate_crm(size=400, seed=5, end=FIXED_END)
+    with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, search_result_cap=250) as sandbox:
+        settings = hubspot_settings_for(sandbox)
+        store = SnapshotStore(tmp_path / "s.db")
+        sync_source("hubspot", store, settings)
+        calls = [a for a in crm.activities if a.kind == "call" and not a.archived]
+        assert len(calls) > 400
+        bulk = datetime.now(UTC).replace(microsecond=0)
+        for act in calls:
+            crm.edit_activity(act.key, bulk, status="NO_ANSWER")
+        sandbox.reset_counters()
+
+        summary = sync_source("hubspot", store, settings)
+
+        assert summary.streams["calls"].expected == len(calls)
+        assert sandbox.statuses[400] == 0
+        # one page at T, then T by id in ⌈n/200⌉ pages, then an empty page after T
+        searches = sandbox.requests["POST /crm/v3/objects/calls/search"]
+        assert searches == 1 + -(-len(calls) // 200) + 1
+        statuses = {
+            row[0]
+            for row in store.db.execute(
+                "select status from activities where kind = 'call' and is_deleted = 0"
+            )
+        }
+        assert statuses == {"NO_ANSWER"}
+    assert snapshot_rows(store) == expected_snapshot(crm, portal_id=4_242_424)
 
 
 def test_an_archived_engagement_keeps_when_it_was_archived() -> None:

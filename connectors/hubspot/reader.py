@@ -69,26 +69,34 @@ class HubSpotReader:
         )
 
     def search(
-        self, api: Api, spec: ObjectSpec, since: str, skip: int, properties: Sequence[str]
+        self,
+        api: Api,
+        spec: ObjectSpec,
+        since: str,
+        properties: Sequence[str],
+        *,
+        tied_after: str | None = None,
     ) -> Reply:
+        """One page of changes: ``modified >= since`` sorted by ``modified``; or, with
+        ``tied_after``, the records *at* ``since`` with ``hs_object_id > tied_after``, sorted
+        by id — HubSpot does not say how it orders equal sort keys, so a timestamp shared by
+        more records than a page holds is walked by id, never by an offset among equals."""
+        stamp = str(instant_to_epoch_ms(since))
+        if tied_after is None:
+            filters = [{"propertyName": spec.modified, "operator": "GTE", "value": stamp}]
+            sort = spec.modified
+        else:
+            filters = [
+                {"propertyName": spec.modified, "operator": "EQ", "value": stamp},
+                {"propertyName": "hs_object_id", "operator": "GT", "value": tied_after},
+            ]
+            sort = "hs_object_id"
         body: dict[str, Any] = {
-            "filterGroups": [
-                {
-                    "filters": [
-                        {
-                            "propertyName": spec.modified,
-                            "operator": "GTE",
-                            "value": str(instant_to_epoch_ms(since)),
-                        }
-                    ]
-                }
-            ],
-            "sorts": [{"propertyName": spec.modified, "direction": "ASCENDING"}],
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
             "properties": list(properties),
             "limit": SEARCH_LIMIT,
         }
-        if skip:
-            body["after"] = str(skip)
         return api.call(
             f"POST /crm/v3/objects/{spec.object_type}/search",
             lambda: self.transport.search_page(spec.object_type, body),

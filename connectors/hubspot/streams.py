@@ -11,10 +11,13 @@ How each stream syncs:
   ascending, 200 a page, then hydrate the page — contacts by batch read with
   ``propertiesWithHistory`` (50 per request), engagements by one v4 association batch
   read (≤ 1,000) for their contact links. Each page re-windows from the last modified
-  value it saw (``since`` = that value, ``ties`` = records already taken at it), so the
-  search ``after`` offset never grows toward HubSpot's 10,000-result cap and a record
-  changing mid-run cannot shift the paging; the cap is met only if more than 10,000
-  records share one millisecond, which ends the run with a clear error.
+  value it saw (``since`` = that value; its records come again, harmlessly), so no search
+  ever pages with an offset: HubSpot's 10,000-result cap is never met, a record changing
+  mid-run cannot shift the paging, and nothing relies on how HubSpot orders equal
+  timestamps (it does not say). A page whose records all share one instant — a bulk
+  import, a workflow touching 25,000 contacts in one millisecond — is walked by id
+  (``modified = T`` and ``hs_object_id > last``, sorted by id), then the scan goes on from
+  the next millisecond.
 * **deletions**: ``archived=true`` lists every run (HubSpot has no "deleted since"
   query). Archived contacts not yet marked deleted are batch read with their history,
   so a lead created and deleted between two syncs still arrives whole.
@@ -24,6 +27,7 @@ How each stream syncs:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -46,9 +50,12 @@ from connectors.hubspot.mapping import (
     read_instant,
 )
 from connectors.hubspot.reader import HubSpotReader, has_results, next_after
-from connectors.hubspot.specs import OWNERS_LIMIT, SEARCH_CAP, SEARCH_LIMIT, SOURCE, ObjectSpec
+from connectors.hubspot.specs import OWNERS_LIMIT, SEARCH_LIMIT, SOURCE, ObjectSpec
 from snapshot.instants import format_instant, parse_instant
 from snapshot.store import Page, SnapshotStore, canonical_id
+
+TIES = "ties"
+"""A cursor phase: walking the records that share the instant ``since``, by object id."""
 
 
 def _lookback_from(instant: str, lookback: timedelta) -> str:
@@ -157,14 +164,11 @@ class ObjectStream(Stream):
         return links
 
     def _fetch_changes(self, api: Api, cursor: Cursor) -> Batch:
-        if cursor.ties + SEARCH_LIMIT > SEARCH_CAP:
-            raise api.fail(
-                f"more than {SEARCH_CAP - SEARCH_LIMIT} {self.spec.object_type} share "
-                f"{self.spec.modified}={cursor.since}, past HubSpot's search cap; run "
-                "'sync --full' to read them by listing"
-            )
         properties = (self.spec.modified,) if self.spec.is_contact else self.spec.properties
-        reply = self.reader.search(api, self.spec, cursor.since or "", cursor.ties, properties)
+        tied_after = cursor.after if cursor.phase == TIES else None
+        reply = self.reader.search(
+            api, self.spec, cursor.since or "", properties, tied_after=tied_after
+        )
         found = reply.data["results"]
         modified = [self._modified(r) for r in found]
         ids = [str(r.get("id")) for r in found]
@@ -179,7 +183,12 @@ class ObjectStream(Stream):
             records,
             next_after=next_after(reply.data),
             total=int(total) if isinstance(total, int) else None,
-            extra={"links": links, "modified": modified, "full_page": len(found) >= SEARCH_LIMIT},
+            extra={
+                "links": links,
+                "modified": modified,
+                "ids": ids,
+                "full_page": len(found) >= SEARCH_LIMIT,
+            },
         )
 
     def _modified(self, record: Mapping[str, Any]) -> str:
@@ -216,16 +225,37 @@ class ObjectStream(Stream):
             return Advance(Cursor("incremental", since=since), True)
         modified: list[str] = batch.extra.get("modified", [])
         floor = cursor.floor or cursor.since or ""
+        full = bool(batch.extra.get("full_page"))
+        if cursor.phase == TIES:
+            return self._advance_ties(cursor, batch, floor, full)
         last = max(modified) if modified else (cursor.since or floor)
-        if modified and (batch.next_after or batch.extra.get("full_page")):
-            ties = modified.count(last) + (cursor.ties if last == cursor.since else 0)
-            return Advance(
-                Cursor("incremental", since=last, ties=ties, floor=floor, scanning=True), False
-            )
+        if modified and full:
+            if min(modified) == last:
+                # A whole page at one instant: walk that instant by object id.
+                return Advance(
+                    Cursor(
+                        "incremental", since=last, phase=TIES, after="0", floor=floor, scanning=True
+                    ),
+                    False,
+                )
+            # The next page starts at the last instant seen: its records come again (no
+            # offset among equal timestamps, whose order HubSpot leaves open).
+            return Advance(Cursor("incremental", since=last, floor=floor, scanning=True), False)
         # The next run starts a look-back before the newest change seen (search lags
         # writes), but never earlier than this run started: no drifting backwards.
         since = max(floor, _lookback_from(last, self.lookback)) if last else floor
         return Advance(Cursor("incremental", since=since), True)
+
+    def _advance_ties(self, cursor: Cursor, batch: Batch, floor: str, full: bool) -> Advance:
+        """Within one instant, by id; once it is walked, on from the next millisecond."""
+        ids: list[str] = batch.extra.get("ids", [])
+        since = cursor.since or floor
+        if full and ids:
+            top = str(max(int(i) for i in ids))
+            walk = Cursor("incremental", since=since, phase=TIES, after=top, floor=floor)
+            return Advance(replace(walk, scanning=True), False)
+        after = format_instant(parse_instant(since) + timedelta(milliseconds=1))
+        return Advance(Cursor("incremental", since=after, floor=floor, scanning=True), False)
 
     def can_prefetch(self, cursor: Cursor) -> bool:
         """Lists and searches need only the CRM (and ``ctx``, which only this stream's
