@@ -39,7 +39,7 @@ from audit.reports.ordering import (
 )
 from audit.reports.rule_facts import counts_violations, rep_unit, rule_unit
 from audit.reports.teams import team_of_rep
-from audit.result import AuditResult, RepRow, RuleResult, Violation
+from audit.result import AuditResult, RepRow, RuleResult, TeamRow, Violation
 from audit.wording import clean, compliant_count, human_duration, local_instant
 
 if TYPE_CHECKING:
@@ -200,29 +200,39 @@ def reps_sheet(result: AuditResult) -> Sheet:
         Column("Violations", "integer"),
     ]
     for rule_id in rule_ids:
-        title, unit = words.rule_title(rule_id), rep_unit(rule_id)
-        columns += [
-            Column(f"{title} ({UNIT_WORDS[unit]})", "figure"),
-            Column(f"{title} judged", "integer"),
-        ]
-        if counts_violations(rule_id):  # conversion's shortfall is an outcome, not a breach
-            columns.append(Column(f"{title} violations", "integer"))
+        columns += grid_columns(rule_id, rep_unit(rule_id))
     sheet = Sheet("reps", columns)
     for rep, rep_rows in reps_worst_first(result.reps):
         by_rule = {row.rule: row for row in rep_rows}
         team = [] if teams is None else [teams.get(rep)]
         cells: list[Any] = [rep, *team, rules_with_violations(rep_rows), violation_total(rep_rows)]
         for rule_id in rule_ids:
-            figure_cells = rep_cells(by_rule.get(rule_id), rep_unit(rule_id))
-            cells += figure_cells if counts_violations(rule_id) else figure_cells[:2]
+            cells += grid_cells(by_rule.get(rule_id), rule_id, rep_unit(rule_id))
         sheet.rows.append(cells)
     return sheet
 
 
-def rep_cells(row: RepRow | None, unit: Unit) -> tuple[Any, Any, Any]:
-    if row is None:
-        return (None, None, None)
-    return (figure(row.measured, unit), row.judged, row.violations)
+def grid_columns(rule_id: str, unit: Unit) -> list[Column]:
+    """A grid's columns for one rule: its figure in ``unit``, judged, and violations —
+    except for a rule whose shortfall is an outcome, not a breach (conversion)."""
+    title = words.rule_title(rule_id)
+    columns = [
+        Column(f"{title} ({UNIT_WORDS[unit]})", "figure"),
+        Column(f"{title} judged", "integer"),
+    ]
+    if counts_violations(rule_id):
+        columns.append(Column(f"{title} violations", "integer"))
+    return columns
+
+
+def grid_cells(row: RepRow | TeamRow | None, rule_id: str, unit: Unit) -> list[Any]:
+    """The cells under :func:`grid_columns` for a rep's or a team's row (empty without one)."""
+    cells = (
+        [None, None, None]
+        if row is None
+        else [figure(row.measured, unit), row.judged, row.violations]
+    )
+    return cells if counts_violations(rule_id) else cells[:2]
 
 
 # --- evidence ---------------------------------------------------------------------------

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.reports import words
-from audit.reports.rule_facts import counts_violations, rule_unit
-from audit.reports.sheets import UNIT_WORDS, Column, Sheet, figure
+from audit.reports.rule_facts import rule_unit
+from audit.reports.sheets import Column, Sheet, grid_cells, grid_columns
 from audit.reports.teams import UNASSIGNED, groups_worst_first
-from audit.result import AuditResult, TeamRow
+from audit.result import AuditResult
 
 LEAD_COLUMNS = [
     Column("Team"),
@@ -31,13 +30,7 @@ def teams_sheet(result: AuditResult) -> Sheet:
     rule_ids = list(dict.fromkeys(row.rule for row in result.teams))
     columns = list(LEAD_COLUMNS)
     for rule_id in rule_ids:
-        title = words.rule_title(rule_id)
-        columns += [
-            Column(f"{title} ({UNIT_WORDS[rule_unit(rule_id)]})", "figure"),
-            Column(f"{title} judged", "integer"),
-        ]
-        if counts_violations(rule_id):  # conversion's shortfall is an outcome, not a breach
-            columns.append(Column(f"{title} violations", "integer"))
+        columns += grid_columns(rule_id, rule_unit(rule_id))
     sheet = Sheet("teams", columns)
     for group in groups_worst_first(result.teams):
         by_rule = group.by_rule()
@@ -50,14 +43,6 @@ def teams_sheet(result: AuditResult) -> Sheet:
             group.violations,
         ]
         for rule_id in rule_ids:
-            figure_cells = team_cells(by_rule.get(rule_id), rule_id)
-            cells += figure_cells if counts_violations(rule_id) else figure_cells[:2]
+            cells += grid_cells(by_rule.get(rule_id), rule_id, rule_unit(rule_id))
         sheet.rows.append(cells)
     return sheet
-
-
-def team_cells(row: TeamRow | None, rule_id: str) -> tuple[Any, Any, Any]:
-    """A team's figure (none when nothing was judged), judged and violations for a rule."""
-    if row is None:
-        return (None, None, None)
-    return (figure(row.measured, rule_unit(rule_id)), row.judged, row.violations)
