@@ -101,18 +101,27 @@ def recycle_reasons(meta: PortalMetadata) -> list[str]:
     return [c.value for c in reading(meta.statuses, RECYCLED)]
 
 
+def _top_level_block(lines: list[str], key: str) -> tuple[int, int] | None:
+    """Where the top-level block ``key`` (its line and the indented ones after) lies."""
+    start = next((n for n, line in enumerate(lines) if line.rstrip() == key), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and lines[end].startswith((" ", "\t")):
+        end += 1
+    return start, end
+
+
 def _commented_out(lines: list[str], key: str, why: str) -> list[str]:
-    """The top-level block ``key`` (and its indented lines) turned into comments, with why.
+    """The top-level block ``key`` turned into comments, with why.
 
     The example's teams name the demo's reps; a portal's own reps are in ``inspect``'s
     Owners list, and a starter must not audit a team of people the portal never had.
     """
-    start = next((n for n, line in enumerate(lines) if line.rstrip() == key), None)
-    if start is None:
+    found = _top_level_block(lines, key)
+    if found is None:
         return lines
-    end = start + 1
-    while end < len(lines) and lines[end].startswith((" ", "\t")):
-        end += 1
+    start, end = found
     block = [f"# {line}" if line.strip() else line for line in lines[start:end]]
     return [*lines[:start], f"# ({why})\n", *block, *lines[end:]]
 
@@ -120,13 +129,10 @@ def _commented_out(lines: list[str], key: str, why: str) -> list[str]:
 def starter_text(meta: PortalMetadata, example: str, where: str) -> str:
     """The example SLA with this source's funnel and recycle reasons, and a header."""
     lines = example.splitlines(keepends=True)
-    start = next((n for n, line in enumerate(lines) if line.rstrip() == "funnel:"), None)
-    if start is None:
+    found = _top_level_block(lines, "funnel:")
+    if found is None:
         raise UserError(f"{EXAMPLE} has no top-level 'funnel:' block to replace")
-    end = start + 1
-    while end < len(lines) and lines[end].startswith((" ", "\t")):
-        end += 1
-    lines[start:end] = [funnel_block(meta)]
+    lines[found[0] : found[1]] = [funnel_block(meta)]
     lines = _commented_out(lines, "teams:", "the example's teams are the demo's reps: name yours")
     lines = [line.replace("; both are shown here.", ".") for line in lines]
     reasons = recycle_reasons(meta)
