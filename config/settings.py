@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -135,36 +135,44 @@ def _source_value(values: Mapping[str, str], var: EnvVar) -> str | Secret | None
 
 
 def _share(values: Mapping[str, str]) -> float:
-    raw = values.get("SLA_AUDIT_MAX_DAILY_SHARE", "").strip()
-    if not raw:
-        return DEFAULT_MAX_DAILY_SHARE
-    share = _number(raw)
-    if not 0 < share <= 1:
-        raise SettingsError(
-            f"SLA_AUDIT_MAX_DAILY_SHARE={raw!r} is not a share: set a number above 0 and at "
-            "most 1 (e.g. 0.5 lets a sync use half the daily API allowance)"
-        )
-    return share
+    return _env_share(
+        values,
+        "SLA_AUDIT_MAX_DAILY_SHARE",
+        DEFAULT_MAX_DAILY_SHARE,
+        lambda share: 0 < share <= 1,
+        "a number above 0 and at most 1 (e.g. 0.5 lets a sync use half the daily API allowance)",
+    )
 
 
 def _free_share(values: Mapping[str, str]) -> float:
-    raw = values.get("SLA_AUDIT_MIN_FREE_SHARE", "").strip()
+    return _env_share(
+        values,
+        "SLA_AUDIT_MIN_FREE_SHARE",
+        DEFAULT_MIN_FREE_SHARE,
+        lambda share: 0 <= share < 1,
+        "a number from 0 to below 1 (e.g. 0.1 stops a sync while a tenth of the org's daily "
+        "API allowance is left)",
+    )
+
+
+def _env_share(
+    values: Mapping[str, str],
+    name: str,
+    default: float,
+    allowed: Callable[[float], bool],
+    fix: str,
+) -> float:
+    """A share from the environment (``default`` when unset); out of range: the fix."""
+    raw = values.get(name, "").strip()
     if not raw:
-        return DEFAULT_MIN_FREE_SHARE
-    share = _number(raw)
-    if not 0 <= share < 1:
-        raise SettingsError(
-            f"SLA_AUDIT_MIN_FREE_SHARE={raw!r} is not a share: set a number from 0 to below 1 "
-            "(e.g. 0.1 stops a sync while a tenth of the org's daily API allowance is left)"
-        )
-    return share
-
-
-def _number(raw: str) -> float:
+        return default
     try:
-        return float(raw)
+        share = float(raw)
     except ValueError:
-        return math.nan
+        share = math.nan
+    if not allowed(share):  # NaN fails every comparison
+        raise SettingsError(f"{name}={raw!r} is not a share: set {fix}")
+    return share
 
 
 @dataclass(frozen=True)
