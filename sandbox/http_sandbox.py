@@ -41,6 +41,20 @@ class Fault:
     delay_s: float
 
 
+REDIRECT_FAULTS = frozenset({"redirect", "redirect_away"})
+"""Fault kinds both sandboxes answer with ``307 Temporary Redirect``: ``redirect`` to the
+same URL on the same host (a load balancer moving a connection, a path normalised), and
+``redirect_away`` to the same path on another host, which a client must not follow with
+its credentials."""
+
+ELSEWHERE = "https://elsewhere.example"
+
+
+def redirect_location(kind: str, raw_path: str) -> str:
+    """Where a redirect fault of ``kind`` points the request for ``raw_path``."""
+    return raw_path if kind == "redirect" else ELSEWHERE + raw_path
+
+
 class Answer(Protocol):
     """What a sandbox's ``handle`` answers with."""
 

@@ -77,7 +77,7 @@ from sandbox.generator import (
     Lead,
     Rep,
 )
-from sandbox.http_sandbox import Fault, HttpSandbox
+from sandbox.http_sandbox import REDIRECT_FAULTS, Fault, HttpSandbox, redirect_location
 
 CONTACT_ID_BASE: Final = 100_000
 OWNER_ID_BASE: Final = 200_000
@@ -669,7 +669,9 @@ class _Answer:
         return json.dumps(self.body, separators=(",", ":")).encode()
 
 
-FaultKind = Literal["status", "reset", "slow", "malformed", "unauthorized"]
+FaultKind = Literal[
+    "status", "reset", "slow", "malformed", "unauthorized", "redirect", "redirect_away"
+]
 
 
 # --------------------------------------------------------------------------- the sandbox
@@ -683,7 +685,8 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
 
     Faults (:meth:`inject`): ``status``: answer ``status`` with HubSpot's error body;
     ``reset``: close the connection without answering; ``slow``: wait ``delay_s`` then
-    answer normally; ``malformed``: 200 with a truncated JSON body; ``unauthorized``: 401.
+    answer normally; ``malformed``: 200 with a truncated JSON body; ``unauthorized``: 401;
+    ``redirect`` / ``redirect_away``: 307 to the same URL, on this host or on another.
     """
 
     server_version = "HubSpotSandbox/1.0"
@@ -819,6 +822,9 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
                 return key, None, fault
             if fault.kind == "slow":
                 time.sleep(fault.delay_s)
+            elif fault.kind in REDIRECT_FAULTS:
+                location = redirect_location(fault.kind, raw_path)
+                return key, _Answer(307, {}, {"Location": location}, rate_headers=False), fault
             elif fault.kind == "unauthorized":
                 return (
                     key,

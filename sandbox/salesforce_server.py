@@ -73,7 +73,13 @@ import numpy as np
 from simple_salesforce import Salesforce
 
 from sandbox.generator import CRM
-from sandbox.http_sandbox import Fault, HttpSandbox, TLSServer
+from sandbox.http_sandbox import (
+    REDIRECT_FAULTS,
+    Fault,
+    HttpSandbox,
+    TLSServer,
+    redirect_location,
+)
 from sandbox.salesforce_describe import describe
 from sandbox.salesforce_model import INTEGRATION_USER_ID, Org, build_org, sf_id
 from sandbox.soql import (
@@ -91,7 +97,15 @@ from sandbox.tls import sandbox_ca, sandbox_session
 __all__ = ["FaultKind", "SalesforceSandbox", "sandbox_session"]
 
 FaultKind = Literal[
-    "status", "reset", "slow", "malformed", "unauthorized", "request_limit", "query_timeout"
+    "status",
+    "reset",
+    "slow",
+    "malformed",
+    "unauthorized",
+    "request_limit",
+    "query_timeout",
+    "redirect",
+    "redirect_away",
 ]
 
 #: Objects big enough for ``query_timeout_over_days`` to apply to (the rest answer at once).
@@ -218,7 +232,8 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
     with a TCP reset and no answer; ``slow``: wait ``delay_s`` then answer normally;
     ``malformed``: 200 with the body cut in half; ``unauthorized``: 401 INVALID_SESSION_ID;
     ``request_limit``: 403 REQUEST_LIMIT_EXCEEDED; ``query_timeout``: 400 QUERY_TIMEOUT —
-    with ``query_timeout_over_days`` set, only REST queries wider than that fire it.
+    with ``query_timeout_over_days`` set, only REST queries wider than that fire it;
+    ``redirect`` / ``redirect_away``: 307 to the same URL, on this host or on another.
     """
 
     server_version = "SalesforceSandbox/1.0"
@@ -362,7 +377,7 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
             answer.headers.update(self._limit_headers())
             return key, answer, None
         fault = self._fault_for(method, raw_path, query_timeout=False)
-        answer = self._faulty(fault) if fault is not None else None
+        answer = self._faulty(fault, raw_path) if fault is not None else None
         if fault is not None and fault.kind == "reset":
             return key, None, fault
         if answer is None:
@@ -370,7 +385,7 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
         answer.headers.update(self._limit_headers())
         return key, answer, fault
 
-    def _faulty(self, fault: Fault) -> _Answer | None:
+    def _faulty(self, fault: Fault, raw_path: str) -> _Answer | None:
         kind = fault.kind
         if kind == "slow":
             time.sleep(fault.delay_s)
@@ -379,6 +394,8 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
             return None
         if kind == "unauthorized":
             return _error(ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid"))
+        if kind in REDIRECT_FAULTS:
+            return _Answer(307, None, {"Location": redirect_location(kind, raw_path)})
         if kind == "request_limit":
             return _error(ApiError(403, "REQUEST_LIMIT_EXCEEDED", _LIMIT_MESSAGE))
         if kind == "query_timeout":

@@ -11,11 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from urllib3.util.retry import Retry
 
 from config.settings import Settings
 from connectors.core import RetryPolicy, SyncOptions, ThrottlePolicy
-from connectors.hubspot import NO_RETRIES, HubSpotConnector
 from connectors.sync import SyncError, sync_source
 from sandbox.generator import CRM
 from sandbox.hubspot_server import HubSpotSandbox
@@ -30,16 +28,6 @@ from tests.conftest import (
 )
 
 pytestmark = pytest.mark.faults
-
-
-def test_the_clients_own_retries_are_off_in_every_pool() -> None:
-    connector = HubSpotConnector(HUBSPOT_TOKEN, "http://127.0.0.1:9")
-    pools = connector.transport.pools()
-    assert len(pools) == 6  # objects: basic, search, batch; owners; associations; properties
-    for pool in pools:
-        retries = pool.connection_pool_kw["retries"]
-        assert isinstance(retries, Retry) and retries is NO_RETRIES
-        assert retries.total is False and not retries.raise_on_status
 
 
 def test_gateway_errors_resets_and_malformed_json_converge_to_the_clean_snapshot(

@@ -8,7 +8,8 @@ headers and the body *as HubSpot sent it*. Raw JSON matters: it is the audit's e
 (``raw``), it lets a truncated or malformed answer be retried instead of half-parsed, and
 it skips the client's model layer, which re-parses every timestamp. The client's own
 urllib3 retries are switched off (``retry=NO_RETRIES`` reaches each ``PoolManager``) so
-they never stack on the engine's tenacity policy.
+they never stack on the engine's tenacity policy; it follows only same-host redirects
+(:mod:`connectors.hubspot.redirects`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import urllib3
-from urllib3.util.retry import Retry
 
 from connectors.core import ConfigTrouble, ConnectionTrouble, HttpAnswer, RateLimits
+from connectors.hubspot.redirects import NO_RETRIES
 from connectors.hubspot.specs import SOURCE
-
-NO_RETRIES = Retry(total=False, redirect=False, raise_on_status=False)
-"""Handed to every generated Configuration (``HubSpot(retry=…)`` → ``configuration.retries``
-→ ``PoolManager(retries=…)``): urllib3 never retries, so only the engine does. With
-``total=False`` a connection error surfaces as itself, not as ``MaxRetryError``."""
 
 SCOPES = (
     "crm.objects.contacts.read, crm.objects.owners.read and the engagement read scopes "
@@ -92,7 +88,12 @@ class HubSpotDialect:
         if status == 400:
             return "HubSpot refused the request as malformed; report this line as a bug"
         if 300 <= status < 400:
-            return f"HubSpot redirected the call; check HUBSPOT_BASE_URL ({self.base_url})"
+            where = answer.headers.get("location") or "nowhere"
+            return (
+                f"HubSpot redirected the call to {where} (another host, or too many times), "
+                f"which is not followed with the credentials; check HUBSPOT_BASE_URL "
+                f"({self.base_url})"
+            )
         return "check https://status.hubspot.com and run the sync again later"
 
     def unreachable_fix(self) -> str:

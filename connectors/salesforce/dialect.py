@@ -99,9 +99,11 @@ class SalesforceDialect:
                 "(e.g. https://yourdomain.my.salesforce.com)"
             )
         if 300 <= status < 400:
+            where = answer.headers.get("location") or "nowhere"
             return (
-                f"Salesforce redirected the call; check SALESFORCE_INSTANCE_URL "
-                f"({self.instance_url})"
+                f"Salesforce redirected the call to {where} (another host, or too many "
+                f"times), which is not followed with the session; check "
+                f"SALESFORCE_INSTANCE_URL ({self.instance_url})"
             )
         return "check https://status.salesforce.com and run the sync again later"
 

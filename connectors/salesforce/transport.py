@@ -14,6 +14,7 @@ from requests.adapters import HTTPAdapter
 
 from connectors.core import ConfigTrouble, ConnectionTrouble, HttpAnswer
 from connectors.salesforce.options import API_VERSION
+from connectors.salesforce.redirects import SameHostSession
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -57,7 +58,7 @@ def tls_session(
     environment names for the instance (``NO_PROXY`` honoured). It also keeps a
     ``~/.netrc`` entry from replacing the ``Authorization: Bearer`` header.
     """
-    session = requests.Session()
+    session = SameHostSession()
     session.trust_env = False
     session.verify = ca_bundle_path(ca_bundle)
     session.proxies.update(requests.utils.get_environ_proxies(proxy_for))
