@@ -18,7 +18,7 @@ from audit.context import AuditContext, build_context
 from audit.data_quality import quality_notes
 from audit.funnel_values import funnel_value_notes
 from audit.period import AuditInputError, Period, parse_period
-from audit.preflight import email_note, history_notes
+from audit.preflight import email_note, history_notes, unserved_note
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from audit.teams import team_notes, team_rows
@@ -225,6 +225,7 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection, quality: list[str]) 
     notes += funnel_value_notes(conn, ctx.sla, ctx.as_of_text)
     notes += email_note(ctx.kinds_seen, ctx.sla.sales.attempts.channels)
     notes += history_notes(conn, ctx.as_of_text)
+    notes += unserved_note(conn)
     if not ctx.period_complete:
         notes.append(
             f"provisional: period {ctx.period.label} is still open as of "

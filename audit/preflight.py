@@ -11,6 +11,8 @@ Three habits of real portals make rules wrong without any record looking odd:
   responsible rep are then read from those alone.
 * **History missing.** A HubSpot snapshot whose contacts carry no lifecycle-stage change
   after creation was synced without property history.
+* **Dangling links.** Activities linked to contacts the CRM never served (merged away,
+  purged, or hidden from the integration user): kept, but they count for no lead.
 
 Each check looks only at the period's cohort (the leads with a handoff), so it costs a
 range read per cohort lead, and it speaks only when the cohort is large enough for the
@@ -41,6 +43,24 @@ def email_note(kinds_seen: Mapping[str, int], channels: Sequence[str]) -> list[s
         f"no e-mail activity in any handoff's window while {calls} calls are there: if the "
         "CRM does not log e-mails (activity capture off), attempts and coverage count calls "
         "only"
+    ]
+
+
+def unserved_note(conn: sqlite3.Connection) -> list[str]:
+    """A note when activities link to leads the CRM never served (``unserved_leads``).
+
+    Owners the snapshot does not know are said by :mod:`audit.data_quality`.
+    """
+    leads, links = conn.execute(
+        "select count(*), coalesce(sum(links), 0) from unserved_leads"
+    ).fetchone()
+    if not leads:
+        return []
+    return [
+        f"{links} activity link{'' if links == 1 else 's'} point to {leads} "
+        f"contact{'' if leads == 1 else 's'} or lead{'' if leads == 1 else 's'} the CRM never "
+        "served (merged away, purged, or hidden from the integration user): those activities "
+        "count for no lead; a 'sync --full' reads them again"
     ]
 
 

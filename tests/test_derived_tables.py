@@ -307,3 +307,62 @@ def test_touches_written_before_deleted_at_are_rebuilt_with_it(tmp_path: Path) -
     assert rows == [("hubspot:1", INSTANTS[3])]
     _assert_mirrors(conn)
     conn.close()
+
+
+UNSERVED = "select lead_id, links from unserved_leads order by 1"
+RECOUNTED_UNSERVED = (
+    "select al.lead_id, count(*) from activity_leads al where not exists "
+    "(select 1 from leads l where l.id = al.lead_id) group by 1 order by 1"
+)
+
+
+@st.composite
+def link_and_lead_writes(draw: st.DrawFn) -> list[tuple[str, object]]:
+    """Links written before, after and without their leads; leads served and removed."""
+    ops: list[tuple[str, object]] = []
+    for _ in range(draw(st.integers(1, 14))):
+        kind = draw(st.sampled_from(["links", "replace_links", "lead", "delete_lead", "sql"]))
+        if kind in ("links", "replace_links"):
+            pairs = draw(
+                st.lists(st.tuples(st.sampled_from(ACTIVITY_IDS), st.sampled_from(LEAD_IDS)))
+            )
+            ops.append((kind, pairs))
+        elif kind == "sql":
+            ops.append(
+                (
+                    kind,
+                    draw(
+                        st.sampled_from(
+                            [
+                                "update or ignore activity_leads set lead_id = 'hubspot:104' "
+                                "where activity_id = 'hubspot:1'",
+                                "delete from activity_leads where lead_id = 'hubspot:101'",
+                            ]
+                        )
+                    ),
+                )
+            )
+        else:
+            ops.append((kind, draw(st.sampled_from(LEAD_IDS))))
+    return ops
+
+
+@RANDOM_WRITES
+@given(ops=link_and_lead_writes())
+def test_unserved_leads_equal_an_anti_join_after_any_writes(tmp_path: Path, ops: list) -> None:
+    with fresh_store(tmp_path, ops) as store:
+        conn = store.db.conn
+        for kind, arg in ops:
+            if kind in ("links", "replace_links"):
+                links = [{"activity_id": a, "lead_id": lead} for a, lead in arg]
+                ids = sorted({a for a, _ in arg}) or ACTIVITY_IDS[:1]
+                page = Page(links=links, links_for=ids if kind == "replace_links" else [])
+                store.write_page("hubspot", "calls", page, None)
+            elif kind == "lead":
+                row = {"id": arg, "source": "hubspot", "crm_id": str(arg).split(":")[1]}
+                store.write_page("hubspot", "contacts", Page(leads=[row]), None)
+            elif kind == "delete_lead":
+                conn.execute("delete from leads where id = ?", [arg])
+            else:
+                conn.execute(str(arg))
+            assert conn.execute(UNSERVED).fetchall() == conn.execute(RECOUNTED_UNSERVED).fetchall()

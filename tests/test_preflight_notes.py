@@ -58,3 +58,24 @@ def test_salesforce_status_and_owner_without_history_after_creation_are_said(tmp
         f"no Salesforce lead of the {MIN_LEADS} handed off had its Status changed after creation",
         f"no Salesforce lead of the {MIN_LEADS} handed off had its Owner changed after creation",
     ]
+
+
+def test_activities_linked_to_a_contact_never_served_are_said(tmp_path):
+    crm = TinyCRM(tmp_path / "s.db")
+    hubspot_cohort(crm, 2, emails=True)
+    crm.activity("hubspot:999", "call", "2026-10-14 11:00")  # a contact merged away
+    crm.activity("hubspot:999", "email", "2026-10-14 12:00")
+    notes = audit(crm).data_notes
+    assert (
+        "2 activity links point to 1 contact or lead the CRM never served (merged away, "
+        "purged, or hidden from the integration user): those activities count for no lead; "
+        "a 'sync --full' reads them again"
+    ) in notes
+
+
+def test_a_link_whose_contact_is_served_later_is_not_dangling(tmp_path):
+    crm = TinyCRM(tmp_path / "s.db")
+    hubspot_cohort(crm, 2, emails=True)
+    crm.activity("hubspot:500", "call", "2026-10-14 11:00")  # linked before its contact came
+    crm.lead("500")
+    assert not [n for n in audit(crm).data_notes if "never served" in n]
