@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import NoReturn
 
-from audit.reports import FORMATS
+from audit.report_formats import FORMATS
 from config.exit_codes import EXIT_ERROR
 from config.settings import DEFAULT_DB
 from config.sources import source_names

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal, TextIO, get_args
+from typing import TextIO
 
+from audit.report_formats import FORMATS, Format
 from audit.reports.csv_report import write_csv_folder
 from audit.reports.errors import ReportError
 from audit.reports.files import private_text_file
 from audit.reports.json_report import render_json, write_json
 from audit.reports.table import render_plain, write_table
 from audit.result import AuditResult
-
-Format = Literal["table", "json", "csv", "html", "xlsx"]
-FORMATS: tuple[str, ...] = get_args(Format)
 
 __all__ = [
     "FORMATS",
