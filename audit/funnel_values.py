@@ -4,7 +4,11 @@ A funnel value that no lead ever took — most often a display label written whe
 internal value belongs (``Marketing Qualified Lead`` for ``marketingqualifiedlead``) —
 turns a rule into a quiet zero: no handoff, no recycle, no progress. Each such value is
 named here with its SLA key and, where the snapshot holds a value it matches but for case
-and punctuation, the value to write instead.
+and punctuation, the value to write instead. The other way round, a value the CRM sets
+often that the funnel maps to nothing (a custom "partner qualified" stage used as a
+handoff) loses those leads without a word: each is named with how often it was set,
+unless it is one of the CRM's own defaults that sit outside the funnel (HubSpot's
+``subscriber`` and ``lead``, its working lead statuses, Salesforce's open statuses).
 
 Read from the ``field_values`` derived table (every value each field has taken, with its
 first instant), as seen at as-of, so a report stays the same from a later snapshot. A
@@ -27,6 +31,22 @@ FIELDS = ("stage", "status")
 LISTED = 6
 """Values the CRM uses that a note lists when nothing resembles the missing one."""
 
+FREQUENT_SHARE = 0.05
+FREQUENT_MIN = 20
+"""An unmapped value is "frequent" when set at least this often (share of the field's sets
+for that source, and count): rarer ones are typos and test records, not a lost stage."""
+
+OUTSIDE_THE_FUNNEL: dict[tuple[str, str], frozenset[str]] = {
+    ("hubspot", "stage"): frozenset({"subscriber", "lead", "evangelist", "other"}),
+    ("hubspot", "status"): frozenset(
+        {"NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "ATTEMPTED_TO_CONTACT", "CONNECTED"}
+    ),
+    ("salesforce", "status"): frozenset(
+        {"Open - Not Contacted", "Working - Contacted", "Closed - Converted"}
+    ),
+}
+"""The CRMs' default values that mean "not (yet) in the SLA's funnel": never worth a note."""
+
 
 def seen_values(conn: sqlite3.Connection, as_of: str | None) -> dict[tuple[str, str], set[str]]:
     """(source, field) → the values taken by as-of (None: every value the snapshot holds)."""
@@ -40,7 +60,8 @@ def seen_values(conn: sqlite3.Connection, as_of: str | None) -> dict[tuple[str, 
 
 
 def funnel_value_notes(conn: sqlite3.Connection, sla: SLA, as_of: str | None) -> list[str]:
-    """One warning per SLA value that no lead has taken by as-of, naming its key."""
+    """One warning per SLA value that no lead has taken by as-of, naming its key, and one per
+    frequent value of a funnel field that no stage maps."""
     seen = seen_values(conn, as_of)
     notes = []
     for source, mapping in sla.funnel.items():
@@ -50,6 +71,34 @@ def funnel_value_notes(conn: sqlite3.Connection, sla: SLA, as_of: str | None) ->
                 for value in (getattr(spec, field) or []) if used else []:
                     if value not in used:
                         notes.append(_never_seen(f"funnel.{source}.{stage}.{field}", value, used))
+    return notes + unmapped_value_notes(conn, sla)
+
+
+def unmapped_value_notes(conn: sqlite3.Connection, sla: SLA) -> list[str]:
+    """A note per value set often in a field the funnel reads, yet mapped to no stage."""
+    times: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for source, field, value, count in conn.execute(
+        "select source, field, value, times from field_values where times > 0"
+    ):
+        times[(source, field)][value] = count
+    notes = []
+    for source, mapping in sla.funnel.items():
+        for field in FIELDS:
+            mapped = {v for spec in mapping.values() for v in getattr(spec, field) or []}
+            counts = times.get((source, field), {})
+            if not mapped or not counts:
+                continue
+            total = sum(counts.values())
+            ignored = mapped | OUTSIDE_THE_FUNNEL.get((source, field), frozenset())
+            for value, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+                if value in ignored or count < max(FREQUENT_MIN, FREQUENT_SHARE * total):
+                    continue
+                notes.append(
+                    f"funnel.{source}: {field} value {value!r} was set {count:,} times "
+                    f"({count / total:.0%} of that field's changes) and no stage maps it; if "
+                    f"leads are handed off, progress or are recycled with it, list it under "
+                    f"funnel.{source}.<stage>.{field}"
+                )
     return notes
 
 

@@ -228,10 +228,10 @@ def test_email_counts_equal_a_recount_after_any_writes(tmp_path: Path, ops: list
 
 
 VALUES = [None, "marketingqualifiedlead", "lead", "UNQUALIFIED"]
-SEEN = "select source, field, value, first_at from field_values order by 1, 2, 3"
+SEEN = "select source, field, value, first_at, times from field_values order by 1, 2, 3"
 RESEEN = (
-    "select substr(lead_id, 1, instr(lead_id, ':') - 1), field, value, min(changed_at) "
-    "from lead_history where value is not null group by 1, 2, 3 order by 1, 2, 3"
+    "select substr(lead_id, 1, instr(lead_id, ':') - 1), field, value, min(changed_at), "
+    "count(*) from lead_history where value is not null group by 1, 2, 3 order by 1, 2, 3"
 )
 
 
@@ -257,22 +257,27 @@ def history_writes(draw: st.DrawFn) -> list[list[dict[str, object]]]:
 @RANDOM_WRITES
 @given(pages=history_writes())
 def test_field_values_hold_every_value_with_its_first_instant(tmp_path: Path, pages: list) -> None:
-    """Without deletes, ``field_values`` equals a regrouping of the history after any writes.
+    """``field_values`` holds every value of the history, no later than its first instant,
+    with as many ``times`` as history rows hold it, after any writes and deletes.
 
-    (A value whose rows are all deleted stays seen: the table answers "has the CRM ever
-    used this value", and only inserts and updates keep it.)
+    (A value whose rows are all deleted stays seen with ``times`` 0: the table answers
+    "has the CRM ever used this value".)
     """
     with fresh_store(tmp_path, pages) as store:
         conn = store.db.conn
-        for rows in pages:
+        for n, rows in enumerate(pages):
             unique = list({(r["lead_id"], r["field"], r["changed_at"]): r for r in rows}.values())
             store.upsert_history(unique)
+            if n % 3 == 2:
+                conn.execute("delete from lead_history where lead_id = ?", [LEAD_IDS[0]])
             seen = conn.execute(SEEN).fetchall()
             reseen = conn.execute(RESEEN).fetchall()
             # Every value still in the history is seen, no later than its first instant.
             assert {r[:3] for r in reseen} <= {r[:3] for r in seen}
             first = {r[:3]: r[3] for r in seen}
             assert all(first[r[:3]] <= r[3] for r in reseen)
+            times = {r[:3]: r[4] for r in reseen}
+            assert {r[:3]: r[4] for r in seen} == {r[:3]: times.get(r[:3], 0) for r in seen}
 
 
 def test_touches_written_before_deleted_at_are_rebuilt_with_it(tmp_path: Path) -> None:

@@ -94,3 +94,28 @@ def test_check_with_db_warns_and_still_exits_0(crm, tmp_path, capsys):
     assert "warning: funnel.hubspot.recycled.status: 'BAD_TIMING' never occurs" in out
     with sqlite3.connect(crm.path) as db:  # check reads the snapshot, never writes data
         assert db.execute("select count(*) from leads").fetchone() == (1,)
+
+
+def test_a_frequent_value_no_stage_maps_is_named_with_how_often(tmp_path):
+    # 25 leads pass through a custom stage the funnel does not map, 25 through the MQL
+    # stage, 25 start as 'lead' (a HubSpot default outside the funnel): 75 stage changes.
+    crm = TinyCRM(tmp_path / "s.db")
+    ana = crm.owner("1", "ana@acme.example")
+    for n in range(25):
+        lead = crm.lead(str(100 + n), owner=ana)
+        crm.event(lead, "stage", "lead", "2026-10-01 09:00")
+        crm.event(lead, "stage", "partnerqualifiedlead", "2026-10-02 09:00")
+        crm.mql(lead, "2026-10-05 10:00")
+    notes = audit(crm).data_notes
+    assert (
+        "funnel.hubspot: stage value 'partnerqualifiedlead' was set 25 times (33% of that "
+        "field's changes) and no stage maps it; if leads are handed off, progress or are "
+        "recycled with it, list it under funnel.hubspot.<stage>.stage"
+    ) in notes
+    assert not [n for n in notes if "'lead' was set" in n]  # a default, outside the funnel
+
+
+def test_a_rare_unmapped_value_says_nothing(crm):
+    lead = crm.lead("102")
+    crm.event(lead, "stage", "partnerqualifiedlead", "2026-10-02 09:00")
+    assert not [n for n in audit(crm).data_notes if "no stage maps it" in n]
