@@ -98,7 +98,7 @@ HUBSPOT = SourceSpec(
     ),
     missing_hint=(
         "set one kind of credential: HUBSPOT_SERVICE_KEY (a service key), or "
-        "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN (an OAuth app), "
+        "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN (OAuth), "
         "or HUBSPOT_ACCESS_TOKEN (a legacy private-app token); and HUBSPOT_BASE_URL if not "
         "https://api.hubapi.com; in the environment or in .env"
     ),

@@ -69,9 +69,9 @@ SERVICE_KEY = CredentialKind(
     "deleted key stops working at once)",
 )
 OAUTH = CredentialKind(
-    "OAuth access token",
+    "access token obtained by OAuth",
     ("HUBSPOT_CLIENT_ID", "HUBSPOT_CLIENT_SECRET", "HUBSPOT_REFRESH_TOKEN"),
-    "the OAuth app",
+    "the app behind HUBSPOT_CLIENT_ID",
     "a token just obtained with the refresh token was refused too: check the app is still "
     "installed in this portal and HUBSPOT_BASE_URL points at its data centre",
 )
@@ -83,6 +83,8 @@ PRIVATE_APP = CredentialKind(
     "Private apps), or move to a service key (HUBSPOT_SERVICE_KEY)",
 )
 KINDS = (SERVICE_KEY, OAUTH, PRIVATE_APP)
+"""Wording note: the redactor masks the word after "OAuth " (an ``Authorization: OAuth …``
+header), so no message here puts a word right after "OAuth"."""
 
 
 class Attachable(Protocol):
@@ -193,14 +195,20 @@ class OAuthSession:
         access, lifetime, rotated = _read_tokens(answer)
         self._register([access, *([rotated] if rotated else [])])
         self._access = access
-        if rotated:
+        if rotated and rotated != self.refresh_token:
+            if self.refresh_token == self.client.refresh_token:
+                log.warning(
+                    "hubspot: HubSpot handed back a new refresh token; this run uses it, but "
+                    "HUBSPOT_REFRESH_TOKEN is not rewritten: if the next run's refresh is "
+                    "refused, install the app again and set the new refresh token"
+                )
             self.refresh_token = rotated
         margin = min(REFRESH_MARGIN_S, lifetime / 4) if lifetime else 0.0
         self._renew_at = self._monotonic() + lifetime - margin if lifetime else math.inf
         log.info(
-            "hubspot: OAuth access token %s (valid %s s)",
+            "hubspot: access token %s by OAuth (valid %s s)",
             "obtained" if reason == "first" else f"refreshed ({reason})",
-            lifetime or "unstated",
+            f"{lifetime:g}" if lifetime else "unstated",
             extra=event("oauth_token", source="hubspot", reason=reason, expires_in_s=lifetime),
         )
 
@@ -245,10 +253,10 @@ def _refusal(answer: HttpAnswer) -> str:
     if isinstance(data, dict):
         status = data.get("status") if data.get("status") != "error" else None
         code = str(status or data.get("error") or data.get("category") or "")
-    said = ": ".join(part for part in (code, answer.message()) if part)
+    said = f"{code} ({answer.message()})" if code else f"({answer.message()})"
     return (
-        f"HubSpot refused the OAuth refresh token (HUBSPOT_REFRESH_TOKEN, for HUBSPOT_CLIENT_ID "
-        f"with HUBSPOT_CLIENT_SECRET): {TOKEN_ENDPOINT} answered HTTP {answer.status} ({said}): "
+        "HubSpot refused the refresh token (OAuth: HUBSPOT_REFRESH_TOKEN, for HUBSPOT_CLIENT_ID "
+        f"with HUBSPOT_CLIENT_SECRET): {TOKEN_ENDPOINT} answered HTTP {answer.status} {said}: "
         "check the three come from the same app; if the app was uninstalled or the token "
         "revoked, install the app again and set the new refresh token"
     )
