@@ -276,10 +276,10 @@ def credential_from(settings: Settings) -> StaticToken | OAuthClient:
     """The one credential kind set in ``settings``; :class:`SyncError` if several are."""
     present = [k for k in KINDS if any(_text(settings, v) for v in k.variables)]
     if len(present) > 1:
-        names = "; ".join(f"{k.name}: {', '.join(k.variables)}" for k in present)
+        names = " and ".join(f"a {k.name} ({', '.join(k.variables)})" for k in present)
         raise SyncError(
-            f"hubspot has more than one kind of credential set ({names}): keep one kind "
-            "and unset the others' variables"
+            f"hubspot has more than one kind of credential set, {names}: keep one kind "
+            "and unset the other's variables"
         )
     values = [_text(settings, v) for v in present[0].variables] if present else []
     if not present or not all(values):  # pragma: no cover - sync_source checks first
