@@ -177,6 +177,19 @@ def test_a_second_401_after_renewing_is_the_error_naming_oauth(
     assert not any(secret in message for secret in secrets_of(oauth_sandbox))
 
 
+def test_a_busy_token_endpoint_is_retried_like_any_overloaded_call(
+    crm: CRM, store: SnapshotStore, oauth_sandbox: HubSpotSandbox, clock: VirtualClock
+) -> None:
+    oauth_sandbox.inject("status", count=1, path_contains="/oauth/v1/token", status=503)
+
+    summary = sync_source("hubspot", store, oauth_settings(oauth_sandbox), clock=clock)
+
+    assert oauth_sandbox.oauth is not None and oauth_sandbox.oauth.token_requests == 1
+    assert oauth_sandbox.requests["POST /oauth/v1/token"] == 2  # the 503, then the token
+    assert summary.retries == 1
+    assert snapshot_rows(store) == expected_snapshot(crm)
+
+
 @pytest.mark.parametrize(
     ("override", "code"),
     [

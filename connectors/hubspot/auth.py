@@ -179,7 +179,9 @@ class OAuthSession:
         return True
 
     def _refresh(self, reason: str) -> None:
+        """Ask for a new access token (under the lock); its life counts from the asking."""
         self.token_requests += 1
+        asked_at = self._monotonic()
         answer = self._request(
             {
                 "grant_type": "refresh_token",
@@ -204,7 +206,7 @@ class OAuthSession:
                 )
             self.refresh_token = rotated
         margin = min(REFRESH_MARGIN_S, lifetime / 4) if lifetime else 0.0
-        self._renew_at = self._monotonic() + lifetime - margin if lifetime else math.inf
+        self._renew_at = asked_at + lifetime - margin if lifetime else math.inf
         log.info(
             "hubspot: access token %s by OAuth (valid %s s)",
             "obtained" if reason == "first" else f"refreshed ({reason})",
@@ -222,7 +224,8 @@ class OAuthSession:
     def _fail(self, what: str) -> SyncError:
         if self._api is not None:
             return self._api.fail(what)
-        return SyncError(Redactor(self._obtained)(f"hubspot sync failed: {what}"))
+        known = (self.client.client_secret, self.client.refresh_token, *self._obtained)
+        return SyncError(Redactor(known)(f"hubspot sync failed: {what}"))
 
 
 def _read_tokens(answer: HttpAnswer) -> tuple[str, float, str | None]:
