@@ -188,6 +188,10 @@ class Settings:
     hubspot_access_token: Secret | None = None
     hubspot_base_url: str = DEFAULT_HUBSPOT_BASE_URL
     hubspot_portal_id: str | None = None
+    hubspot_service_key: Secret | None = None
+    hubspot_client_id: str | None = None
+    hubspot_client_secret: Secret | None = None
+    hubspot_refresh_token: Secret | None = None
     salesforce_instance_url: str | None = None
     salesforce_access_token: Secret | None = None
     salesforce_username: str | None = None

@@ -79,6 +79,10 @@ HUBSPOT = SourceSpec(
     mql_example="{stage: [marketingqualifiedlead]}",
     env=(
         EnvVar("HUBSPOT_ACCESS_TOKEN", secret=True),
+        EnvVar("HUBSPOT_SERVICE_KEY", secret=True),
+        EnvVar("HUBSPOT_CLIENT_ID"),
+        EnvVar("HUBSPOT_CLIENT_SECRET", secret=True),
+        EnvVar("HUBSPOT_REFRESH_TOKEN", secret=True),
         EnvVar("HUBSPOT_BASE_URL", default=DEFAULT_HUBSPOT_BASE_URL, url=True),
         EnvVar(
             "HUBSPOT_PORTAL_ID",
@@ -86,10 +90,17 @@ HUBSPOT = SourceSpec(
             "or unset it",
         ),
     ),
-    configured_when=(("HUBSPOT_ACCESS_TOKEN",),),
+    # Three kinds of credential; exactly one may be set (connectors.hubspot.auth refuses two).
+    configured_when=(
+        ("HUBSPOT_SERVICE_KEY",),
+        ("HUBSPOT_CLIENT_ID", "HUBSPOT_CLIENT_SECRET", "HUBSPOT_REFRESH_TOKEN"),
+        ("HUBSPOT_ACCESS_TOKEN",),
+    ),
     missing_hint=(
-        "set HUBSPOT_ACCESS_TOKEN to a private-app access token (and HUBSPOT_BASE_URL "
-        "if not https://api.hubapi.com), in the environment or in .env"
+        "set one kind of credential: HUBSPOT_SERVICE_KEY (a service key), or "
+        "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN (OAuth), "
+        "or HUBSPOT_ACCESS_TOKEN (a legacy private-app token); and HUBSPOT_BASE_URL if not "
+        "https://api.hubapi.com; in the environment or in .env"
     ),
 )
 

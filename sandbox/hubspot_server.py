@@ -45,6 +45,9 @@ Behaviour worth knowing, each as HubSpot documents it (their developer documenta
   ``daily_budget`` → 429 DAILY. Refused requests do not spend budget. No ``Retry-After``
   unless ``retry_after_on_429``.
 * Faults (:meth:`HubSpotSandbox.inject`) fire before authentication and rate limiting.
+* Bearer tokens accepted: ``token`` (a private-app token), ``service_key`` (a service key,
+  sent the same way) and, with ``oauth``, the access tokens its ``POST /oauth/v1/token``
+  issues until they expire (:mod:`sandbox.hubspot_oauth`); ``bearer_kinds`` counts which.
 
 Changes made through the CRM's helpers show at once (``CRM.version`` invalidates the
 indexes); ``lastmodifieddate``/``hs_lastmodifieddate`` come from ``updated_at``.
@@ -59,7 +62,7 @@ import operator
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +81,7 @@ from sandbox.generator import (
     Rep,
 )
 from sandbox.http_sandbox import REDIRECT_FAULTS, Fault, HttpSandbox, redirect_location
+from sandbox.hubspot_oauth import TOKEN_PATHS, OAuthApp, TokenIssuer, expired_body, v1_error
 
 CONTACT_ID_BASE: Final = 100_000
 OWNER_ID_BASE: Final = 200_000
@@ -707,10 +711,15 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         clock: Callable[[], datetime] | None = None,
         port: int = 0,
         portal_id: int = 4_242_424,
+        service_key: str | None = None,
+        oauth: OAuthApp | None = None,
     ) -> None:
         super().__init__(token, port)
         self.crm = crm
         self.portal_id = portal_id
+        self.service_key = service_key
+        self.bearer_kinds: Counter[str] = Counter()
+        """Accepted requests by credential: ``private-app``, ``service-key``, ``oauth``."""
         self.ten_second_budget = ten_second_budget
         self.daily_budget = daily_budget
         self.search_per_second = search_per_second
@@ -719,6 +728,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         self.retry_after_on_429 = retry_after_on_429
         self.strict_limits = strict_limits
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.oauth = TokenIssuer(oauth, self.clock, portal_id) if oauth is not None else None
         self.count_429 = 0
         self._burst = _RollingWindow(ten_second_budget, 10.0)
         self._search = _RollingWindow(search_per_second, 1.0)
@@ -740,6 +750,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         """Also the 429s (not the rate windows)."""
         super()._clear_counters()
         self.count_429 = 0
+        self.bearer_kinds.clear()
 
     def reset_rate_limits(self) -> None:
         """Give back the whole ten-second, secondly and daily allowance."""
@@ -842,11 +853,11 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
                     "INTERNAL_ERROR" if fault.status >= 500 else "VALIDATION_ERROR",
                 )
                 return key, _error_answer(error), fault
-        auth = headers.get("authorization", "")
-        if auth != f"Bearer {self.token}":
-            answer = _error_answer(ApiError(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION"))
-            answer.rate_headers = False
-            return key, answer, fault
+        if method == "POST" and path in TOKEN_PATHS:
+            return key, self._token_endpoint(headers, body), fault
+        refused = self._bearer_refusal(headers.get("authorization", ""))
+        if refused is not None:
+            return key, refused, fault
         is_search = path.endswith("/search") and method == "POST"
         refused = self._admit(is_search)
         if refused is not None:
@@ -868,6 +879,33 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         if answer.rate_headers:
             answer.headers.update(self._rate_headers(time.monotonic()))
         return key, answer, fault
+
+    # ----------------------------------------------------------------- credentials
+    def _token_endpoint(self, headers: dict[str, str], body: bytes) -> _Answer:
+        """``POST /oauth/v1/token``: no bearer token, no rate-limit headers or budget."""
+        if self.oauth is None:
+            status, payload = 400, v1_error("BAD_CLIENT_ID", "missing or unknown client id")
+        else:
+            status, payload = self.oauth.exchange(headers.get("content-type", ""), body)
+        return _Answer(status, payload, rate_headers=False)
+
+    def _bearer_refusal(self, auth: str) -> _Answer | None:
+        """None if ``auth`` is ``Bearer`` + an accepted token (counted), else HubSpot's 401."""
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+        kind = {self.token: "private-app", self.service_key: "service-key"}.get(token)
+        if token and kind is None:
+            expiry = self.oauth.expiry(token) if self.oauth is not None else None
+            now = self.clock()
+            if expiry is not None and now >= expiry:
+                return _Answer(401, expired_body(expiry, now), rate_headers=False)
+            kind = "oauth" if expiry is not None else None
+        if not token or kind is None:
+            answer = _error_answer(ApiError(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION"))
+            answer.rate_headers = False
+            return answer
+        with self._lock:
+            self.bearer_kinds[kind] += 1
+        return None
 
     # ----------------------------------------------------------------- routing
     def _route(

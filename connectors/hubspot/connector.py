@@ -1,6 +1,7 @@
 """The HubSpot source as the sync engine sees it: :class:`HubSpotConnector` (dialect,
 streams in sync order, the portal lookup) and :func:`build_connector`, the registry's
-builder (``connectors.sync``)."""
+builder (``connectors.sync``), which picks the one credential kind set
+(:func:`~connectors.hubspot.auth.credential_from`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from connectors.core import (
     Clock,
     RefusedError,
     Stream,
-    SyncError,
     SyncOptions,
     SystemClock,
 )
+from connectors.hubspot.auth import Attachable, OAuthClient, StaticToken, credential_from
 from connectors.hubspot.mapping import MappingContext
 from connectors.hubspot.reader import HubSpotReader
 from connectors.hubspot.specs import CONTACTS, ENGAGEMENTS
@@ -34,23 +35,25 @@ class HubSpotConnector:
 
     def __init__(
         self,
-        access_token: str,
+        credential: str | StaticToken | OAuthClient,
         base_url: str,
         *,
         portal_id: str | None = None,
         options: SyncOptions | None = None,
         clock: Clock | None = None,
     ) -> None:
+        """``credential``: a bare string is a private-app token (``HUBSPOT_ACCESS_TOKEN``)."""
         self.options = options or SyncOptions()
         self.clock = clock or SystemClock()
-        self.dialect = HubSpotDialect(base_url)
         self.transport = HubSpotTransport(
-            access_token,
+            credential,
             base_url,
             connect_timeout_s=self.options.connect_timeout_s,
             read_timeout_s=self.options.read_timeout_s,
             ssl_ca_cert=os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE"),
+            monotonic=self.clock.monotonic,
         )
+        self.dialect = HubSpotDialect(base_url, self.transport.auth.kind)
         self.reader = HubSpotReader(self.transport)
         self.ctx = MappingContext(portal_id=portal_id)
 
@@ -69,11 +72,18 @@ class HubSpotConnector:
             streams.append(ArchivedStream(spec, self.reader, self.ctx))
         return streams
 
+    def attach(self, api: Attachable) -> None:
+        """Report to ``api``: OAuth tokens obtained go into its redactor, a refused refresh
+        becomes its one error line. Called before the first request (sync and inspect)."""
+        self.transport.auth.attach(api)
+
     def prepare(self, api: Api) -> None:
-        """Learn the portal id (for record URLs) unless HUBSPOT_PORTAL_ID gave it.
+        """Attach to ``api``, then learn the portal id (for record URLs) unless
+        HUBSPOT_PORTAL_ID gave it.
 
         A token without access to account details (403/404) costs the URLs, not the sync.
         """
+        self.attach(api)
         if self.ctx.portal_id:
             return
         api.stream = "account"
@@ -97,12 +107,9 @@ class HubSpotConnector:
 
 
 def build_connector(settings: Settings, options: SyncOptions, clock: Clock) -> HubSpotConnector:
-    """The registry's builder (``connectors.sync``)."""
-    access_token = settings.hubspot_access_token
-    if access_token is None:  # pragma: no cover - sync_source checks first
-        raise SyncError("hubspot is not configured")
+    """The registry's builder (``connectors.sync``): one credential kind, or one line."""
     return HubSpotConnector(
-        access_token.reveal(),
+        credential_from(settings),
         settings.hubspot_base_url,
         portal_id=settings.hubspot_portal_id,
         options=options,

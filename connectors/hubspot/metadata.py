@@ -24,6 +24,7 @@ OWNERS_PAGE = 500
 
 def read_metadata(connector: HubSpotConnector, api: Api) -> PortalMetadata:
     """Stages, statuses, dispositions and owners of the connector's portal."""
+    connector.attach(api)
     transport = connector.transport
     return PortalMetadata(
         source=SOURCE,

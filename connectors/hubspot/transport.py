@@ -1,26 +1,39 @@
 """The HubSpot exchange: ``hubspot-api-client`` calls turned into ``HttpAnswer`` s, and the
 dialect that reads HubSpot's rate-limit headers and errors.
 
-Every request goes through ``hubspot-api-client`` (``HubSpot(access_token=…, host=…)``):
-the generated ``*_with_http_info`` methods with ``_preload_content=False``, so the client
-builds the URL, query string and auth header while we keep the status, the rate-limit
-headers and the body *as HubSpot sent it*. Raw JSON matters: it is the audit's evidence
-(``raw``), it lets a truncated or malformed answer be retried instead of half-parsed, and
-it skips the client's model layer, which re-parses every timestamp. The client's own
-urllib3 retries are switched off (``retry=NO_RETRIES`` reaches each ``PoolManager``) so
-they never stack on the engine's tenacity policy; it follows only same-host redirects
-(:mod:`connectors.hubspot.redirects`).
+Every request goes through ``hubspot-api-client`` (``HubSpot(host=…)``): the generated
+``*_with_http_info`` methods with ``_preload_content=False``, so the client builds the URL
+and query string while we keep the status, the rate-limit headers and the body *as HubSpot
+sent it*. The bearer token goes with each request (``_request_auth``), from the run's
+token source (:mod:`connectors.hubspot.auth`): a static key, or an OAuth access token that
+may change between two requests — and after a 401, once, before the request is repeated.
+
+Raw JSON matters: it is the audit's evidence (``raw``), it lets a truncated or malformed
+answer be retried instead of half-parsed, and it skips the client's model layer, which
+re-parses every timestamp. The client's own urllib3 retries are switched off
+(``retry=NO_RETRIES`` reaches each ``PoolManager``) so they never stack on the engine's
+tenacity policy; it follows only same-host redirects (:mod:`connectors.hubspot.redirects`).
 """
 
 from __future__ import annotations
 
 import http.client
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import urllib3
 
 from connectors.core import ConfigTrouble, ConnectionTrouble, HttpAnswer, RateLimits
+from connectors.hubspot.auth import (
+    PRIVATE_APP,
+    CredentialKind,
+    OAuthClient,
+    OAuthSession,
+    StaticToken,
+    TokenEndpointBusy,
+    token_source,
+)
 from connectors.hubspot.redirects import NO_RETRIES
 from connectors.hubspot.specs import SOURCE
 
@@ -45,8 +58,9 @@ class HubSpotDialect:
 
     source = SOURCE
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, kind: CredentialKind = PRIVATE_APP) -> None:
         self.base_url = base_url
+        self.kind = kind
 
     def limits(self, answer: HttpAnswer) -> RateLimits:
         headers = answer.headers
@@ -77,12 +91,9 @@ class HubSpotDialect:
     def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
         status = answer.status
         if status == 401:
-            return (
-                "HubSpot rejected the access token; set HUBSPOT_ACCESS_TOKEN to a valid "
-                "private-app token (HubSpot > Settings > Integrations > Private apps)"
-            )
+            return self.kind.refused()
         if status == 403:
-            return f"the private app lacks a scope for this call; grant it {SCOPES}"
+            return f"{self.kind.holder} lacks a scope for this call; grant it {SCOPES}"
         if status == 404:
             return f"check HUBSPOT_BASE_URL ({self.base_url}) points at the HubSpot API"
         if status == 400:
@@ -115,22 +126,22 @@ class HubSpotTransport:
 
     def __init__(
         self,
-        access_token: str,
+        credential: str | StaticToken | OAuthClient,
         base_url: str,
         *,
         connect_timeout_s: float,
         read_timeout_s: float,
         ssl_ca_cert: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         from hubspot import HubSpot
         from hubspot.crm.associations.v4 import exceptions as assoc_exceptions
         from hubspot.crm.objects import exceptions as object_exceptions
         from hubspot.crm.owners import exceptions as owner_exceptions
         from hubspot.crm.properties import exceptions as property_exceptions
+        from hubspot.oauth import exceptions as oauth_exceptions
 
-        client = HubSpot(
-            access_token=access_token, host=base_url, retry=NO_RETRIES, ssl_ca_cert=ssl_ca_cert
-        )
+        client = HubSpot(host=base_url, retry=NO_RETRIES, ssl_ca_cert=ssl_ca_cert)
         self.basic = client.crm.objects.basic_api
         self.search = client.crm.objects.search_api
         self.batch = client.crm.objects.batch_api
@@ -143,6 +154,11 @@ class HubSpotTransport:
             owner_exceptions.ApiException,
             assoc_exceptions.ApiException,
             property_exceptions.ApiException,
+            oauth_exceptions.ApiException,
+        )
+        self.tokens = client.oauth.tokens_api if isinstance(credential, OAuthClient) else None
+        self.auth: StaticToken | OAuthSession = token_source(
+            credential, self.request_token, monotonic
         )
 
     def pools(self) -> list[Any]:
@@ -155,9 +171,31 @@ class HubSpotTransport:
             self.associations,
             self.properties,
         )
+        if self.tokens is not None:
+            apis = (*apis, self.tokens)
         return [api.api_client.rest_client.pool_manager for api in apis]
 
     def exchange(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> HttpAnswer:
+        """Call a generated method with the current bearer token; any HTTP status is an
+        answer. A 401 renews an OAuth token once and repeats the call: a second 401 is the
+        answer. A busy token endpoint's 429/5xx is the answer too, so the engine retries."""
+        try:
+            token = self.auth.token()
+            answer = self.send(method, *args, _request_auth=_bearer(token), **kwargs)
+            if answer.status == 401 and self.auth.renew(token):
+                bearer = _bearer(self.auth.token())
+                answer = self.send(method, *args, _request_auth=bearer, **kwargs)
+        except TokenEndpointBusy as busy:
+            return busy.answer
+        return answer
+
+    def request_token(self, form: Mapping[str, str]) -> HttpAnswer:
+        """``POST /oauth/v1/token`` (form-encoded) through the client's ``tokens_api``."""
+        if self.tokens is None:  # pragma: no cover - only an OAuth session asks
+            raise ConfigTrouble("no OAuth client is configured")
+        return self.send(self.tokens.create_with_http_info, **form)
+
+    def send(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> HttpAnswer:
         """Call a generated method without deserialisation; any HTTP status is an answer."""
         try:
             response = method(
@@ -268,6 +306,11 @@ class HubSpotTransport:
             auth_settings=["oauth2"],
             response_types_map={},
         )
+
+
+def _bearer(token: str) -> dict[str, str]:
+    """``_request_auth`` for one call: the header the client would build from its config."""
+    return {"in": "header", "key": "Authorization", "type": "oauth2", "value": f"Bearer {token}"}
 
 
 def _describe(exc: BaseException) -> str:
