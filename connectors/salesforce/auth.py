@@ -29,15 +29,16 @@ from typing import Any
 from config.settings import Secret, Settings
 from connectors.core import SyncError
 
-JWT = "JWT bearer"
+JWT = "JWT bearer-token"
+"""Written so, never "bearer <word>": the redactor masks the word after "bearer " as a token."""
 CLIENT_CREDENTIALS = "client credentials"
 PASSWORD = "username/password"
 SESSION = "session id"
 
 LASTING_LOGINS = (
     "SALESFORCE_USERNAME, SALESFORCE_CONSUMER_KEY and SALESFORCE_PRIVATE_KEY_FILE (JWT "
-    "bearer), or SALESFORCE_CONSUMER_KEY, SALESFORCE_CONSUMER_SECRET and SALESFORCE_DOMAIN "
-    "(client credentials)"
+    "bearer-token), or SALESFORCE_CONSUMER_KEY, SALESFORCE_CONSUMER_SECRET and "
+    "SALESFORCE_DOMAIN (client credentials)"
 )
 """The variables of the logins that last a night, for the expired-session error."""
 
