@@ -123,6 +123,8 @@ class SalesforceConnector:
             raise api.fail(f"the Salesforce login could not be reached: {exc}") from None
         except ConfigTrouble as exc:
             raise api.fail(f"the Salesforce login could not start: {exc}") from None
+        # A login names the instance only now; error lines and fixes name it from here on.
+        self.dialect.instance_url = self.transport.instance_url or self.dialect.instance_url
         api.call("GET /limits", self.transport.limits, expect=lambda d: isinstance(d, dict))
 
 
