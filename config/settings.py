@@ -198,6 +198,9 @@ class Settings:
     salesforce_password: Secret | None = None
     salesforce_security_token: Secret | None = None
     salesforce_domain: str | None = None
+    salesforce_consumer_key: str | None = None
+    salesforce_consumer_secret: Secret | None = None
+    salesforce_private_key_file: str | None = None
     db_path: Path = field(default_factory=lambda: Path(DEFAULT_DB))
     max_daily_share: float = DEFAULT_MAX_DAILY_SHARE
     min_free_share: float = DEFAULT_MIN_FREE_SHARE

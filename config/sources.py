@@ -116,15 +116,27 @@ SALESFORCE = SourceSpec(
         EnvVar("SALESFORCE_PASSWORD", secret=True),
         EnvVar("SALESFORCE_SECURITY_TOKEN", secret=True),
         EnvVar("SALESFORCE_DOMAIN"),
+        EnvVar("SALESFORCE_CONSUMER_KEY"),
+        EnvVar("SALESFORCE_CONSUMER_SECRET", secret=True),
+        EnvVar("SALESFORCE_PRIVATE_KEY_FILE"),
     ),
+    # In the order a login is chosen when several are complete (connectors.salesforce.auth):
+    # JWT bearer, client credentials, username/password (SOAP login(), disabled by default
+    # in orgs created from Winter '26, retiring in Summer '27), a bare session id.
     configured_when=(
-        ("SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"),
+        ("SALESFORCE_USERNAME", "SALESFORCE_CONSUMER_KEY", "SALESFORCE_PRIVATE_KEY_FILE"),
+        ("SALESFORCE_CONSUMER_KEY", "SALESFORCE_CONSUMER_SECRET", "SALESFORCE_DOMAIN"),
         ("SALESFORCE_USERNAME", "SALESFORCE_PASSWORD", "SALESFORCE_SECURITY_TOKEN"),
+        ("SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"),
     ),
     missing_hint=(
-        "set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN (a session id), or "
-        "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN (and "
-        "SALESFORCE_DOMAIN, e.g. 'test' for a sandbox org), in the environment or in .env"
+        "set SALESFORCE_USERNAME, SALESFORCE_CONSUMER_KEY and SALESFORCE_PRIVATE_KEY_FILE "
+        "(OAuth JWT bearer; SALESFORCE_DOMAIN=test for a sandbox org), or "
+        "SALESFORCE_CONSUMER_KEY, SALESFORCE_CONSUMER_SECRET and SALESFORCE_DOMAIN (your My "
+        "Domain, e.g. acme.my; OAuth client credentials), or, for orgs that still allow it, "
+        "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, or "
+        "SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN (a session id, which expires), "
+        "in the environment or in .env"
     ),
     converts_leads=True,
 )

@@ -19,6 +19,14 @@ The objects and their ids are :mod:`.salesforce_model`'s. Behaviour worth knowin
   ready ``simple_salesforce.Salesforce``.
 * ``Authorization: Bearer <session id>`` (or ``OAuth <session id>``); anything else is 401
   ``[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]``.
+* Logins: ``POST /services/oauth2/token`` with the JWT bearer or client credentials grant
+  of the ``oauth_app`` (:mod:`.salesforce_oauth`) issues a new session id, which replaces
+  the one accepted so far; ``logins`` counts the sessions issued. Not an API call, no
+  ``Sforce-Limit-Info``. simple-salesforce posts it to ``https://{domain}.salesforce.com``:
+  a test routes that host here at the HTTP layer.
+* Sessions expire: with ``session_requests`` (authorised requests a session serves) or
+  ``session_seconds`` (its lifetime) set, the session then answers 401 INVALID_SESSION_ID
+  until a new one is issued (by a login, or :meth:`SalesforceSandbox.set_token`).
 * Every authorised request counts one API call; every answer carries
   ``Sforce-Limit-Info: api-usage=N/<daily_limit>``; ``/limits`` reports ``DailyApiRequests``
   ``{"Max", "Remaining"}``. Once the count reaches ``daily_limit`` requests are refused with
@@ -82,6 +90,7 @@ from sandbox.http_sandbox import (
 )
 from sandbox.salesforce_describe import describe
 from sandbox.salesforce_model import INTEGRATION_USER_ID, Org, build_org, sf_id
+from sandbox.salesforce_oauth import ConnectedApp, Refusal, TokenEndpoint
 from sandbox.soql import (
     BoundQuery,
     SoqlError,
@@ -94,7 +103,7 @@ from sandbox.soql import (
 )
 from sandbox.tls import sandbox_ca, sandbox_session
 
-__all__ = ["FaultKind", "SalesforceSandbox", "sandbox_session"]
+__all__ = ["ConnectedApp", "FaultKind", "SalesforceSandbox", "sandbox_session"]
 
 FaultKind = Literal[
     "status",
@@ -127,6 +136,8 @@ _RELEASES: Final = {
 }
 _LIMIT_MESSAGE: Final = "TotalRequests Limit exceeded."
 _TIMEOUT_MESSAGE: Final = "Your query request was running for too long."
+ORG_ID: Final = sf_id("00D", 1)
+TOKEN_PATH: Final = "/services/oauth2/token"
 
 
 class ApiError(Exception):
@@ -257,9 +268,18 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
         bulk_datetime_suffix: str = "Z",
         reparent_on_conversion: bool = True,
         owner_history: Literal["both", "ids"] = "both",
+        oauth_app: ConnectedApp | None = None,
+        session_requests: int | None = None,
+        session_seconds: float | None = None,
         port: int = 0,
     ) -> None:
         super().__init__(token, port)
+        self.oauth_app = oauth_app
+        self.session_requests = session_requests
+        self.session_seconds = session_seconds
+        self.logins = 0
+        self._session_served = 0
+        self._session_began = time.monotonic()
         self.crm = crm
         self.version = version
         self.daily_limit = daily_limit
@@ -320,6 +340,13 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
         )
 
     # ----------------------------------------------------------------- knobs
+    def set_token(self, token: str) -> None:
+        """Accept only ``token`` from now on, as a fresh session (its lifetime restarts)."""
+        with self._lock:
+            self.token = token
+            self._session_served = 0
+            self._session_began = time.monotonic()
+
     @property
     def api_usage(self) -> int:
         """API calls counted today (what ``Sforce-Limit-Info`` reports)."""
@@ -380,6 +407,8 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
         answer = self._faulty(fault, raw_path) if fault is not None else None
         if fault is not None and fault.kind == "reset":
             return key, None, fault
+        if answer is None and key == f"POST {TOKEN_PATH}":
+            return key, self._token(headers, body), fault  # a login: no API call
         if answer is None:
             answer = self._authorised(route, query, headers, body, raw_path)
         answer.headers.update(self._limit_headers())
@@ -412,7 +441,7 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
     ) -> _Answer:
         auth = headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
-        if scheme.lower() not in ("bearer", "oauth") or token.strip() != self.token:
+        if scheme.lower() not in ("bearer", "oauth") or not self._session_lives(token.strip()):
             return _error(ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid"))
         with self._lock:
             if self._api_usage >= self.daily_limit:
@@ -430,6 +459,32 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
             return _Answer(400, error.body())
         except ApiError as error:
             return _error(error)
+
+    def _session_lives(self, token: str) -> bool:
+        """Whether ``token`` is the current session and has not expired (counts one use)."""
+        with self._lock:
+            if token != self.token:
+                return False
+            self._session_served += 1
+            served = self.session_requests
+            if served is not None and self._session_served > served:
+                return False
+            lifetime = self.session_seconds
+            return lifetime is None or time.monotonic() - self._session_began < lifetime
+
+    def _token(self, headers: dict[str, str], body: bytes) -> _Answer:
+        """``POST /services/oauth2/token``: a new session, or Salesforce's OAuth error."""
+        if self.oauth_app is None:
+            return _Answer(400, Refusal("invalid_client_id", "client identifier invalid").body())
+        endpoint = TokenEndpoint(self.oauth_app, ORG_ID, INTEGRATION_USER_ID)
+        try:
+            grant = endpoint.grant(headers, body, self.instance_url)
+        except Refusal as refusal:
+            return _Answer(refusal.status, refusal.body())
+        self.set_token(grant.session_id)
+        with self._lock:
+            self.logins += 1
+        return _Answer(200, grant.body, {"Cache-Control": "no-cache,must-revalidate,max-age=0"})
 
     # ----------------------------------------------------------------- routing
     def _route(

@@ -479,7 +479,8 @@ def test_a_refused_login_is_one_line_naming_the_settings_to_check(
 
     message = str(stopped.value)
     assert message.startswith(
-        "salesforce sync failed in setup: Salesforce refused the login (INVALID_LOGIN: Invalid "
+        "salesforce sync failed in setup: Salesforce refused the username/password login "
+        "(INVALID_LOGIN: Invalid "
         "username, password, security token; or user locked out."
     )
     assert message.endswith("SALESFORCE_DOMAIN ('test' for a sandbox org, or your My Domain)")

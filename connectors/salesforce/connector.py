@@ -17,7 +17,8 @@ from connectors.core import (
     SyncOptions,
     SystemClock,
 )
-from connectors.salesforce.dialect import SalesforceDialect
+from connectors.salesforce.auth import login_from_settings
+from connectors.salesforce.dialect import SESSION_FIX, SalesforceDialect, renewed_session_fix
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import SalesforceReader
 from connectors.salesforce.specs import (
@@ -54,7 +55,11 @@ class SalesforceConnector:
         self.options = SalesforceOptions.of(options)
         self.clock = clock or SystemClock()
         self.transport = transport
-        self.dialect = SalesforceDialect(transport.instance_url or "the instance")
+        login = transport.login
+        self.dialect = SalesforceDialect(
+            transport.instance_url or "the instance",
+            session_fix=renewed_session_fix(login.flow) if login.repeatable else SESSION_FIX,
+        )
         self.reader = SalesforceReader(transport, self.options)
         self._history_stream: LeadHistoryStream | None = None
 
@@ -62,26 +67,10 @@ class SalesforceConnector:
     def from_settings(
         cls, settings: Settings, *, options: SyncOptions | None = None, clock: Clock | None = None
     ) -> SalesforceConnector:
-        """Session id + instance URL when both are set, else username/password/token."""
+        """The login the settings choose (:mod:`connectors.salesforce.auth` says which)."""
         opts = SalesforceOptions.of(options)
-        token = settings.salesforce_access_token
-        transport_args: dict[str, Any]
-        if settings.salesforce_instance_url and token is not None:
-            transport_args = {
-                "instance_url": settings.salesforce_instance_url.rstrip("/"),
-                "session_id": token.reveal(),
-            }
-        else:
-            password, security = settings.salesforce_password, settings.salesforce_security_token
-            transport_args = {
-                "username": settings.salesforce_username,
-                "password": password.reveal() if password else None,
-                "security_token": security.reveal() if security else None,
-                "domain": settings.salesforce_domain,
-                "instance_url": settings.salesforce_instance_url,
-            }
         transport = SalesforceTransport(
-            **transport_args,
+            login_from_settings(settings),
             version=opts.api_version,
             ca_bundle=opts.ca_bundle,
             timeout=(opts.connect_timeout_s, opts.read_timeout_s),
@@ -113,24 +102,29 @@ class SalesforceConnector:
         ]
 
     def prepare(self, api: Api) -> None:
-        """Log in (password logins), then read ``/limits/``: it checks the session before
-        any data is asked for, and its ``Sforce-Limit-Info`` tells the engine how much of
-        the org's daily allowance is already spent — a sync that would pass its share
-        stops here, having spent one request."""
+        """Log in, then read ``/limits/``: it checks the session before any data is asked
+        for, and its ``Sforce-Limit-Info`` tells the engine how much of the org's daily
+        allowance is already spent — a sync that would pass its share stops here, having
+        spent one request.
+
+        Every session id a login hands back — now, and again when a session expires
+        mid-sync — is a credential nobody listed: it is masked in every message and log
+        line from then on (the redactor is shared with both)."""
+
+        def mask(session_id: str) -> None:
+            api.redactor.secrets = api.redactor.with_secrets([session_id]).secrets
+
+        self.transport.on_session = mask
         try:
             self.transport.connect()
         except LoginRefused as exc:
-            raise api.fail(
-                f"Salesforce refused the login ({exc}): check SALESFORCE_USERNAME, "
-                "SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, and SALESFORCE_DOMAIN "
-                "('test' for a sandbox org, or your My Domain)"
-            ) from None
-        except (ConnectionTrouble, ConfigTrouble) as exc:
+            raise api.fail(str(exc)) from None
+        except ConnectionTrouble as exc:
             raise api.fail(f"the Salesforce login could not be reached: {exc}") from None
-        if self.transport.logs_in:
-            # The session id a login hands back is a credential nobody listed: mask it in
-            # every message and log line from here on (the redactor is shared with both).
-            api.redactor.secrets = api.redactor.with_secrets([self.transport.session_id]).secrets
+        except ConfigTrouble as exc:
+            raise api.fail(f"the Salesforce login could not start: {exc}") from None
+        # A login names the instance only now; error lines and fixes name it from here on.
+        self.dialect.instance_url = self.transport.instance_url or self.dialect.instance_url
         api.call("GET /limits", self.transport.limits, expect=lambda d: isinstance(d, dict))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from connectors.core import HttpAnswer, RateLimits
+from connectors.salesforce.auth import LASTING_LOGINS
 from connectors.salesforce.specs import SOURCE
 
 _NO_SUCH_COLUMN = re.compile(r"No such column '(\w+)'")
@@ -36,9 +37,20 @@ def error_code(answer: HttpAnswer | None) -> str:
 
 
 SESSION_FIX = (
-    "Salesforce rejected the session (401 INVALID_SESSION_ID): set SALESFORCE_ACCESS_TOKEN "
-    "to a valid session id or use username/password/security token"
+    "the Salesforce session expired or is invalid (401 INVALID_SESSION_ID): a session id "
+    "given in SALESFORCE_ACCESS_TOKEN lasts only until the org's session timeout; for a "
+    f"lasting login set {LASTING_LOGINS}, or set a new SALESFORCE_ACCESS_TOKEN"
 )
+"""The fix when a bare session id (which cannot be renewed) is refused."""
+
+
+def renewed_session_fix(flow: str) -> str:
+    """The fix when a session just handed out by a login is refused too."""
+    return (
+        f"Salesforce refused the session the {flow} login had just handed out (401 "
+        "INVALID_SESSION_ID): check that the user the app runs as is active and has the API "
+        "Enabled permission, and that the app's OAuth scopes include 'api'"
+    )
 
 
 class SalesforceDialect:
@@ -46,8 +58,10 @@ class SalesforceDialect:
 
     source = SOURCE
 
-    def __init__(self, instance_url: str) -> None:
+    def __init__(self, instance_url: str, *, session_fix: str = SESSION_FIX) -> None:
         self.instance_url = instance_url
+        self.session_fix = session_fix
+        """The fix for a 401: it depends on whether the login can be repeated."""
 
     def limits(self, answer: HttpAnswer) -> RateLimits:
         """``Sforce-Limit-Info: api-usage=18/5000``: the org's requests today, of its allowance.
@@ -75,7 +89,7 @@ class SalesforceDialect:
     def fix_for(self, answer: HttpAnswer, endpoint: str) -> str:
         status, code = answer.status, error_code(answer)
         if status == 401:
-            return SESSION_FIX
+            return self.session_fix
         if code == "REQUEST_LIMIT_EXCEEDED":
             return (
                 "the org's daily API allowance is spent (REQUEST_LIMIT_EXCEEDED); run the sync "

@@ -5,7 +5,9 @@ the server sent)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +15,12 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from connectors.core import ConfigTrouble, ConnectionTrouble, HttpAnswer
+from connectors.salesforce.auth import JWT, Login
+from connectors.salesforce.dialect import error_code
 from connectors.salesforce.options import API_VERSION
 from connectors.salesforce.redirects import SameHostSession
+
+log = logging.getLogger(__name__)
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -69,7 +75,11 @@ def tls_session(
 
 
 class LoginRefused(Exception):
-    """Salesforce refused the username/password/security-token login."""
+    """Salesforce refused a login: one line naming the flow, what Salesforce said, and
+    what the user checks."""
+
+    def __init__(self, login: Login, said: str) -> None:
+        super().__init__(f"Salesforce refused the {login.flow} login ({said}): {login.check}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -80,69 +90,87 @@ def _describe(exc: BaseException) -> str:
 class SalesforceTransport:
     """simple-salesforce on our session, each call turned into one :class:`HttpAnswer`.
 
-    The ``Salesforce`` client is built on first use (a password login is a request, and a
-    refused login must be a sync error, not a crash while building the connector).
+    The ``Salesforce`` client is built on first use (a login is a request, and a refused
+    login must be a sync error, not a crash while building the connector). Logins go
+    through simple-salesforce's own ``SalesforceLogin`` and the client is then built on
+    the session id it returned, so that renewing an expired session is this class's
+    job, done once per expiry (:meth:`exchange`) — the client's built-in renewal retries
+    up to three times, not at all for Bulk API 2.0 calls, and tells nobody the new id.
     """
 
     def __init__(
         self,
+        login: Login,
         *,
-        instance_url: str | None = None,
-        session_id: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        security_token: str | None = None,
-        domain: str | None = None,
         version: str = API_VERSION,
         ca_bundle: str | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
     ) -> None:
-        if not (instance_url and session_id) and not (username and password and security_token):
-            raise ValueError("give instance_url and session_id, or username/password/token")
-        self.instance_url = instance_url
-        self._credentials: dict[str, Any] = (
-            {"session_id": session_id, "instance_url": instance_url}
-            if instance_url and session_id
-            else {
-                "username": username,
-                "password": password,
-                "security_token": security_token,
-                "domain": domain or "login",
-            }
-        )
+        self.login = login
+        self.instance_url: str | None = login.arguments.get("instance_url")
         self.version = version
-        target = instance_url or f"https://{domain or 'login'}.salesforce.com"
+        target = self.instance_url or f"https://{login.domain}.salesforce.com"
         self.session = tls_session(ca_bundle, timeout=timeout, proxy_for=target)
         self.session.hooks["response"].append(self._remember)
+        self.on_session: Callable[[str], None] | None = None
+        """Told every session id a login hands back (the connector masks it from then on)."""
+        self.logins = 0
+        """Logins made (the first, and one per expired session)."""
         self._last: requests.Response | None = None
         self._client: Any = None
+        self._renewing = threading.Lock()
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._last = response
 
-    @property
-    def logs_in(self) -> bool:
-        return "username" in self._credentials
-
     def connect(self) -> Any:
-        """The ``Salesforce`` client; a password login happens here, once."""
-        if self._client is not None:
-            return self._client
-        from simple_salesforce import Salesforce
-        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+        """The ``Salesforce`` client; the login happens here, once."""
+        if self._client is None:
+            self._client = self._log_in()
+        return self._client
 
+    def _log_in(self) -> Any:
+        from simple_salesforce import Salesforce
+
+        if not self.login.repeatable:
+            return Salesforce(**self.login.arguments, session=self.session, version=self.version)
+        session_id, instance = self._new_session()
+        self.logins += 1
+        if self.on_session is not None:
+            self.on_session(session_id)
+        self.instance_url = f"https://{instance}"
+        return Salesforce(
+            session_id=session_id, instance=instance, session=self.session, version=self.version
+        )
+
+    def _new_session(self) -> tuple[str, str]:
+        """``(session id, instance host)`` from simple-salesforce's login for our flow."""
+        from jwt.exceptions import PyJWTError
+        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+        from simple_salesforce.login import SalesforceLogin
+
+        _check_key_file(self.login.arguments.get("privatekey_file"))
         try:
-            self._client = Salesforce(
-                **self._credentials, session=self.session, version=self.version
+            session_id, instance = SalesforceLogin(
+                **self.login.arguments, session=self.session, sf_version=self.version
             )
         except SalesforceAuthenticationFailed as exc:
             said = " ".join(str(getattr(exc, "auth_message", "") or exc).split())
-            raise LoginRefused(f"{exc.code}: {said[:200]}") from None
+            raise LoginRefused(self.login, f"{exc.code}: {said[:200]}") from None
         except requests.exceptions.SSLError as exc:
             raise ConfigTrouble(_tls_hint(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise ConnectionTrouble(_describe(exc)) from None
-        return self._client
+        except (PyJWTError, ValueError, TypeError) as exc:
+            if self.login.flow != JWT:
+                raise
+            # The JWT flow signs before sending; the key's own text is never shown.
+            raise ConfigTrouble(
+                f"the key in SALESFORCE_PRIVATE_KEY_FILE cannot sign a JWT "
+                f"({type(exc).__name__}): use the RSA private key (PEM) of the certificate "
+                "uploaded to the app"
+            ) from None
+        return str(session_id), str(instance)
 
     @property
     def base_url(self) -> str:
@@ -157,12 +185,34 @@ class SalesforceTransport:
     def exchange(self, call: Callable[[Any], object]) -> HttpAnswer:
         """Run one simple-salesforce call; the answer is what the server sent, whatever it was.
 
-        simple-salesforce raises on any status ≥ 300 and on a body it cannot parse; the
-        response hook kept the answer, and the engine decides what it means.
+        A 401 INVALID_SESSION_ID on a login that can be repeated (not a bare session id)
+        means the session expired mid-sync: log in again once and repeat the call; a
+        second 401 is the answer the engine judges. A refused new login ends the sync.
         """
+        client = self.connect()
+        answer = self._exchange_once(client, call)
+        if answer.status != 401 or not self.login.repeatable:
+            return answer
+        if error_code(answer) != "INVALID_SESSION_ID":
+            return answer
+        return self._exchange_once(self._renew(client), call)
+
+    def _renew(self, expired: Any) -> Any:
+        """A client on a new session (one login, even when several calls saw it expire)."""
+        with self._renewing:
+            if self._client is expired:
+                try:
+                    self._client = self._log_in()
+                except LoginRefused as exc:
+                    raise ConfigTrouble(f"the session expired, and {exc}") from None
+                log.info("salesforce: the session expired; logged in again (%s)", self.login.flow)
+            return self._client
+
+    def _exchange_once(self, client: Any, call: Callable[[Any], object]) -> HttpAnswer:
+        """One call: simple-salesforce raises on any status ≥ 300 and on a body it cannot
+        parse; the response hook kept the answer, and the engine decides what it means."""
         from simple_salesforce.exceptions import SalesforceError
 
-        client = self.connect()
         self._last = None
         try:
             call(client)
@@ -227,6 +277,20 @@ class SalesforceTransport:
         return self.exchange(
             lambda sf: self._bulk(sf, sobject).get_query_results(job_id, locator or "", max_records)
         )
+
+
+def _check_key_file(path: str | None) -> None:
+    """A missing or unreadable key file is a setting to fix, named (its content never is)."""
+    if path is None:
+        return
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ConfigTrouble(
+            f"SALESFORCE_PRIVATE_KEY_FILE ({path}) cannot be read ({exc.strerror or exc}): "
+            "set it to the PEM file of the private key whose certificate the app holds"
+        ) from None
 
 
 def _tls_hint(exc: BaseException) -> str:
