@@ -25,7 +25,7 @@ PROG = "run_audit.py"
 EXAMPLES = """examples:
   python run_audit.py demo                          # sandbox CRM -> sync -> audit -> reports
   python run_audit.py sandbox                       # serve a fake CRM; prints what to export
-  python run_audit.py sync --source hubspot                 # needs HUBSPOT_ACCESS_TOKEN
+  python run_audit.py sync --source hubspot                 # needs HubSpot credentials
   python run_audit.py audit --sla config/sla.example.yaml --period 2026-10
   python run_audit.py audit --sla my_sla.yaml --period this-month       # provisional, to date
   python run_audit.py audit --sla my_sla.yaml --period 2026-10 --as-of 2026-11-01T03:00:00Z \\

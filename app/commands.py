@@ -123,10 +123,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _no_credentials() -> UserError:
-    return UserError(
-        "no CRM credentials found: set HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL "
-        "with SALESFORCE_ACCESS_TOKEN (or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN)"
-    )
+    from config.sources import NO_CREDENTIALS
+
+    return UserError(NO_CREDENTIALS)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from config.exit_codes import EXIT_ERROR
 from config.logging_setup import event
 from config.settings import Settings
 from config.sla import SLA, load_sla
+from config.sources import NO_CREDENTIALS
 from connectors.core import SyncError, SyncSummary
 from snapshot.instants import format_instant, parse_instant
 from snapshot.lock import SnapshotLock
@@ -127,11 +128,7 @@ def run_nightly(
     sla = load_sla(sla_path)  # a bad SLA file stops the night before any API call
     sources = settings.configured_sources()
     if not sources:
-        raise NightlyError(
-            "no CRM credentials found: set HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL "
-            "with SALESFORCE_ACCESS_TOKEN (or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN), "
-            "in the environment or in .env"
-        )
+        raise NightlyError(NO_CREDENTIALS)
     day = now().astimezone(sla.tz).date().isoformat()
     folder = Path(out_root) / day
     with SnapshotLock(db, command="run_audit.py nightly", wait_s=wait_s):

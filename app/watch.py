@@ -39,6 +39,7 @@ from config.exit_codes import EXIT_ERROR, EXIT_OK
 from config.logging_setup import event
 from config.settings import Settings
 from config.sla import SLA, load_sla
+from config.sources import NO_CREDENTIALS
 from snapshot import alerts_log
 from snapshot.alerts_log import Outgoing
 from snapshot.instants import format_instant, parse_instant
@@ -142,10 +143,7 @@ def run_watch(
     urls = {} if options.dry_run else channel_urls(sla, environ)
     sources = settings.configured_sources() if options.sync else []
     if options.sync and not sources:
-        raise UserError(
-            "no CRM credentials found: set HUBSPOT_ACCESS_TOKEN or the SALESFORCE_* variables, "
-            "or pass --no-sync to watch the snapshot as it is"
-        )
+        raise UserError(f"{NO_CREDENTIALS}; or pass --no-sync to watch the snapshot as it is")
     result = WatchResult(sla=sla, dry_run=options.dry_run)
     started = utc_now()
     with SnapshotLock(db, command="run_audit.py watch", wait_s=options.wait_s):

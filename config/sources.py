@@ -152,3 +152,13 @@ Read at call time everywhere (never copied at import), so a test can add a sourc
 def source_names() -> list[str]:
     """The registered sources' names, in registry order."""
     return list(SOURCES)
+
+
+NO_CREDENTIALS = (
+    "no CRM credentials found: for HubSpot set HUBSPOT_SERVICE_KEY, an OAuth app's "
+    "HUBSPOT_CLIENT_ID/HUBSPOT_CLIENT_SECRET/HUBSPOT_REFRESH_TOKEN or a private-app "
+    "HUBSPOT_ACCESS_TOKEN; for Salesforce an app's SALESFORCE_CONSUMER_KEY with "
+    "SALESFORCE_PRIVATE_KEY_FILE and SALESFORCE_USERNAME (JWT) or SALESFORCE_CONSUMER_SECRET "
+    "and SALESFORCE_DOMAIN (client credentials); the README's credentials sections say more"
+)
+"""What ``sync``, ``nightly`` and ``watch`` say when no source is configured."""
