@@ -15,9 +15,10 @@ against two minima:
   type: HubSpot has no query for changed associations, so this is the least any sync that
   sees a contact added to an existing engagement can ask.
 
-The sync's clock is fixed (``SYNC_END`` + 1 h, then 2 h per round) so the window holds
-the portal's last month, as on a live portal; edits are stamped at the round's hour, so
-the look-back (10 min) never re-reads an earlier round.
+Runs are nightly: the sync's clock is fixed (``SYNC_END`` + 1 h, then one day later per
+round), so the window holds the portal's last month as on a live portal, and each
+round's edits are spread evenly over the day before its sync — the look-back (10 min)
+then re-reads the last 10 minutes' edits of the round before, as a nightly run does.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from sandbox.hubspot_server import ENGAGEMENT_TYPES, HubSpotSandbox
 from snapshot.store import SnapshotStore
 
 KIND_TYPE = {kind: otype for otype, kind in ENGAGEMENT_TYPES.items()}
+DAY = timedelta(days=1)
 
 
 class SetClock(SystemClock):
@@ -75,22 +77,26 @@ class Changes:
     engagements: dict[str, set[int]] = field(default_factory=dict)
 
 
-def change(crm: CRM, k: int, at: datetime, round_no: int) -> Changes:
-    """k edits on k distinct records, a millisecond apart: 60 % contacts, 40 % calls."""
+def change(crm: CRM, k: int, at: datetime, round_no: int, span: timedelta) -> Changes:
+    """k edits on k distinct records spread evenly over ``span`` from ``at``: 60 % contacts
+    (status), 40 % calls (title), interleaved as a working day makes them."""
     done = Changes(engagements={otype: set() for otype in ENGAGEMENT_TYPES})
     live = [lead for lead in crm.leads if not lead.archived]
     calls = [a for a in crm.activities if a.kind == "call" and not a.archived]
     contacts = (k * 3) // 5
-    start = (round_no * 7919) % len(live)
-    for i in range(contacts):
-        lead = live[(start + i) % len(live)]
-        crm.touch_lead(lead.key, at + timedelta(milliseconds=i), status="CONNECTED")
-        done.contacts.add(lead.key)
-    start = (round_no * 104_729) % len(calls)
-    for i in range(k - contacts):
-        call = calls[(start + i) % len(calls)]
-        crm.edit_activity(call.key, at + timedelta(milliseconds=contacts + i), title="Edited")
-        done.engagements["calls"].add(call.key)
+    step = span / k
+    lead_start = (round_no * 7919) % len(live)
+    call_start = (round_no * 104_729) % len(calls)
+    for i in range(k):
+        stamp = at + step * i
+        if i * 3 % 5 < 3 and len(done.contacts) < contacts:
+            lead = live[(lead_start + len(done.contacts)) % len(live)]
+            crm.touch_lead(lead.key, stamp, status="CONNECTED")
+            done.contacts.add(lead.key)
+        else:
+            call = calls[(call_start + len(done.engagements["calls"])) % len(calls)]
+            crm.edit_activity(call.key, stamp, title="Edited")
+            done.engagements["calls"].add(call.key)
     return done
 
 
@@ -157,9 +163,9 @@ def measure(leads: int, ks: Sequence[int], rounds: int, *, seed: int = 5) -> lis
         for k in ks:
             for _ in range(rounds):
                 round_no += 1
-                at = SYNC_END + timedelta(hours=1 + 2 * round_no)
-                done = change(crm, k, at, round_no)
-                clock.at = at + timedelta(minutes=1)
+                day_start = clock.at + timedelta(minutes=1)
+                done = change(crm, k, day_start, round_no, DAY - timedelta(minutes=2))
+                clock.at += DAY
                 time.sleep(SEARCH_PAUSE_S)
                 sandbox.reset_counters()
                 summary = sync_source("hubspot", store, settings, options=options, clock=clock)
