@@ -429,6 +429,24 @@ class CRM:
             self.version += 1
             return act
 
+    def link_activity(self, key: int, lead_key: int) -> Activity:
+        """Associate an existing activity with one more lead, later than it was logged.
+
+        Neither record's ``updated_at`` moves. HubSpot writes associations through their
+        own API (v4 associations), apart from properties, and documents no effect of an
+        association on ``hs_lastmodifieddate``; integrators report there is no way to
+        query changed associations. So the sandbox takes the hard case: a late link is
+        invisible to a search on modification times, and a sync must look for it.
+        """
+        with self.lock:
+            act = self._activities_by_key[key]
+            if lead_key not in self._leads_by_key:
+                raise KeyError(f"activity would link lead {lead_key}, which does not exist")
+            if lead_key not in act.lead_keys:
+                act.lead_keys.append(lead_key)
+                self.version += 1
+            return act
+
     def edit_activity(self, key: int, at: datetime, **changes: Any) -> Activity:
         """Change fields of an activity at ``at``: ``status="COMPLETED"``, ``archived=True``…"""
         at = _utc_ms(at)

@@ -44,6 +44,9 @@ Behaviour worth knowing, each as HubSpot documents it (their developer documenta
   ``ten_second_budget`` requests in a rolling 10 s window → 429 TEN_SECONDLY_ROLLING; past
   ``daily_budget`` → 429 DAILY. Refused requests do not spend budget. No ``Retry-After``
   unless ``retry_after_on_429``.
+* Associations: at most 100 embedded per target type in an object read, then ``paging``;
+  the v4 batch read takes ≤ 1,000 inputs and pages each result (``association_page_size``,
+  500 unless told) with ``{"id", "after"}`` inputs — see :mod:`sandbox.hubspot_associations`.
 * Faults (:meth:`HubSpotSandbox.inject`) fire before authentication and rate limiting.
 * Bearer tokens accepted: ``token`` (a private-app token), ``service_key`` (a service key,
   sent the same way) and, with ``oauth``, the access tokens its ``POST /oauth/v1/token``
@@ -81,6 +84,7 @@ from sandbox.generator import (
     Rep,
 )
 from sandbox.http_sandbox import REDIRECT_FAULTS, Fault, HttpSandbox, redirect_location
+from sandbox.hubspot_associations import V4_PAGE_DEFAULT, embedded_block, v4_result
 from sandbox.hubspot_oauth import TOKEN_PATHS, OAuthApp, TokenIssuer, expired_body, v1_error
 
 CONTACT_ID_BASE: Final = 100_000
@@ -713,9 +717,11 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         portal_id: int = 4_242_424,
         service_key: str | None = None,
         oauth: OAuthApp | None = None,
+        association_page_size: int = V4_PAGE_DEFAULT,
     ) -> None:
         super().__init__(token, port)
         self.crm = crm
+        self.association_page_size = association_page_size
         self.portal_id = portal_id
         self.service_key = service_key
         self.bearer_kinds: Counter[str] = Counter()
@@ -1096,16 +1102,20 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
     def _attach_associations(
         self, item: dict[str, Any], otype: str, key: int, targets: list[str], index: _Index
     ) -> None:
-        """Nest the record's associations in ``item``, as a read with ``associations=`` does;
+        """Nest the record's associations in ``item``, as a read with ``associations=`` does:
+        ≤ 100 per target type, then ``paging`` (:mod:`sandbox.hubspot_associations`);
         HubSpot leaves the block out when no target has any."""
         block: dict[str, Any] = {}
         for target in dict.fromkeys(targets):
             ids = self._associated(otype, key, target, index)
             if ids:
-                label = f"{_SINGULAR[otype]}_to_{_SINGULAR[target]}"
-                block[target] = {
-                    "results": [{"id": self._id_of(target, k), "type": label} for k in ids]
-                }
+                record = self._id_of(otype, key)
+                block[target] = embedded_block(
+                    ids,
+                    lambda k, target=target: self._id_of(target, k),
+                    label=f"{_SINGULAR[otype]}_to_{_SINGULAR[target]}",
+                    link=f"{self.base_url}/crm/v3/objects/{otype}/{record}/associations/{target}",
+                )
         if block:
             item["associations"] = block
 
@@ -1217,47 +1227,24 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         with self.crm.lock:
-            for raw in dict.fromkeys(str((i or {}).get("id", "")) for i in inputs):
+            for raw, after in dict.fromkeys(_association_inputs(inputs)):
                 key = self._key_of(from_t, raw)
                 record = self._record(from_t, key) if key is not None else None
                 targets: list[int] = []
                 if record is not None and not record.archived and type_id is not None:
                     targets = self._associated(from_t, key, to_t, index)  # type: ignore[arg-type]
                 if not targets:
-                    errors.append(
-                        {
-                            "status": "error",
-                            "category": "OBJECT_NOT_FOUND",
-                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                            "message": (
-                                f"No {_SINGULAR[to_t]} is associated with "
-                                f"{_SINGULAR[from_t]} {raw}."
-                            ),
-                            "context": {
-                                "fromObjectId": [raw],
-                                "fromObjectType": [_SINGULAR[from_t]],
-                                "toObjectType": [_SINGULAR[to_t]],
-                            },
-                        }
-                    )
+                    errors.append(_no_associations(raw, from_t, to_t))
                     continue
                 results.append(
-                    {
-                        "from": {"id": raw},
-                        "to": [
-                            {
-                                "toObjectId": int(self._id_of(to_t, k)),
-                                "associationTypes": [
-                                    {
-                                        "category": "HUBSPOT_DEFINED",
-                                        "typeId": type_id,
-                                        "label": None,
-                                    }
-                                ],
-                            }
-                            for k in targets
-                        ],
-                    }
+                    v4_result(
+                        raw,
+                        targets,
+                        lambda k: self._id_of(to_t, k),  # type: ignore[arg-type]
+                        after=after,
+                        size=self.association_page_size,
+                        type_id=type_id,  # type: ignore[arg-type]
+                    )
                 )
         body: dict[str, Any] = {"status": "COMPLETE", "results": results}
         if errors:
@@ -1543,6 +1530,31 @@ def _association_types(query: dict[str, list[str]]) -> list[str]:
     return [
         t for t in (_TYPE_ALIASES.get(a.lower()) for a in _list_param(query, "associations")) if t
     ]
+
+
+def _association_inputs(inputs: list[Any]) -> list[tuple[str, str | None]]:
+    """``(id, after)`` of each v4 batch-read input; ``after`` continues that id's list."""
+    out: list[tuple[str, str | None]] = []
+    for item in inputs:
+        item = item if isinstance(item, dict) else {}
+        after = item.get("after")
+        out.append((str(item.get("id", "")), str(after) if after not in (None, "") else None))
+    return out
+
+
+def _no_associations(raw: str, from_t: str, to_t: str) -> dict[str, Any]:
+    """The 207 error entry HubSpot gives an input with nothing associated."""
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "message": f"No {_SINGULAR[to_t]} is associated with {_SINGULAR[from_t]} {raw}.",
+        "context": {
+            "fromObjectId": [raw],
+            "fromObjectType": [_SINGULAR[from_t]],
+            "toObjectType": [_SINGULAR[to_t]],
+        },
+    }
 
 
 def _batch_inputs(payload: Any) -> list[Any]:

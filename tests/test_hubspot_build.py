@@ -25,5 +25,16 @@ def test_build_connector_passes_token_url_portal_options_and_clock_to_the_connec
     assert connector.ctx.portal_id == "42"
     assert connector.options is options
     assert connector.clock is clock
-    # owners, then contacts and the five engagement types, each with its deletions: 1 + 6 × 2
-    assert len(connector.streams()) == 13
+    # owners, then contacts and the five engagement types, each with its deletions, and
+    # each engagement type's links re-read: 1 + 6 × 2 + 5
+    names = [stream.name for stream in connector.streams()]
+    assert len(names) == 18
+    assert names[:7] == [
+        "owners",
+        "contacts",
+        "contacts_archived",
+        "calls",
+        "calls_archived",
+        "calls_links",
+        "emails",
+    ]

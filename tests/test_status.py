@@ -80,8 +80,10 @@ def test_status_json_carries_the_same_facts_for_monitoring(
     assert run_info["duration_s"] >= 0 and hubspot["last_success"] == run_info
     assert hubspot["stale"] is False and hubspot["hours_since_success"] < 1
     cursors = {c["stream"]: c for c in hubspot["streams"]}
-    assert len(cursors) == 13
+    # owners; contacts and five engagement types with their deletions; five link re-reads
+    assert len(cursors) == 1 + 6 * 2 + 5
     assert cursors["contacts"]["cursor"]["mode"] == "incremental"
+    assert cursors["calls_links"]["position"].startswith("changes since ")
     assert status["warnings"] == [] and status["running"] is None
 
 

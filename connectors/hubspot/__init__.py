@@ -7,6 +7,7 @@ One module per job:
 * ``reader`` — the list, search, batch and association calls, each through ``Api.call``;
 * ``mapping`` — API records → snapshot rows (owners, leads and history, activities);
 * ``streams`` — the streams: full lists, search windows, deletions, owners;
+* ``links`` — the re-read of changed and recent engagements' contact links (late links);
 * ``connector`` — :class:`HubSpotConnector` and :func:`build_connector` for the registry.
 
 The names below are re-exported so ``from connectors.hubspot import X`` keeps working for

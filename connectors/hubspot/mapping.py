@@ -333,14 +333,21 @@ def listed_contact_ids(record: Mapping[str, Any]) -> tuple[list[str], bool]:
 def activity_page(
     records: Sequence[Mapping[str, Any]],
     spec: ObjectSpec,
-    links: Mapping[str, Sequence[str]],
+    links: Mapping[str, Sequence[str]] | None,
     stats: StreamStats,
     ctx: MappingContext | None = None,
 ) -> Page:
+    """Activity rows, and — when ``links`` is given — their complete contact links.
+
+    ``links=None`` leaves the activities' stored links alone: an incremental search
+    page, whose links :class:`~connectors.hubspot.links.LinksStream` reads afterwards.
+    """
     page = Page()
     for record in records:
         row = map_activity(record, spec, stats, ctx)
         page.activities.append(row)
+        if links is None:
+            continue
         page.links_for.append(row["id"])
         for contact_id in links.get(row["crm_id"], ()):
             page.links.append(

@@ -8,6 +8,7 @@ are HubSpot's own caps; the streams and the reader take them from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 SOURCE = "hubspot"
 
@@ -17,7 +18,21 @@ SEARCH_LIMIT = 200
 SEARCH_CAP = 10_000
 BATCH_HISTORY_LIMIT = 50
 ASSOCIATION_BATCH_LIMIT = 1_000
+"""Inputs of one v4 association batch read (HubSpot's cap since 10 Feb 2025)."""
 OWNERS_LIMIT = 500
+
+LATE_LINK_WINDOW = timedelta(days=30)
+"""How far back engagements have their contact links re-read on every incremental run.
+
+HubSpot has no query for changed associations, and adding a contact to an existing
+engagement leaves the engagement's ``hs_lastmodifieddate`` where it was (its
+documentation gives associations their own API and says nothing of the engagement
+moving), so a link added late is seen only by asking again. Thirty days covers the
+audit that matters most — last month's, run in the first days of this one — and the
+SLA clocks it measures (first touch within hours, attempts within days). An engagement
+older than that whose links change is re-linked only if it changes itself, or by
+``sync --full``. Cost: one request per 1,000 engagements of a type in the window.
+"""
 
 CONTACT_PROPERTIES = (
     "email",

@@ -9,8 +9,10 @@ How each stream syncs:
   while the scan ran is read again next time.
 * **later runs**: search ``{lastmodifieddate|hs_lastmodifieddate} >= since`` sorted
   ascending, 200 a page, then hydrate the page — contacts by batch read with
-  ``propertiesWithHistory`` (50 per request), engagements by one v4 association batch
-  read (≤ 1,000) for their contact links. Each page re-windows from the last modified
+  ``propertiesWithHistory`` (50 per request); engagements need nothing more, their
+  contact links are read after the search, 1,000 engagements a request, by
+  :class:`~connectors.hubspot.links.LinksStream` (with the late links of recent
+  engagements, which no search finds). Each page re-windows from the last modified
   value it saw (``since`` = that value; its records come again, harmlessly), so no search
   ever pages with an offset: HubSpot's 10,000-result cap is never met, a record changing
   mid-run cannot shift the paging, and nothing relies on how HubSpot orders equal
@@ -172,19 +174,18 @@ class ObjectStream(Stream):
         found = reply.data["results"]
         modified = [self._modified(r) for r in found]
         ids = [str(r.get("id")) for r in found]
+        # Engagements' links are read afterwards by their LinksStream, 1,000 a request
+        # (a search page holds 200), with those of recent engagements.
+        records = found
         if self.spec.is_contact:
             records = self.reader.read_with_history(api, self.spec, ids) if ids else []
-            links: dict[str, list[str]] = {}
-        else:
-            records = found
-            links = self.reader.contact_links(api, self.spec, ids) if ids else {}
         total = reply.data.get("total")
         return Batch(
             records,
             next_after=next_after(reply.data),
             total=int(total) if isinstance(total, int) else None,
             extra={
-                "links": links,
+                "links": None,
                 "modified": modified,
                 "ids": ids,
                 "full_page": len(found) >= SEARCH_LIMIT,
@@ -211,8 +212,7 @@ class ObjectStream(Stream):
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         if self.spec.is_contact:
             return contact_page(batch.records, self.ctx)
-        links = batch.extra.get("links", {})
-        return activity_page(batch.records, self.spec, links, stats, self.ctx)
+        return activity_page(batch.records, self.spec, batch.extra.get("links"), stats, self.ctx)
 
     def advance(self, cursor: Cursor, batch: Batch) -> Advance:
         if cursor.mode == "full":
