@@ -191,8 +191,8 @@ def test_fixed_mql_volume_is_its_own_target() -> None:
         pytest.param(
             {"funnel.hubspot.sql": {"stage": []}},
             [
-                "funnel.hubspot.sql: matches no lead; give stage, status or converted: true, "
-                "such as {stage: [salesqualifiedlead]}"
+                "funnel.hubspot.sql: matches no lead; give stage, status, lead_stage or "
+                "converted: true, such as {stage: [salesqualifiedlead]}"
             ],
             id="funnel-stage-matching-nothing-is-refused",
         ),

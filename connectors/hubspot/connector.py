@@ -17,6 +17,7 @@ from connectors.core import (
     SyncOptions,
     SystemClock,
 )
+from connectors.hubspot.lead_objects import LeadObjectStream
 from connectors.hubspot.mapping import MappingContext
 from connectors.hubspot.reader import HubSpotReader
 from connectors.hubspot.specs import CONTACTS, ENGAGEMENTS
@@ -58,7 +59,8 @@ class HubSpotConnector:
         return format_instant(self.clock.now())
 
     def streams(self) -> list[Stream]:
-        """Owners, then each object type followed by its deletions."""
+        """Owners, then each object type followed by its deletions, then the Leads object
+        (after the contacts, whose history its stage changes join)."""
         streams: list[Stream] = [OwnersStream(self.reader)]
         for spec in (CONTACTS, *ENGAGEMENTS):
             streams.append(
@@ -67,6 +69,9 @@ class HubSpotConnector:
                 )
             )
             streams.append(ArchivedStream(spec, self.reader, self.ctx))
+        streams.append(
+            LeadObjectStream(self.reader, self.ctx, lookback=self.options.lookback, now=self.now)
+        )
         return streams
 
     def prepare(self, api: Api) -> None:
