@@ -145,7 +145,7 @@ def test_minimal_file_takes_every_default() -> None:
     assert attempts.min == 5
     assert attempts.window == timedelta(days=14)
     assert attempts.min_gap == timedelta(hours=4)
-    assert attempts.channels == ["call", "email", "meeting"]
+    assert attempts.channels == ["call", "email", "meeting", "message"]
     assert attempts.target == 0.9
     assert sla.sales.coverage.target == 0.9
     recycle = sla.sales.recycle
@@ -331,8 +331,8 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
         'holidays[1]: "2026-13-01" is not a date such as 2026-10-12',
         "goals.marketing_share: 60 is more than 1; write shares as fractions such as 0.9",
         "sales.attempts.min: 0 must be at least 1",
-        'sales.attempts.channels[1]: "sms" is not a channel; use call, email, meeting, task '
-        "or note",
+        'sales.attempts.channels[1]: "sms" is not a channel; use call, email, meeting, task, '
+        "note or message",
         'sales.recycle.grace: "0d" must be longer than zero',
     ]
 
