@@ -507,7 +507,7 @@ def test_summary_states_the_key_numbers() -> None:
     assert "40 to 80 per rep" in text
     assert "within 5 business minutes" in text
     assert "09:00-12:00, 13:00-18:00 Mon-Fri, America/Sao_Paulo, BR-SP public holidays" in text
-    assert "at least 5 attempts by call, email or meeting over 14 days" in text
+    assert "at least 5 attempts by call, email, meeting or message over 14 days" in text
     assert "at least 4 hours apart" in text
     assert "within 3 days after the window" in text
     assert "(UNQUALIFIED, BAD_TIMING, Recycled or Closed - Not Converted)" in text
