@@ -25,8 +25,12 @@ from collections import defaultdict
 
 from config.sla import SLA
 
-FIELDS = ("stage", "status")
+FIELDS = ("stage", "status", "lead_stage")
 """The funnel keys that name raw values (``converted`` is an event, not a value)."""
+
+LEAD_STAGE = "lead_stage"
+"""Stages of HubSpot's Leads object: a portal may not use it at all, which is worth a word
+even though the field then has no value in the snapshot."""
 
 LISTED = 6
 """Values the CRM uses that a note lists when nothing resembles the missing one."""
@@ -68,9 +72,14 @@ def funnel_value_notes(conn: sqlite3.Connection, sla: SLA, as_of: str | None) ->
         for stage, spec in mapping.items():
             for field in FIELDS:
                 used = seen.get((source, field))
+                key = f"funnel.{source}.{stage}.{field}"
+                if field == LEAD_STAGE and not used and _synced(seen, source):
+                    if getattr(spec, field):
+                        notes.append(_no_lead_objects(key))
+                    continue
                 for value in (getattr(spec, field) or []) if used else []:
                     if value not in used:
-                        notes.append(_never_seen(f"funnel.{source}.{stage}.{field}", value, used))
+                        notes.append(_never_seen(key, value, used))
     return notes + unmapped_value_notes(conn, sla)
 
 
@@ -100,6 +109,19 @@ def unmapped_value_notes(conn: sqlite3.Connection, sla: SLA) -> list[str]:
                     f"funnel.{source}.<stage>.{field}"
                 )
     return notes
+
+
+def _synced(seen: dict[tuple[str, str], set[str]], source: str) -> bool:
+    """Whether the snapshot holds any history of this source (it has been synced)."""
+    return any(name == source for name, _ in seen)
+
+
+def _no_lead_objects(key: str) -> str:
+    return (
+        f"{key}: no lead of the snapshot has a Leads-object stage — the portal does not use "
+        "HubSpot's Leads object, or the token lacks crm.objects.leads.read — so no handoff, "
+        "recycle or progress can come from lead stages"
+    )
 
 
 def _never_seen(key: str, value: str, used: set[str]) -> str:

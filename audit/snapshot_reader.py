@@ -26,7 +26,7 @@ import pandas as pd
 from audit.instants_ns import to_ns
 from config.sla import SLA, FunnelStage
 
-HISTORY_FIELDS = ("stage", "status", "converted")
+HISTORY_FIELDS = ("stage", "status", "lead_stage", "converted")
 
 COHORT_COLUMNS = (
     "source",
@@ -71,6 +71,9 @@ def _conditions_of(source: str, stage: str, rule: FunnelStage) -> list[StageCond
         out.append(StageCondition(source, stage, "stage", tuple(rule.stage)))
     if rule.status:
         out.append(StageCondition(source, stage, "status", tuple(rule.status)))
+    if rule.lead_stage:
+        # The HubSpot connector records a Leads-object stage change as field "lead_stage".
+        out.append(StageCondition(source, stage, "lead_stage", tuple(rule.lead_stage)))
     if rule.converted:
         # The connector records a Salesforce conversion as field "converted" = "true".
         out.append(StageCondition(source, stage, "converted", ("true",)))

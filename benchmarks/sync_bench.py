@@ -235,7 +235,8 @@ def minimum_full_sync_requests(crm: CRM) -> int:
 
     Owners 500 a page (active, then archived), contacts 50 a page (the cap with property
     history; live, then archived), each engagement type 100 a page (live, then archived),
-    and one account-details call for the portal id that record URLs need.
+    the Leads object's live records 50 a page (with their stage history), and one
+    account-details call for the portal id that record URLs need.
     """
     live: Counter[str] = Counter()
     for lead in crm.leads:
@@ -249,6 +250,7 @@ def minimum_full_sync_requests(crm: CRM) -> int:
     total += _pages(live["contacts"], HISTORY_CAP) + _pages(live["contacts_archived"], HISTORY_CAP)
     for otype in ENGAGEMENT_TYPES:
         total += _pages(live[otype], LIST_CAP) + _pages(live[f"{otype}_archived"], LIST_CAP)
+    total += _pages(sum(not obj.archived for obj in crm.lead_objects), HISTORY_CAP)
     return total
 
 

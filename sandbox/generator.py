@@ -88,7 +88,19 @@ LEAD_STATUSES: Final = (
 )
 
 Field = Literal["stage", "status", "owner"]
-ActivityKind = Literal["call", "email", "meeting", "task", "note"]
+ActivityKind = Literal["call", "email", "meeting", "task", "note", "communication"]
+"""``communication``: a WhatsApp, SMS or LinkedIn message a rep logged (HubSpot only; its
+``status`` is the channel: WHATS_APP, SMS or LINKEDIN_MESSAGE)."""
+
+#: The default stages of HubSpot's lead pipeline (the Leads object's ``hs_pipeline_stage``).
+LEAD_OBJECT_STAGES: Final = (
+    "new-stage-id",
+    "attempting-stage-id",
+    "connected-stage-id",
+    "qualified-stage-id",
+    "unqualified-stage-id",
+)
+COMMUNICATION_CHANNELS: Final = ("WHATS_APP", "SMS", "LINKEDIN_MESSAGE")
 RecyclingHabit = Literal["properly", "prematurely", "never"]
 
 _UNSET: Final[Any] = object()
@@ -211,6 +223,23 @@ class Activity:
     archived_at: datetime | None = None
 
 
+@dataclass(slots=True)
+class LeadObject:
+    """A record of HubSpot's Leads object (0-136): a prospecting lead on one contact, with
+    the history of its pipeline stage as (stage, instant, sourceType)."""
+
+    key: int
+    contact_keys: list[int]
+    name: str
+    owner_key: int | None
+    stage: str
+    created_at: datetime
+    updated_at: datetime
+    history: list[tuple[str, datetime, str]] = field(default_factory=list)
+    archived: bool = False
+    archived_at: datetime | None = None
+
+
 # --------------------------------------------------------------------------- the CRM
 
 
@@ -231,6 +260,8 @@ class CRM:
     end: datetime = field(default_factory=lambda: _dt(0))
     start: datetime | None = None
     version: int = 0
+    lead_objects: list[LeadObject] = field(default_factory=list)
+    """HubSpot Leads-object records (none unless asked for: the Salesforce side has none)."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     _leads_by_key: dict[int, Lead] = field(default_factory=dict, repr=False, compare=False)
     _activities_by_key: dict[int, Activity] = field(default_factory=dict, repr=False, compare=False)
@@ -253,6 +284,55 @@ class CRM:
 
     def has_lead(self, key: int) -> bool:
         return key in self._leads_by_key
+
+    def lead_object(self, key: int) -> LeadObject | None:
+        return next((obj for obj in self.lead_objects if obj.key == key), None)
+
+    def add_lead_object(
+        self,
+        contact_key: int,
+        at: datetime,
+        *,
+        owner_key: int | None = None,
+        stage: str = "new-stage-id",
+        source_type: str = "CRM_UI",
+    ) -> LeadObject:
+        """Create a Leads-object record on a contact at ``at``, in ``stage``."""
+        at = _utc_ms(at)
+        with self.lock:
+            if contact_key not in self._leads_by_key:
+                raise KeyError(f"lead object on contact {contact_key}, which does not exist")
+            key = max((obj.key for obj in self.lead_objects), default=0) + 1
+            contact = self._leads_by_key[contact_key]
+            obj = LeadObject(
+                key=key,
+                contact_keys=[contact_key],
+                name=f"{contact.first_name} {contact.last_name}",
+                owner_key=owner_key,
+                stage=stage,
+                created_at=at,
+                updated_at=at,
+                history=[(stage, at, source_type)],
+            )
+            self.lead_objects.append(obj)
+            self.version += 1
+            return obj
+
+    def move_lead_object(
+        self, key: int, at: datetime, stage: str, source_type: str = "CRM_UI"
+    ) -> LeadObject:
+        """Move a Leads-object record to ``stage`` at ``at``."""
+        at = _utc_ms(at)
+        with self.lock:
+            obj = self.lead_object(key)
+            if obj is None:
+                raise KeyError(f"no lead object {key}")
+            obj.history.append((stage, at, source_type))
+            obj.history.sort(key=lambda entry: entry[1])
+            obj.stage = stage
+            obj.updated_at = max(obj.updated_at, at)
+            self.version += 1
+            return obj
 
     def next_key(self, kind: Literal["lead", "activity", "rep"]) -> int:
         """The key a new record of ``kind`` gets: one past the largest, so ids keep growing."""
@@ -648,11 +728,19 @@ def _leap(year: int) -> bool:
 
 
 def generate_crm(
-    size: int = 1000, seed: int = 7, end: datetime | None = None, months: int = 4
+    size: int = 1000,
+    seed: int = 7,
+    end: datetime | None = None,
+    months: int = 4,
+    *,
+    hubspot_extras: bool = False,
 ) -> CRM:
     """Generate ``size`` leads (50 … 1,000,000) over the ``months`` before ``end``.
 
     Deterministic in (size, seed, end, months). ``end=None`` is the current hour (UTC).
+    ``hubspot_extras`` adds what only HubSpot has (:func:`add_hubspot_extras`): logged
+    WhatsApp/SMS/LinkedIn messages and Leads-object records; without it the CRM is the
+    same, record for record, as before they existed.
     """
     if not 50 <= size <= 1_000_000:
         raise ValueError(f"size must be between 50 and 1,000,000 leads, not {size}")
@@ -662,7 +750,65 @@ def generate_crm(
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     end = _utc_ms(end)
     start = _subtract_months(end, months)
-    return _Generator(size, seed, start, end).run()
+    crm = _Generator(size, seed, start, end).run()
+    if hubspot_extras:
+        add_hubspot_extras(crm, seed)
+    return crm
+
+
+def add_hubspot_extras(crm: CRM, seed: int) -> CRM:
+    """Messages and Leads-object records on about a third of the handoffs, from their own
+    random stream (``seed``), after every other record: the rest of the CRM is unchanged.
+
+    For a chosen handoff: a Leads-object record created at the handoff instant on the
+    contact, owned by its owner then; a message (channel drawn) an hour or so later, where
+    that is before ``crm.end``; the lead moved to attempting then, and to qualified when
+    the contact went on to SQL, else to unqualified when it was recycled.
+    """
+    rnd = random.Random(seed * 7919 + 14)
+    for lead in list(crm.leads):
+        if lead.archived or lead.merged_into is not None:
+            continue
+        for handoff in list(iter_handoffs(lead)):
+            if rnd.random() >= 1 / 3:
+                continue
+            owner = _owner_at(lead, handoff)
+            obj = crm.add_lead_object(lead.key, handoff, owner_key=owner)
+            sent = handoff + timedelta(minutes=rnd.randrange(5, 120))
+            if sent >= crm.end:
+                continue
+            channel = rnd.choice(COMMUNICATION_CHANNELS)
+            crm.add_activity(
+                "communication",
+                sent,
+                [lead.key],
+                owner_key=owner,
+                status=channel,
+                title=f"{channel} message",
+            )
+            crm.move_lead_object(obj.key, sent, "attempting-stage-id")
+            outcome = _lead_object_outcome(lead, handoff)
+            if outcome is not None and outcome[1] > sent:
+                crm.move_lead_object(obj.key, outcome[1], outcome[0])
+    return crm
+
+
+def _owner_at(lead: Lead, at: datetime) -> int | None:
+    owners = [h for h in lead.history if h.field == "owner" and h.at <= at]
+    value = owners[-1].value if owners else None
+    return int(value) if value is not None else lead.owner_key
+
+
+def _lead_object_outcome(lead: Lead, handoff: datetime) -> tuple[str, datetime] | None:
+    """The contact's first move after the handoff that closes a lead: SQL or recycled."""
+    for entry in lead.history:
+        if entry.at <= handoff:
+            continue
+        if entry.field == "stage" and entry.value == "salesqualifiedlead":
+            return "qualified-stage-id", entry.at
+        if entry.field == "status" and entry.value in ("UNQUALIFIED", "BAD_TIMING"):
+            return "unqualified-stage-id", entry.at
+    return None
 
 
 class _Generator:

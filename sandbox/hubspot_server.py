@@ -5,7 +5,10 @@ real ``hubspot-api-client`` and our connector talk to it exactly as to api.hubap
 
 * ``GET  /crm/v3/owners/`` and ``/crm/v3/owners/{ownerId}``
 * ``GET  /crm/v3/objects/{type}`` and ``/crm/v3/objects/{type}/{objectId}`` for contacts,
-  calls, emails, meetings, tasks and notes
+  calls, emails, meetings, tasks, notes, communications (WhatsApp, SMS and LinkedIn
+  messages) and leads (the Leads object, 0-136: ``hs_pipeline_stage`` with its history,
+  associated with contacts; ``leads_object=False`` makes a portal without it, answering
+  403 MISSING_SCOPES as HubSpot does for an object the token cannot read)
 * ``POST /crm/v3/objects/{type}/search`` and ``/crm/v3/objects/{type}/batch/read``
 * ``POST /crm/v4/associations/{fromType}/{toType}/batch/read``
 * ``GET  /crm/v3/properties/contacts/{lifecyclestage|hs_lead_status}``,
@@ -22,6 +25,7 @@ user (userId)  ``900000 + rep.key`` (an int)   :func:`user_id`
 team           ``7000 + n``                    —
 contact        ``100000 + lead.key``           :func:`contact_id`
 engagement     ``40000000000 + activity.key``  :func:`engagement_id`
+lead (0-136)   ``80000000000 + lead object``   :func:`lead_object_id`
 =============  ==============================  ====================
 
 Behaviour worth knowing, each as HubSpot documents it (their developer documentation):
@@ -81,6 +85,7 @@ from sandbox.generator import (
     LIFECYCLE_STAGES,
     Activity,
     Lead,
+    LeadObject,
     Rep,
 )
 from sandbox.http_sandbox import REDIRECT_FAULTS, Fault, HttpSandbox, redirect_location
@@ -91,6 +96,7 @@ CONTACT_ID_BASE: Final = 100_000
 OWNER_ID_BASE: Final = 200_000
 USER_ID_BASE: Final = 900_000
 ENGAGEMENT_ID_BASE: Final = 40_000_000_000
+LEAD_OBJECT_ID_BASE: Final = 80_000_000_000
 TEAM_ID_BASE: Final = 7000
 
 
@@ -115,6 +121,17 @@ def engagement_id(activity: Activity | int) -> str:
     return str(ENGAGEMENT_ID_BASE + key)
 
 
+def lead_object_id(key: int) -> str:
+    """HubSpot id of a Leads-object record (0-136)."""
+    return str(LEAD_OBJECT_ID_BASE + key)
+
+
+def _id_base(otype: str) -> int:
+    if otype == "contacts":
+        return CONTACT_ID_BASE
+    return LEAD_OBJECT_ID_BASE if otype == LEADS else ENGAGEMENT_ID_BASE
+
+
 def lead_key_of(contact: str | int) -> int:
     """The lead key behind a contact id (inverse of :func:`contact_id`)."""
     return int(contact) - CONTACT_ID_BASE
@@ -127,14 +144,19 @@ def activity_key_of(engagement: str | int) -> int:
 
 # --------------------------------------------------------------------------- object types
 
-ObjectType = Literal["contacts", "calls", "emails", "meetings", "tasks", "notes"]
+ObjectType = Literal[
+    "contacts", "calls", "emails", "meetings", "tasks", "notes", "communications", "leads"
+]
 ENGAGEMENT_TYPES: Final[dict[str, str]] = {
     "calls": "call",
     "emails": "email",
     "meetings": "meeting",
     "tasks": "task",
     "notes": "note",
+    "communications": "communication",
 }
+LEADS: Final = "leads"
+"""HubSpot's Leads object (0-136): not an engagement, records of :class:`LeadObject`."""
 _TYPE_ALIASES: Final[dict[str, str]] = {
     "contacts": "contacts",
     "contact": "contacts",
@@ -155,6 +177,12 @@ _TYPE_ALIASES: Final[dict[str, str]] = {
     "notes": "notes",
     "note": "notes",
     "0-46": "notes",
+    "communications": "communications",
+    "communication": "communications",
+    "0-18": "communications",
+    "leads": "leads",
+    "lead": "leads",
+    "0-136": "leads",
 }
 _SINGULAR: Final[dict[str, str]] = {
     "contacts": "contact",
@@ -163,6 +191,8 @@ _SINGULAR: Final[dict[str, str]] = {
     "meetings": "meeting",
     "tasks": "task",
     "notes": "note",
+    "communications": "communication",
+    "leads": "lead",
 }
 #: HubSpot-defined association type ids between engagements and contacts.
 ASSOCIATION_TYPE_IDS: Final[dict[tuple[str, str], int]] = {
@@ -176,6 +206,12 @@ ASSOCIATION_TYPE_IDS: Final[dict[tuple[str, str], int]] = {
     ("notes", "contacts"): 202,
     ("contacts", "tasks"): 203,
     ("tasks", "contacts"): 204,
+    # Unverified: from HubSpot's association type list as we recall it.
+    ("communications", "contacts"): 81,
+    ("contacts", "communications"): 82,
+    # Unverified: a lead's primary contact is 578 in HubSpot's examples; its inverse a guess.
+    ("leads", "contacts"): 578,
+    ("contacts", "leads"): 579,
 }
 
 _FIELD_OF: Final = {
@@ -233,7 +269,22 @@ ENGAGEMENT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
         "hs_task_completion_date",
     ),
     "notes": (*_ENGAGEMENT_COMMON, "hs_note_body"),
+    "communications": (
+        *_ENGAGEMENT_COMMON,
+        "hs_communication_channel_type",
+        "hs_communication_logged_from",
+        "hs_communication_body",
+    ),
 }
+LEAD_OBJECT_PROPERTIES: Final = (
+    "hs_pipeline",
+    "hs_pipeline_stage",
+    "hs_lead_name",
+    "hubspot_owner_id",
+    "hs_createdate",
+    "hs_lastmodifieddate",
+    "hs_object_id",
+)
 _DATE_PROPERTIES: Final = frozenset(
     {
         "createdate",
@@ -493,6 +544,8 @@ class _Serializer:
                 return iso(act.updated_at) if act.status == "COMPLETED" else None
         elif kind == "note" and name == "hs_note_body":
             return act.title or None
+        elif kind == "communication":
+            return _communication_value(act, name)
         return None
 
     def engagement_history(self, act: Activity, name: str) -> list[dict[str, Any]]:
@@ -505,11 +558,15 @@ class _Serializer:
     def value(self, otype: str, record: Lead | Activity, name: str) -> str | None:
         if (otype, record.key, name) in self.tampered:
             return self.tampered[(otype, record.key, name)]
+        if otype == LEADS:
+            return _lead_object_value(record, name)  # type: ignore[arg-type]
         if otype == "contacts":
             return self.contact_value(record, name)  # type: ignore[arg-type]
         return self.engagement_value(record, name)  # type: ignore[arg-type]
 
     def known(self, otype: str) -> tuple[str, ...]:
+        if otype == LEADS:
+            return LEAD_OBJECT_PROPERTIES
         return CONTACT_PROPERTIES if otype == "contacts" else ENGAGEMENT_PROPERTIES[otype]
 
     def default_properties(self, otype: str) -> tuple[str, ...]:
@@ -530,10 +587,8 @@ class _Serializer:
             return ("createdate", "hs_object_id", "lastmodifieddate")
         return ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
 
-    def record_id(self, otype: str, record: Lead | Activity) -> str:
-        if otype == "contacts":
-            return contact_id(record.key)
-        return engagement_id(record.key)
+    def record_id(self, otype: str, record: Lead | Activity | LeadObject) -> str:
+        return str(_id_base(otype) + record.key)
 
     def to_json(
         self,
@@ -559,6 +614,8 @@ class _Serializer:
                     continue
                 if otype == "contacts":
                     with_history[name] = self.contact_history(record, name)  # type: ignore[arg-type]
+                elif otype == LEADS:
+                    with_history[name] = _lead_object_history(record, name)  # type: ignore[arg-type]
                 else:
                     with_history[name] = self.engagement_history(record, name)  # type: ignore[arg-type]
             out["propertiesWithHistory"] = with_history
@@ -603,7 +660,7 @@ class _Index:
 
     @classmethod
     def build(cls, crm: CRM) -> _Index:
-        live: dict[str, list[int]] = {t: [] for t in ("contacts", *ENGAGEMENT_TYPES)}
+        live: dict[str, list[int]] = {t: [] for t in ("contacts", *ENGAGEMENT_TYPES, LEADS)}
         archived: dict[str, list[int]] = {t: [] for t in live}
         lead_by_email: dict[str, int] = {}
         for lead in crm.leads:
@@ -621,6 +678,8 @@ class _Index:
                 continue
             for lead_key in act.lead_keys:
                 contact_activities.setdefault(lead_key, {}).setdefault(otype, []).append(act.key)
+        for obj in crm.lead_objects:
+            (archived if obj.archived else live)[LEADS].append(obj.key)
         for keys in (*live.values(), *archived.values()):
             keys.sort()
         return cls(crm.version, live, archived, contact_activities, lead_by_email)
@@ -698,6 +757,9 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
     """
 
     server_version = "HubSpotSandbox/1.0"
+    leads_object: bool = True
+    """Whether the portal has the Leads object (Sales Hub Professional and up) and the token
+    its scope; set False for one without: every leads call answers 403 MISSING_SCOPES."""
     fault_kinds = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 
     def __init__(
@@ -978,9 +1040,26 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         def route(query: dict[str, list[str]], payload: Any) -> _Answer:
             if otype is None:
                 raise ApiError(400, f"Unable to infer object type from: {raw}", "VALIDATION_ERROR")
+            self._check_object_access(otype)
             return fn(otype, query, payload)
 
         return route
+
+    def _check_object_access(self, *otypes: str | None) -> None:
+        """A portal without the Leads object refuses it as HubSpot refuses a missing scope."""
+        if LEADS in otypes and not self.leads_object:
+            raise ApiError(
+                403,
+                "This app hasn't been granted all required scopes to make this call. Read "
+                "more about required scopes here: https://developers.hubspot.com/scopes.",
+                "MISSING_SCOPES",
+                errors=[
+                    {
+                        "message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": ["crm.objects.leads.read"]},
+                    }
+                ],
+            )
 
     # ----------------------------------------------------------------- helpers
     def index(self) -> _Index:
@@ -1002,6 +1081,8 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             while lead.merged_into is not None:  # a merged id reads as the primary
                 lead = crm.lead(lead.merged_into)
             return lead
+        if otype == LEADS:
+            return crm.lead_object(key)  # type: ignore[return-value]
         try:
             act = crm.activity(key)
         except KeyError:
@@ -1013,10 +1094,10 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             number = int(object_id)
         except (TypeError, ValueError):
             return None
-        return lead_key_of(number) if otype == "contacts" else activity_key_of(number)
+        return number - _id_base(otype)
 
     def _id_of(self, otype: str, key: int) -> str:
-        return contact_id(key) if otype == "contacts" else engagement_id(key)
+        return str(_id_base(otype) + key)
 
     # ----------------------------------------------------------------- owners
     def _owners(self, query: dict[str, list[str]], _: Any) -> _Answer:
@@ -1075,7 +1156,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         after = _int_param(query, "after", 0)
         index = self.index()
         keys = (index.archived if archived else index.live)[otype]
-        after_key = after - (CONTACT_ID_BASE if otype == "contacts" else ENGAGEMENT_ID_BASE)
+        after_key = after - _id_base(otype)
         start = bisect.bisect_left(keys, after_key) if after else 0
         page_keys = keys[start : start + limit]
         results = []
@@ -1123,6 +1204,14 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         """Keys of live ``target`` records associated with the ``otype`` record ``key``."""
         if otype == "contacts" and target in ENGAGEMENT_TYPES:
             return sorted(index.contact_activities.get(key, {}).get(target, []))
+        if otype == LEADS and target == "contacts":
+            obj = self.crm.lead_object(key)
+            crm = self.crm
+            return sorted(
+                k
+                for k in dict.fromkeys(obj.contact_keys if obj else [])
+                if crm.has_lead(k) and not crm.lead(k).archived
+            )
         if otype in ENGAGEMENT_TYPES and target == "contacts":
             act = self.crm.activity(key)
             crm = self.crm
@@ -1220,6 +1309,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
             raise _validation(f"Unable to infer object type from: {from_raw}")
         if to_t is None:
             raise _validation(f"Unable to infer object type from: {to_raw}")
+        self._check_object_access(from_t, to_t)
         inputs = _batch_inputs(payload)
         _check_batch_size(inputs, 1000)
         type_id = ASSOCIATION_TYPE_IDS.get((from_t, to_t))
@@ -1345,7 +1435,7 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
         column: np.ndarray | list[Any]
         attr = _DATE_ATTRIBUTES.get(name)
         if name == "hs_object_id":
-            base = CONTACT_ID_BASE if otype == "contacts" else ENGAGEMENT_ID_BASE
+            base = _id_base(otype)
             column = np.asarray(keys, dtype=np.float64) + base
             index.columns[(otype, name)] = column
             return column
@@ -1626,3 +1716,44 @@ def _match_text(value: str | None, op: str, flt: dict[str, Any]) -> bool:
     if op == "BETWEEN":
         return target <= value <= str(flt.get("highValue", "")).lower()
     return False
+
+
+# --------------------------------------------------------------------------- newer objects
+
+
+def _communication_value(act: Activity, name: str) -> str | None:
+    """A logged WhatsApp, SMS or LinkedIn message: its channel is the activity's status."""
+    if name == "hs_communication_channel_type":
+        return act.status
+    if name == "hs_communication_logged_from":
+        return "CRM"
+    if name == "hs_communication_body":
+        return act.title or None
+    return None
+
+
+def _lead_object_value(obj: LeadObject, name: str) -> str | None:
+    """A property of a Leads-object record (0-136), as HubSpot's lead pipeline holds it."""
+    values: dict[str, str | None] = {
+        "hs_pipeline": "lead-pipeline-id",
+        "hs_pipeline_stage": obj.stage,
+        "hs_lead_name": obj.name,
+        "hubspot_owner_id": owner_id(obj.owner_key) if obj.owner_key is not None else None,
+        "hs_createdate": iso(obj.created_at),
+        "hs_lastmodifieddate": iso(obj.updated_at),
+        "hs_object_id": lead_object_id(obj.key),
+    }
+    return values.get(name)
+
+
+def _lead_object_history(obj: LeadObject, name: str) -> list[dict[str, Any]]:
+    """``hs_pipeline_stage`` changes newest first; other properties their current value."""
+    if name == "hs_pipeline_stage":
+        return [
+            {"value": stage, "timestamp": iso(at), "sourceType": source_type}
+            for stage, at, source_type in reversed(obj.history)
+        ]
+    value = _lead_object_value(obj, name)
+    if value is None:
+        return []
+    return [{"value": value, "timestamp": iso(obj.created_at), "sourceType": "CRM_UI"}]

@@ -70,6 +70,9 @@ class Page:
     leads: list[Row] = field(default_factory=list)
     history: list[Row] = field(default_factory=list)
     history_for: list[str] = field(default_factory=list)
+    history_fields: tuple[str, ...] = ()
+    """With ``history_for``: the fields whose history the page states (empty: all of them).
+    HubSpot contacts state their own fields; Leads-object stages join them from elsewhere."""
     activities: list[Row] = field(default_factory=list)
     links: list[Row] = field(default_factory=list)
     links_for: list[str] = field(default_factory=list)
@@ -201,9 +204,22 @@ class SnapshotStore:
     def upsert_history(self, rows: Sequence[Row]) -> None:
         self._upsert("lead_history", rows)
 
-    def replace_history(self, lead_ids: Iterable[str], rows: Sequence[Row]) -> None:
-        """Replace the whole history of these leads with ``rows``."""
-        self._delete_where_in("lead_history", "lead_id", lead_ids)
+    def replace_history(
+        self, lead_ids: Iterable[str], rows: Sequence[Row], fields: Sequence[str] = ()
+    ) -> None:
+        """Replace the history of these leads with ``rows``: all of it, or only ``fields``."""
+        if fields:
+            ids = list(lead_ids)
+            marks = ",".join("?" * len(fields))
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                self.db.execute(
+                    f"delete from lead_history where field in ({marks}) and lead_id in "
+                    f"({','.join('?' * len(chunk))})",
+                    [*fields, *chunk],
+                )
+        else:
+            self._delete_where_in("lead_history", "lead_id", lead_ids)
         self.upsert_history(rows)
 
     def upsert_activities(self, rows: Sequence[Row]) -> None:
@@ -247,7 +263,7 @@ class SnapshotStore:
             self.upsert_owners(page.owners)
             self.upsert_leads(page.leads)
             if page.history_for:
-                self.replace_history(page.history_for, page.history)
+                self.replace_history(page.history_for, page.history, page.history_fields)
             else:
                 self.upsert_history(page.history)
             self.upsert_activities(page.activities)

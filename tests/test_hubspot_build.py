@@ -25,10 +25,10 @@ def test_build_connector_passes_token_url_portal_options_and_clock_to_the_connec
     assert connector.ctx.portal_id == "42"
     assert connector.options is options
     assert connector.clock is clock
-    # owners, then contacts and the five engagement types, each with its deletions, and
-    # each engagement type's links re-read: 1 + 6 × 2 + 5
+    # owners, then contacts and the six engagement types, each with its deletions, each
+    # engagement type's links re-read, then the Leads object: 1 + 7 × 2 + 6 + 1
     names = [stream.name for stream in connector.streams()]
-    assert len(names) == 18
+    assert len(names) == 22
     assert names[:7] == [
         "owners",
         "contacts",

@@ -42,8 +42,9 @@ def _pages(count: int, cap: int) -> int:
 
 def minimum_full_sync_requests(crm: CRM) -> Counter[str]:
     """The fewest requests a full sync can make, endpoint by endpoint, from HubSpot's caps:
-    owners 500 a page, contacts 50 (with property history), engagements 100, plus one
-    account-details call for the portal id that record URLs need."""
+    owners 500 a page, contacts 50 (with property history), engagements 100, Leads-object
+    records 50 (with their stage history; live only), plus one account-details call for
+    the portal id that record URLs need."""
     active_reps = sum(r.active for r in crm.reps)
     live = Counter(("contacts" if not lead.archived else "contacts_archived") for lead in crm.leads)
     for act in crm.activities:
@@ -61,6 +62,7 @@ def minimum_full_sync_requests(crm: CRM) -> Counter[str]:
         need[f"GET /crm/v3/objects/{otype}"] = _pages(live[otype], 100) + _pages(
             live[f"{otype}_archived"], 100
         )
+    need["GET /crm/v3/objects/leads"] = _pages(sum(not o.archived for o in crm.lead_objects), 50)
     return need
 
 
@@ -100,10 +102,10 @@ def test_full_sync_makes_exactly_the_minimum_number_of_requests(
 
     need = minimum_full_sync_requests(crm)
     # owners 1+1, contacts ⌈116/50⌉ + ⌈4/50⌉ = 3+1, calls ⌈164/100⌉+1 = 3, emails 2+1,
-    # meetings 1+1, tasks 1+1, notes 1+1, account 1 → 19
-    assert sum(need.values()) == 19
+    # meetings 1+1, tasks 1+1, notes 1+1, communications 1+1, leads 1, account 1 → 22
+    assert sum(need.values()) == 22
     assert Counter(hubspot_sandbox.requests) == need
-    assert summary.requests == hubspot_sandbox.total_requests == 19
+    assert summary.requests == hubspot_sandbox.total_requests == 22
 
 
 def test_incremental_sync_picks_up_exactly_the_changes_in_few_requests(
@@ -167,9 +169,10 @@ def test_incremental_sync_picks_up_exactly_the_changes_in_few_requests(
     for otype in ("contacts", *ENGAGEMENT_TYPES):
         need[f"POST /crm/v3/objects/{otype}/search"] += 1  # one page of changes each
         need[f"GET /crm/v3/objects/{otype}"] += 1  # the archived list
+    need["POST /crm/v3/objects/leads/search"] += 1  # no archived list for leads
     assert Counter(hubspot_sandbox.requests) == need
-    # 1 + 2 + 2 + 1 + 1 + 6 searches + 6 archived lists = 19, whatever the CRM's size
-    assert summary.requests == sum(need.values()) == 19
+    # 1 + 2 + 2 + 1 + 1 + 8 searches + 7 archived lists = 22, whatever the CRM's size
+    assert summary.requests == sum(need.values()) == 22
 
 
 def test_a_sync_killed_mid_stream_resumes_to_the_same_snapshot(

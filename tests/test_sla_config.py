@@ -145,7 +145,7 @@ def test_minimal_file_takes_every_default() -> None:
     assert attempts.min == 5
     assert attempts.window == timedelta(days=14)
     assert attempts.min_gap == timedelta(hours=4)
-    assert attempts.channels == ["call", "email", "meeting"]
+    assert attempts.channels == ["call", "email", "meeting", "message"]
     assert attempts.target == 0.9
     assert sla.sales.coverage.target == 0.9
     recycle = sla.sales.recycle
@@ -191,8 +191,8 @@ def test_fixed_mql_volume_is_its_own_target() -> None:
         pytest.param(
             {"funnel.hubspot.sql": {"stage": []}},
             [
-                "funnel.hubspot.sql: matches no lead; give stage, status or converted: true, "
-                "such as {stage: [salesqualifiedlead]}"
+                "funnel.hubspot.sql: matches no lead; give stage, status, lead_stage or "
+                "converted: true, such as {stage: [salesqualifiedlead]}"
             ],
             id="funnel-stage-matching-nothing-is-refused",
         ),
@@ -331,8 +331,8 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
         'holidays[1]: "2026-13-01" is not a date such as 2026-10-12',
         "goals.marketing_share: 60 is more than 1; write shares as fractions such as 0.9",
         "sales.attempts.min: 0 must be at least 1",
-        'sales.attempts.channels[1]: "sms" is not a channel; use call, email, meeting, task '
-        "or note",
+        'sales.attempts.channels[1]: "sms" is not a channel; use call, email, meeting, task, '
+        "note or message",
         'sales.recycle.grace: "0d" must be longer than zero',
     ]
 
@@ -507,7 +507,7 @@ def test_summary_states_the_key_numbers() -> None:
     assert "40 to 80 per rep" in text
     assert "within 5 business minutes" in text
     assert "09:00-12:00, 13:00-18:00 Mon-Fri, America/Sao_Paulo, BR-SP public holidays" in text
-    assert "at least 5 attempts by call, email or meeting over 14 days" in text
+    assert "at least 5 attempts by call, email, meeting or message over 14 days" in text
     assert "at least 4 hours apart" in text
     assert "within 3 days after the window" in text
     assert "(UNQUALIFIED, BAD_TIMING, Recycled or Closed - Not Converted)" in text

@@ -356,7 +356,7 @@ def test_a_hubspot_sync_with_the_worker_equals_one_without(
     crm.touch_lead(live[1].key, now + timedelta(milliseconds=1), status="CONNECTED")
     counts = _sync_both_ways(hubspot_sandbox, hubspot_settings, ahead, serial)
     assert counts[0] == counts[1]
-    # Account details, 2 owner pages, 6 searches and 6 archived lists, a batch read of the
-    # changed contacts and the association read of the new call.
-    assert counts[0][1] == 17
+    # Account details, 2 owner pages, 8 searches (the Leads object's too) and 7 archived
+    # lists, a batch read of the changed contacts and the association read of the new call.
+    assert counts[0][1] == 20
     assert full_dump(ahead) == full_dump(serial)

@@ -35,20 +35,23 @@ CanonicalStage = Literal["mql", "sql", "opportunity", "customer", "recycled"]
 class FunnelStage(BaseModel):
     """Raw CRM values that mean a lead entered one canonical stage (§2).
 
-    Any listed field matching counts; ``converted`` is Salesforce's lead conversion.
+    Any listed field matching counts; ``converted`` is Salesforce's lead conversion;
+    ``lead_stage`` a stage of HubSpot's Leads object (``hs_pipeline_stage`` of a lead
+    associated with the contact, such as ``new-stage-id``).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     stage: list[str] = Field(default_factory=list)
     status: list[str] = Field(default_factory=list)
+    lead_stage: list[str] = Field(default_factory=list)
     converted: bool = False
 
     @model_validator(mode="after")
     def _matches_something(self) -> FunnelStage:
-        if not (self.stage or self.status or self.converted):
+        if not (self.stage or self.status or self.lead_stage or self.converted):
             raise ValueError(
-                "matches no lead; give stage, status or converted: true, "
+                "matches no lead; give stage, status, lead_stage or converted: true, "
                 "such as {stage: [salesqualifiedlead]}"
             )
         return self

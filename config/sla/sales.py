@@ -15,7 +15,10 @@ from config.dispositions import BUILTIN_OUTCOMES
 from config.sla.values import AtLeastOne, Duration, Share
 from config.sla.wording import Problems, as_written, unknown_name
 
-Channel = Literal["call", "email", "meeting", "task", "note"]
+Channel = Literal["call", "email", "meeting", "task", "note", "message"]
+"""Activity kinds; ``message`` is a WhatsApp, SMS or LinkedIn message a rep logged
+(HubSpot communications)."""
+DEFAULT_CHANNELS: tuple[Channel, ...] = ("call", "email", "meeting", "message")
 
 
 class FirstTouch(BaseModel):
@@ -36,7 +39,7 @@ class Attempts(BaseModel):
     min: AtLeastOne = 5
     window: Duration = timedelta(days=14)
     min_gap: Duration = timedelta(hours=4)
-    channels: list[Channel] = Field(default_factory=lambda: ["call", "email", "meeting"])
+    channels: list[Channel] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
     target: Share = 0.9
     warn_margin: Share | None = None
 

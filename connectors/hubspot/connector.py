@@ -18,6 +18,7 @@ from connectors.core import (
     SystemClock,
 )
 from connectors.hubspot.auth import Attachable, OAuthClient, StaticToken, credential_from
+from connectors.hubspot.lead_objects import LeadObjectStream
 from connectors.hubspot.links import LinksStream
 from connectors.hubspot.mapping import MappingContext
 from connectors.hubspot.reader import HubSpotReader
@@ -63,7 +64,8 @@ class HubSpotConnector:
 
     def streams(self) -> list[Stream]:
         """Owners, then each object type followed by its deletions (and, for engagements,
-        the re-read of changed and recent engagements' contact links)."""
+        the re-read of changed and recent engagements' contact links), then the Leads object
+        (after the contacts, whose history its stage changes join)."""
         streams: list[Stream] = [OwnersStream(self.reader)]
         for spec in (CONTACTS, *ENGAGEMENTS):
             streams.append(
@@ -74,6 +76,9 @@ class HubSpotConnector:
             streams.append(ArchivedStream(spec, self.reader, self.ctx))
             if not spec.is_contact:
                 streams.append(LinksStream(spec, self.reader, now=self.now))
+        streams.append(
+            LeadObjectStream(self.reader, self.ctx, lookback=self.options.lookback, now=self.now)
+        )
         return streams
 
     def attach(self, api: Attachable) -> None:

@@ -359,7 +359,9 @@ def activity_page(
 
 
 def contact_page(records: Sequence[Mapping[str, Any]], ctx: MappingContext) -> Page:
-    page = Page()
+    """Contacts with the history of their own fields, which the page replaces; other
+    fields' history (Leads-object stages, ``lead_objects``) is left as it is."""
+    page = Page(history_fields=tuple(HISTORY_FIELDS.values()))
     for record in records:
         row, history = map_contact(record, ctx)
         page.leads.append(row)

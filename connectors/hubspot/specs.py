@@ -141,4 +141,37 @@ ENGAGEMENTS: tuple[ObjectSpec, ...] = (
         status="hs_task_status",
     ),
     ObjectSpec(stream="notes", object_type="notes", kind="note", properties=ENGAGEMENT_COMMON),
+    # WhatsApp, SMS and LinkedIn messages logged by reps: kind ``message``, the channel
+    # (WHATS_APP, SMS, LINKEDIN_MESSAGE) kept as the activity's status. HubSpot records no
+    # direction for them, so each is an attempt and never a connection (SEMANTICS.md).
+    ObjectSpec(
+        stream="communications",
+        object_type="communications",
+        kind="message",
+        properties=(
+            *ENGAGEMENT_COMMON,
+            "hs_communication_channel_type",
+            "hs_communication_logged_from",
+        ),
+        status="hs_communication_channel_type",
+    ),
 )
+
+LEAD_STAGE_FIELD = "lead_stage"
+"""The history field a Leads-object stage change becomes on its contact's timeline."""
+
+LEAD_OBJECTS = ObjectSpec(
+    stream="lead_objects",
+    object_type="leads",
+    properties=(
+        "hs_pipeline",
+        "hs_pipeline_stage",
+        "hs_lead_name",
+        "hubspot_owner_id",
+        "hs_createdate",
+        "hs_lastmodifieddate",
+    ),
+    history=("hs_pipeline_stage",),
+)
+"""HubSpot's Leads object (0-136), where the portal uses it: each lead's
+``hs_pipeline_stage`` history lands on its associated contacts as ``lead_stage`` events."""
