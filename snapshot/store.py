@@ -77,6 +77,9 @@ class Page:
     links: list[Row] = field(default_factory=list)
     links_for: list[str] = field(default_factory=list)
     deleted_leads: list[tuple[str, str]] = field(default_factory=list)
+    merged_leads: list[tuple[str, str | None]] = field(default_factory=list)
+    """``(lead_id, merged_at)``: leads the CRM merged into another. Live ones are marked
+    deleted from ``merged_at``; one already deleted keeps its own deletion time."""
     deleted_activities: list[str] = field(default_factory=list)
     issues: list[Row] = field(default_factory=list)
     """``data_issues`` rows for records of this page; they replace the records' old ones."""
@@ -240,6 +243,14 @@ class SnapshotStore:
             [(deleted_at, lead_id) for lead_id, deleted_at in deleted],
         )
 
+    def mark_leads_merged(self, merged: Iterable[tuple[str, str | None]]) -> None:
+        """Mark live leads deleted as merged away (``(lead_id, merged_at)``)."""
+        self.db.conn.executemany(
+            "update leads set is_deleted = 1, deleted_at = ? where id = ? "
+            "and coalesce(is_deleted, 0) = 0",
+            [(merged_at, lead_id) for lead_id, merged_at in merged],
+        )
+
     def mark_activities_deleted(self, activity_ids: Iterable[str]) -> None:
         self.db.conn.executemany(
             "update activities set is_deleted = 1 where id = ?",
@@ -272,6 +283,7 @@ class SnapshotStore:
             else:
                 self.upsert_links(page.links)
             self.mark_leads_deleted(page.deleted_leads)
+            self.mark_leads_merged(page.merged_leads)
             self.mark_activities_deleted(page.deleted_activities)
             self._replace_issues(page)
             if cursor is not None:

@@ -613,10 +613,16 @@ def test_naive_future_ownerless_duplicate_and_merged_records_are_kept_and_noted(
     conn = sqlite3.connect(db)
     created = dict(conn.execute("select crm_id, created_at from leads").fetchall())
     issues = set(conn.execute("select record_id, field, issue from data_issues").fetchall())
+    deleted = dict(
+        conn.execute("select crm_id, deleted_at from leads where is_deleted = 1").fetchall()
+    )
     conn.close()
     assert created[contact_id(naive)] == "2026-10-05T10:00:00.000Z"  # read as UTC, kept
     assert created[contact_id(future)] == "2099-01-01T00:00:00.000Z"  # kept as sent
     assert created[contact_id(absorbed)] is not None  # merged away in HubSpot, kept here
+    # … as deleted from the survivor's modification that showed the merge
+    merged_at = (now + timedelta(milliseconds=4)).isoformat(timespec="milliseconds")
+    assert deleted[contact_id(absorbed)] == merged_at.replace("+00:00", "Z")
     assert created[contact_id(twin.key)] is not None
     assert issues == {
         (f"hubspot:{contact_id(naive)}", "createdate", "naive_instant"),
@@ -651,6 +657,7 @@ def test_naive_future_ownerless_duplicate_and_merged_records_are_kept_and_noted(
     email = crm.lead(original).email.lower()
     pair = ", ".join(sorted([f"hubspot:{contact_id(original)}", f"hubspot:{contact_id(twin.key)}"]))
     assert "more than one live lead" in notes and f"{email} ({pair})" in notes
+    assert "merged into another in the CRM" not in notes  # left out since the merge
 
 
 def test_a_timestamp_that_is_no_instant_at_all_still_stops_with_one_line(

@@ -367,5 +367,25 @@ def contact_page(records: Sequence[Mapping[str, Any]], ctx: MappingContext) -> P
         page.leads.append(row)
         page.history_for.append(row["id"])
         page.history.extend(history)
+        if not row["is_deleted"]:
+            page.merged_leads.extend((lead, row["updated_at"]) for lead in merged_ids(record))
     page.issues.extend(ctx.take_issues())
     return page
+
+
+def merged_ids(record: Mapping[str, Any]) -> list[str]:
+    """Lead ids of the contacts merged into this one (``hs_merged_object_ids``).
+
+    HubSpot lists a merged-away contact nowhere afterwards (neither live nor archived), so
+    without this the snapshot would keep it live and count its person twice. The merge
+    time is not a property of its own; the survivor's ``lastmodifieddate`` as first seen
+    with the id is no earlier than the merge, so an audit as of an earlier instant still
+    sees the lead, as the CRM then did.
+    """
+    props = record.get("properties") or {}
+    text = _text(props.get("hs_merged_object_ids")) or ""
+    return [
+        canonical_id(SOURCE, part.strip())
+        for part in text.replace(",", ";").split(";")
+        if part.strip()
+    ]
