@@ -11,12 +11,10 @@ therefore never point past rows that are not on disk.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,9 @@ from typing import Any
 from snapshot.errors import SnapshotError, describe_snapshot_error, not_a_snapshot
 from snapshot.instants import format_instant
 from snapshot.lean_sqlite_utils import sqlite_utils
+from snapshot.page import Page as Page  # re-exported: connectors build pages from here
+from snapshot.page import canonical_id as canonical_id
+from snapshot.page import to_raw_json as to_raw_json
 from snapshot.schema import Row, add_missing_schema, check_version, missing_schema
 from snapshot.upsert import upsert_rows
 
@@ -43,56 +44,8 @@ def private_folder(folder: Path) -> None:
         os.chmod(path, FOLDER_MODE)  # mkdir's mode is filtered by the umask
 
 
-def canonical_id(source: str, crm_id: str | int) -> str:
-    """The snapshot's id for a CRM record: ``"{source}:{crm_id}"``."""
-    return f"{source}:{crm_id}"
-
-
 def utc_now() -> str:
     return format_instant(datetime.now(UTC))
-
-
-def to_raw_json(record: Any) -> str:
-    """A CRM record as compact JSON for the ``raw`` column (audit evidence)."""
-    return json.dumps(record, separators=(",", ":"), sort_keys=True, default=str)
-
-
-@dataclass
-class Page:
-    """The rows one API page produced, written atomically with the stream's new cursor.
-
-    ``history_for`` / ``links_for`` name leads / activities whose history / links this
-    page states completely: their old rows are replaced, so a value the CRM no longer
-    reports does not linger.
-    """
-
-    owners: list[Row] = field(default_factory=list)
-    leads: list[Row] = field(default_factory=list)
-    history: list[Row] = field(default_factory=list)
-    history_for: list[str] = field(default_factory=list)
-    history_fields: tuple[str, ...] = ()
-    """With ``history_for``: the fields whose history the page states (empty: all of them).
-    HubSpot contacts state their own fields; Leads-object stages join them from elsewhere."""
-    activities: list[Row] = field(default_factory=list)
-    links: list[Row] = field(default_factory=list)
-    links_for: list[str] = field(default_factory=list)
-    deleted_leads: list[tuple[str, str]] = field(default_factory=list)
-    merged_leads: list[tuple[str, str | None]] = field(default_factory=list)
-    """``(lead_id, merged_at)``: leads the CRM merged into another. Live ones are marked
-    deleted from ``merged_at``; one already deleted keeps its own deletion time."""
-    deleted_activities: list[str] = field(default_factory=list)
-    issues: list[Row] = field(default_factory=list)
-    """``data_issues`` rows for records of this page; they replace the records' old ones."""
-
-    @property
-    def records(self) -> int:
-        return (
-            len(self.owners)
-            + len(self.leads)
-            + len(self.activities)
-            + len(self.deleted_leads)
-            + len(self.deleted_activities)
-        )
 
 
 class SnapshotStore:

@@ -120,10 +120,13 @@ class LeadObjectStream(ObjectStream):
             return Batch([], extra={UNAVAILABLE: exc.status})
 
     def _fetch_changes(self, api: Api, cursor: Cursor) -> Batch:
-        """Changed leads by search, then their history by batch read (search has none)."""
+        """Changed leads by search, then their history by batch read (search has none) and
+        their contacts by the v4 association read (engagement searches leave links to their
+        own streams; a lead's stages mean nothing without its contacts)."""
         batch = super()._fetch_changes(api, cursor)
         ids: list[str] = batch.extra.get("ids", [])
         batch.records = self.reader.read_with_history(api, self.spec, ids) if ids else []
+        batch.extra["links"] = self.reader.contact_links(api, self.spec, ids) if ids else {}
         return batch
 
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
