@@ -16,6 +16,7 @@ not). Bins are closed on the right, like compliance: a touch at exactly 5m is in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -41,6 +42,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     facts = ctx.facts
     cfg = ctx.sla.sales.first_touch
     within_s = cfg.within.total_seconds()
+    tier_within_s = facts["first_touch_within_s"].to_numpy()
     first = facts["first_attempt"].to_numpy()
     deadline = facts["first_touch_deadline"].to_numpy()
     touched = not_nat(first)
@@ -50,9 +52,10 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             facts["handoff_ns"].to_numpy()[touched], first[touched]
         )
     minutes = seconds / 60.0
-    compliant = touched & (seconds <= within_s + 1e-6)
+    compliant = touched & (seconds <= tier_within_s + SLACK_S)
     judged = touched | (deadline <= ctx.as_of_ns)
     code = duration_code(cfg.within)
+    codes = {s: duration_code(timedelta(seconds=s)) for s in np.unique(tier_within_s).tolist()}
 
     def reasons(index: np.ndarray) -> list[str]:
         """Late touches say how late; untouched handoffs say the deadline they missed.
@@ -64,13 +67,14 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         late = np.round(np.nan_to_num(minutes[index]))
         words = {m: human_duration(m, business=True) for m in np.unique(late).tolist()}
         return [
-            f"first touch after {words[late_minutes]}, SLA {code}"
+            f"first touch after {words[late_minutes]}, SLA {codes[limit]}"
             if was_touched
-            else f"no attempt by the deadline {missed}, SLA {code}"
-            for was_touched, late_minutes, missed in zip(
+            else f"no attempt by the deadline {missed}, SLA {codes[limit]}"
+            for was_touched, late_minutes, missed, limit in zip(
                 touched[index].tolist(),
                 late.tolist(),
                 deadline_text,
+                tier_within_s[index].tolist(),
                 strict=True,
             )
         ]
@@ -90,6 +94,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         compliant=compliant,
         reasons=reasons,
         target=cfg.target,
+        targets=facts["target_speed_to_lead"].to_numpy(),
         decided_by="first-touch deadline",
         instants={"first_touch_at": first, "deadline": deadline},
         kinds=np.where(touched, "late", "untouched"),

@@ -2,7 +2,7 @@
 
 ```yaml
 segments:
-  segment_field: segment        # default: the CRM's industry (HubSpot industry, Salesforce Industry)
+  segment_field: segment        # default: HubSpot industry, Salesforce Industry
   source_field: lead_source     # default: HubSpot hs_analytics_source, Salesforce LeadSource
   tier_field: source            # optional: a third field tiers may match (``when: {tier: …}``)
 ```
