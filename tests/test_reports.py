@@ -445,7 +445,13 @@ RULE_BY_TITLE = {title: rule_id for rule_id, title in RULE_TITLES.items()}
 def csv_folder(tmp_path) -> Path:
     folder = tmp_path / "october"
     paths = write_report(october_result(), "csv", folder)
-    assert [p.name for p in paths] == ["summary.csv", "reps.csv", "violations.csv", "pending.csv"]
+    assert [p.name for p in paths] == [
+        "summary.csv",
+        "reps.csv",
+        "violations.csv",
+        "pending.csv",
+        "splits.csv",
+    ]
     return folder
 
 
