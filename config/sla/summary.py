@@ -149,15 +149,18 @@ def _sales_sentence(sla: SLA) -> str:
     )
 
 
-def _tier_change(block: str, key: str, value: object) -> str:
-    """One overridden key in words: ``first touch within 5 minutes``."""
+def _tier_change(block: str, key: str, value: object, business: bool) -> str:
+    """One overridden key in words: ``first touch within 5 business minutes``."""
+    if (block, key) == ("first_touch", "within") and isinstance(value, timedelta):
+        amount, unit = duration_words(value).split(" ", 1)
+        return f"first touch within {amount} {'business ' if business else ''}{unit}"
+    if (block, key) == ("attempts", "min"):
+        return f"at least {value} attempt{'' if value == 1 else 's'}"
     if key == "target":
         return f"{block.replace('_', ' ')} target {_percent(float(value))}"  # type: ignore[arg-type]
     if isinstance(value, timedelta):
         value = duration_words(value)
     phrases = {
-        ("first_touch", "within"): f"first touch within {value}",
-        ("attempts", "min"): f"at least {value} attempts",
         ("attempts", "window"): f"an attempts window of {value}",
         ("attempts", "min_gap"): f"attempts at least {value} apart",
         ("recycle", "grace"): f"recycling within {value} after the window",
@@ -180,7 +183,7 @@ def _tiers_sentence(sla: SLA) -> str:
             f"{key} {join_words(sorted(values), 'or')}" for key, values in tier.when.keys().items()
         )
         changes = [
-            _tier_change(block, key, value)
+            _tier_change(block, key, value, sla.business_hours is not None)
             for block, keys in tier.overrides().items()
             for key, value in keys.items()
         ]
