@@ -163,8 +163,8 @@ def test_a_tier_an_earlier_one_shadows_matches_nothing(tmp_path, capsys):
     ]
     line = one_error(capsys, write_sla(tmp_path, tiers=tiers))
     assert (
-        'tiers[1].when.source: matches nothing: every handoff it names is already taken by tier "demo"'
-        in line
+        "tiers[1].when.source: matches nothing: every handoff it names is already taken by "
+        'tier "demo"' in line
     )
 
 

@@ -25,7 +25,7 @@ from audit.context import AuditContext
 from audit.handoffs import UNASSIGNED
 from audit.instants_ns import ns_text
 from audit.result import PendingHandoff, RepRow, RuleResult, Violation
-from audit.rules.splits import blended_target, handoff_splits
+from audit.rules.splits import handoff_splits, rule_targets
 from audit.status import judge, share
 
 #: Why each violating handoff is one: called with the violating handoffs' positions in the
@@ -85,17 +85,13 @@ def handoff_rule(
     violating = judged & ~compliant if violations else np.zeros(len(facts), dtype=bool)
     n_judged = int(judged.sum())
     measured = share(int(compliant.sum()), n_judged)
-    if target is not None and targets is None:
-        targets = np.full(len(facts), target, dtype=np.float64)
-    if targets is not None and ctx.sla.tiers:
-        target = blended_target(targets, judged, target)
+    target, targets = rule_targets(target, targets, judged, tiered=bool(ctx.sla.tiers))
     margin = ctx.sla.warn_margin(rule_id)
     listed: list[Violation] = []
     waiting: list[PendingHandoff] = []
     if ctx.evidence:
         with collector_paused():
-            if violations:
-                listed = _violations(ctx, rule_id, violating, reasons, instants or {}, kinds)
+            listed = _violations(ctx, rule_id, violating, reasons, instants or {}, kinds)
             waiting = _pending(ctx, rule_id, pending, decided_by)
     return RuleResult(
         id=rule_id,
@@ -108,15 +104,7 @@ def handoff_rule(
         reps=_rep_rows(ctx, rule_id, judged, compliant, pending, violating),
         violations=listed,
         pending_handoffs=waiting,
-        splits=handoff_splits(
-            ctx,
-            judged=judged,
-            compliant=compliant,
-            pending=pending,
-            eligible=eligible,
-            targets=targets,
-            warn_margin=margin,
-        ),
+        splits=handoff_splits(ctx, judged, compliant, pending, eligible, targets, margin),
     )
 
 

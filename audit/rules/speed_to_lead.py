@@ -41,7 +41,6 @@ SLACK_S = 1e-6
 def evaluate(ctx: AuditContext) -> RuleResult:
     facts = ctx.facts
     cfg = ctx.sla.sales.first_touch
-    within_s = cfg.within.total_seconds()
     tier_within_s = facts["first_touch_within_s"].to_numpy()
     first = facts["first_attempt"].to_numpy()
     deadline = facts["first_touch_deadline"].to_numpy()
@@ -54,14 +53,11 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     minutes = seconds / 60.0
     compliant = touched & (seconds <= tier_within_s + SLACK_S)
     judged = touched | (deadline <= ctx.as_of_ns)
-    code = duration_code(cfg.within)
     codes = {s: duration_code(timedelta(seconds=s)) for s in np.unique(tier_within_s).tolist()}
 
     def reasons(index: np.ndarray) -> list[str]:
-        """Late touches say how late; untouched handoffs say the deadline they missed.
-
-        In words a reader can use: "2 h 12 min (business)", and the deadline in the SLA's
-        time zone with its offset. Late durations are worded once per whole minute.
+        """Late touches say how late ("2 h 12 min (business)", worded once per whole
+        minute); untouched ones the deadline missed, local with its offset; each its tier's SLA.
         """
         deadline_text = local_texts(deadline[index], ctx.sla.timezone)
         late = np.round(np.nan_to_num(minutes[index]))
@@ -79,13 +75,14 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             )
         ]
 
+    got_s = seconds[touched & judged]
     got = minutes[touched & judged]
     details = {
         "median_minutes": float(np.median(got)) if got.size else None,
         "p90_minutes": float(np.percentile(got, 90)) if got.size else None,
         "untouched": int((judged & ~touched).sum()),
-        "within": code,
-        "minutes_histogram": minutes_histogram(seconds[touched & judged], within_s),
+        "within": duration_code(cfg.within),
+        "minutes_histogram": minutes_histogram(got_s, cfg.within.total_seconds()),
     }
     return handoff_rule(
         ctx,

@@ -32,16 +32,24 @@ TARGET_DIGITS = 12
 """An average of equal targets (0.9, 0.9, …) is rounded back to the target itself."""
 
 
-def blended_target(targets: np.ndarray, judged: np.ndarray, fallback: float | None) -> float | None:
-    """The judged handoffs' average target (the rule's headline target under tiers)."""
-    if fallback is None or not judged.any():
-        return fallback
-    return round(float(targets[judged].mean()), TARGET_DIGITS)
+def rule_targets(
+    target: float | None, targets: np.ndarray | None, judged: np.ndarray, *, tiered: bool
+) -> tuple[float | None, np.ndarray | None]:
+    """The rule's headline target and each handoff's (None: the rule has no target).
+
+    Under tiers the headline is the judged handoffs' average target; without, the SLA's.
+    """
+    if target is None:
+        return None, None
+    if targets is None:
+        targets = np.full(len(judged), target, dtype=np.float64)
+    if tiered and judged.any():
+        target = round(float(targets[judged].mean()), TARGET_DIGITS)
+    return target, targets
 
 
 def handoff_splits(
     ctx: AuditContext,
-    *,
     judged: np.ndarray,
     compliant: np.ndarray,
     pending: np.ndarray,
