@@ -47,15 +47,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _funnel_warnings(sla: SLA, db: str) -> list[str]:
-    """The SLA's funnel values that no lead of the snapshot at ``db`` has ever taken."""
+    """The SLA's funnel values that no lead of the snapshot at ``db`` has ever taken, and
+    the tiers whose values no lead holds."""
     from audit.engine import open_snapshot
     from audit.funnel_values import funnel_value_notes
+    from audit.tier_values import tier_value_notes
     from snapshot.upgrade import prepare_for_reading
 
     prepare_for_reading(db)
     conn = open_snapshot(db)
     try:
-        return funnel_value_notes(conn, sla, None)
+        return funnel_value_notes(conn, sla, None) + tier_value_notes(conn, sla, None)
     finally:
         conn.close()
 

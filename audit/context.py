@@ -25,7 +25,7 @@ from audit.handoffs import (
     responsible_reps,
     value_at,
 )
-from audit.instants_ns import duration_ns, earliest, ns_text
+from audit.instants_ns import earliest, ns_text
 from audit.mql_entries import handoff_instants, mql_moves
 from audit.outreach import (
     counted_attempts,
@@ -40,6 +40,7 @@ from audit.outreach import (
 from audit.period import Period
 from audit.result import Coverage
 from audit.snapshot_reader import SnapshotReader, StageCondition, stage_conditions
+from audit.tiers import add_tier_columns
 from config.sla import SLA
 from snapshot.instants import format_instant, parse_instant
 
@@ -121,6 +122,7 @@ def build_context(
     owners = reader.owners()
     owner_names = _owner_names(owners)
     _add_responsible_reps(facts, reader, history, owner_names)
+    add_tier_columns(facts, sla)
 
     counted, kinds_seen = _add_outreach_facts(facts, reader, sla)
     _add_funnel_facts(facts, sla, history, entries, counted)
@@ -202,14 +204,15 @@ def _add_responsible_reps(
 
 
 def _add_first_touch_deadline(facts: pd.DataFrame, sla: SLA, calendar: BusinessCalendar) -> None:
-    """Add ``first_touch_deadline``: the handoff plus ``first_touch.within`` business time."""
-    facts["first_touch_deadline"] = (
-        calendar.add_business_ns(
-            facts["handoff_ns"].to_numpy(), sla.sales.first_touch.within.total_seconds()
-        )
-        if len(facts)
-        else np.array([], dtype=np.int64)
-    )
+    """Add ``first_touch_deadline``: the handoff plus its tier's ``first_touch.within``
+    business time (one calendar pass per distinct ``within``, not per handoff)."""
+    handoff = facts["handoff_ns"].to_numpy()
+    within = facts["first_touch_within_s"].to_numpy()
+    deadline = np.zeros(len(facts), dtype=np.int64)
+    for seconds in np.unique(within).tolist():
+        chosen = within == seconds
+        deadline[chosen] = calendar.add_business_ns(handoff[chosen], seconds)
+    facts["first_touch_deadline"] = deadline
 
 
 def _owner_names(owners: pd.DataFrame) -> dict[str, str]:
@@ -239,7 +242,7 @@ def _add_outreach_facts(
     """Add first attempt, counted attempts and activity connection; return the counted
     rows and how many in-window activities of each kind there were."""
     attempts_cfg = sla.sales.attempts
-    facts["window_end"] = facts["handoff_ns"] + duration_ns(attempts_cfg.window)
+    facts["window_end"] = facts["handoff_ns"] + facts["window_ns"]
     windows = pd.DataFrame(
         {
             "hid": facts["hid"].to_numpy(),
@@ -251,7 +254,7 @@ def _add_outreach_facts(
     acts = reader.handoff_activities(windows, relevant_kinds(attempts_cfg.channels))
     in_window = window_activities(facts, acts)
     attempts = in_window[is_attempt(in_window, list(attempts_cfg.channels))]
-    counted = counted_attempts(attempts, duration_ns(attempts_cfg.min_gap))
+    counted = counted_attempts(attempts, facts["min_gap_ns"].to_numpy())
     connections = in_window[
         is_connection(in_window, sla.connected_outcomes(), sla.meeting_not_held_outcomes())
     ]
@@ -294,4 +297,4 @@ def _add_funnel_facts(
     reason_field = sla.sales.recycle.reason_field
     facts["recycle_reason"] = value_at(facts, history, reason_field, recycled_at)
     facts["attempts_before_recycle"] = counted_before(counted, facts, recycled_at)
-    facts["recycle_deadline"] = facts["window_end"] + duration_ns(sla.sales.recycle.grace)
+    facts["recycle_deadline"] = facts["window_end"] + facts["grace_ns"]

@@ -22,6 +22,7 @@ from audit.preflight import email_note, history_notes, unserved_note
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from audit.teams import team_notes, team_rows
+from audit.tier_values import tier_value_notes
 from audit.wording import local_instant
 from config.sla import SLA
 from snapshot.errors import SnapshotError
@@ -223,6 +224,7 @@ def data_notes(ctx: AuditContext, conn: sqlite3.Connection, quality: list[str]) 
         notes.append(f"{plural(unassigned, 'handoff')} had no owner (reported as 'unassigned')")
     notes += coverage_notes(ctx)
     notes += funnel_value_notes(conn, ctx.sla, ctx.as_of_text)
+    notes += tier_value_notes(conn, ctx.sla, ctx.as_of_text)
     notes += email_note(ctx.kinds_seen, ctx.sla.sales.attempts.channels)
     notes += history_notes(conn, ctx.as_of_text)
     notes += unserved_note(conn)

@@ -79,18 +79,21 @@ def _matches(values: pd.Series, wanted: set[str]) -> pd.Series:
     return filled.isin(hits)
 
 
-def counted_attempts(attempts: pd.DataFrame, min_gap_ns: int) -> pd.DataFrame:
+def counted_attempts(attempts: pd.DataFrame, min_gap_ns: int | np.ndarray) -> pd.DataFrame:
     """The attempts that count: each at least ``min_gap`` after the previous counted one.
 
-    ``attempts`` has hid and event_ns, sorted by (hid, event_ns). Returns the counted rows
-    (hid, event_ns).
+    ``attempts`` has hid and event_ns, sorted by (hid, event_ns). ``min_gap_ns`` is one
+    gap, or each handoff's gap indexed by hid (a tier can set its own). Returns the
+    counted rows (hid, event_ns).
     """
     remaining = attempts[["hid", "event_ns"]]
     counted: list[pd.DataFrame] = []
     while not remaining.empty:
         first = remaining.drop_duplicates("hid", keep="first")
         counted.append(first)
-        next_allowed = remaining["hid"].map(first.set_index("hid")["event_ns"] + min_gap_ns)
+        gap = min_gap_ns if np.isscalar(min_gap_ns) else min_gap_ns[first["hid"].to_numpy()]
+        allowed = pd.Series(first["event_ns"].to_numpy() + gap, index=first["hid"].to_numpy())
+        next_allowed = remaining["hid"].map(allowed)
         remaining = remaining[remaining["event_ns"] >= next_allowed]
     if not counted:
         return pd.DataFrame(

@@ -158,7 +158,9 @@ def measured_rates(
     calendar = calendar_for(sla, periods[0].start if periods else as_of, as_of)
     for period in periods:
         ctx = build_context(conn, sla, period, as_of, calendar)
-        frames.append(ctx.facts[["segment", "lead_source", "progressed_at", "customer_at", "rep"]])
+        frames.append(
+            ctx.facts[["split_segment", "split_lead_source", "progressed_at", "customer_at", "rep"]]
+        )
     facts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     handoffs = len(facts)
     sql = not_nat(facts["progressed_at"].to_numpy()) if handoffs else np.array([], dtype=bool)
@@ -169,8 +171,10 @@ def measured_rates(
         mqls_per_month=handoffs / months,
         mql_to_sql=float(sql.mean()) if handoffs else None,
         mql_to_customer=float(won.mean()) if handoffs else None,
-        by_segment=_split(facts, "segment", sql, won, months),
-        by_lead_source=_split(facts, "lead_source", sql, won, months),
+        # The SLA's segments block names these fields; the plan has nothing tier-dependent
+        # (it projects volume and conversion, not first-touch or attempt capacity).
+        by_segment=_split(facts, "split_segment", sql, won, months),
+        by_lead_source=_split(facts, "split_lead_source", sql, won, months),
     )
 
 

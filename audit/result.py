@@ -25,6 +25,9 @@ inside the period, ``none`` when it starts after the period ends."""
 
 __all__ = ["RULE_IDS", "STATUS_ORDER", "AuditResult", "RuleResult", "TeamRow"]
 
+SPLIT_KEYS: tuple[str, ...] = ("by_segment", "by_lead_source", "by_tier")
+"""Each rule's splits in the JSON report, in this order (docs/CONTRACTS.md)."""
+
 STATUS_ORDER: dict[str, int] = {"n/a": 0, "no_data": 1, "pass": 2, "warn": 3, "fail": 4}
 
 
@@ -86,6 +89,8 @@ class Violation:
     source: str = ""
     kind: str = ""
     instants: dict[str, str | None] = field(default_factory=dict)
+    tier: str = ""
+    """The tier that judged the handoff ("" when the SLA has no tiers; ``base`` for none)."""
 
 
 @dataclass(slots=True)
@@ -99,6 +104,7 @@ class PendingHandoff:
     handoff_at: str
     decided_by: str
     url: str | None
+    tier: str = ""
 
 
 #: The JSON members of a violation and of a pending handoff, in the contract's order (the
@@ -130,8 +136,12 @@ class RuleResult:
     reps: list[RepRow] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     pending_handoffs: list[PendingHandoff] = field(default_factory=list)
+    splits: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """``by_segment``, ``by_lead_source`` and (with tiers) ``by_tier``: group → figures
+    (:mod:`audit.rules.splits`)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The contract's rule keys, plus the three splits (``{}`` when not made)."""
         return {
             "id": self.id,
             "status": self.status,
@@ -140,7 +150,7 @@ class RuleResult:
             "judged": self.judged,
             "pending": self.pending,
             "details": self.details,
-        }
+        } | {key: self.splits.get(key, {}) for key in SPLIT_KEYS}
 
 
 @dataclass

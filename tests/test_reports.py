@@ -200,7 +200,8 @@ CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
 ADDITIVE = {
     "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"},
     "reps": {"pending", "violations"},
-    "violations": {"source", "kind", "instants"},
+    "violations": {"source", "kind", "instants", "tier"},
+    "rules": {"by_segment", "by_lead_source", "by_tier"},
 }
 NUMBER = (int, float)
 OPTIONAL_NUMBER = (int, float, type(None))
@@ -217,7 +218,11 @@ def test_json_has_exactly_the_design_contract_keys_and_types():
 
     assert [r["id"] for r in doc["rules"]] == list(RULE_IDS)
     for rule in doc["rules"]:
-        assert set(rule) == {"id", "status", "measured", "target", "judged", "pending", "details"}
+        assert (
+            set(rule)
+            == {"id", "status", "measured", "target", "judged", "pending", "details"}
+            | ADDITIVE["rules"]
+        )
         assert rule["status"] in {"pass", "warn", "fail", "n/a"}
         assert isinstance(rule["measured"], OPTIONAL_NUMBER)
         assert isinstance(rule["target"], OPTIONAL_NUMBER)
@@ -440,7 +445,13 @@ RULE_BY_TITLE = {title: rule_id for rule_id, title in RULE_TITLES.items()}
 def csv_folder(tmp_path) -> Path:
     folder = tmp_path / "october"
     paths = write_report(october_result(), "csv", folder)
-    assert [p.name for p in paths] == ["summary.csv", "reps.csv", "violations.csv", "pending.csv"]
+    assert [p.name for p in paths] == [
+        "summary.csv",
+        "reps.csv",
+        "violations.csv",
+        "pending.csv",
+        "splits.csv",
+    ]
     return folder
 
 

@@ -59,6 +59,7 @@ def folder(tmp_path) -> Path:
         "reps.csv",
         "violations.csv",
         "pending.csv",
+        "splits.csv",
         "trend.csv",
     ]
     return out

@@ -24,7 +24,7 @@ from tests.test_cli import audit_october, snapshot  # noqa: F401 (a fixture)
 from tests.test_reports import FORMULA, october_result
 from tests.test_reports_csv import SEPTEMBER_END, paris_result
 
-SHEETS = ["Summary", "Reps", "Violations", "Pending", "Trend"]
+SHEETS = ["Summary", "Reps", "Violations", "Pending", "Splits", "Trend"]
 
 
 def workbook(result: AuditResult, tmp_path: Path) -> Path:
@@ -48,7 +48,7 @@ def test_the_workbook_has_its_sheets_with_frozen_headers_and_is_owner_only(octob
     book = openpyxl.load_workbook(october)
 
     assert book.sheetnames == SHEETS
-    assert [book[name].freeze_panes for name in SHEETS] == ["A2", "B2", "A2", "A2", "A2"]
+    assert [book[name].freeze_panes for name in SHEETS] == ["A2", "B2", "A2", "A2", "A2", "A2"]
     assert all(cell.font.b for cell in next(book["Summary"].iter_rows()))
     assert stat.S_IMODE(os.stat(october).st_mode) == 0o600
 

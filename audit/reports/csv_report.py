@@ -10,6 +10,8 @@
 - ``violations.csv`` — one row per violating handoff, worst rep first (the table's first
   20 are this file's first 20); the instants behind each violation follow as columns.
 - ``pending.csv`` — handoffs not decidable yet as of the audit's as-of.
+- ``splits.csv`` — every rule by segment, by lead source and (with tiers) by tier, one
+  row per group, largest group first (:mod:`audit.reports.split_sheet`).
 - ``trend.csv`` — only with ``--trend N``: one row per month per rule, the earlier months
   oldest first, then the audited period, so a spreadsheet chart needs no second file.
 
@@ -55,6 +57,7 @@ from audit.reports.sheets import (
     trend_sheet,
     violations_sheet,
 )
+from audit.reports.split_sheet import splits_sheet
 from audit.reports.team_sheet import teams_sheet
 from audit.result import AuditResult
 
@@ -66,6 +69,7 @@ FILE_NAMES: tuple[str, ...] = (
     "teams.csv",
     "violations.csv",
     "pending.csv",
+    "splits.csv",
     "trend.csv",
 )
 """Every file this report writes; only these are ever removed from a reused folder."""
@@ -162,7 +166,7 @@ def remove_stale(folder: Path, written: Sequence[Path]) -> None:
 def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
     """Write the CSV files into ``folder`` (created owner-only if missing).
 
-    Four always; ``teams.csv`` as well when the SLA declares teams, ``trend.csv`` when the
+    Five always; ``teams.csv`` as well when the SLA declares teams, ``trend.csv`` when the
     result carries a trend. The new files are
     in place before stale ones are removed, so a failed run leaves the previous report.
     """
@@ -173,6 +177,7 @@ def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
         *([teams_sheet(result)] if result.teams else []),
         violations_sheet(result),
         pending_sheet(result),
+        splits_sheet(result),
     ]
     if result.trend:
         sheets.append(trend_sheet(result))

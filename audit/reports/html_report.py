@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from audit.reports import charts, display, words
 from audit.reports.html_evidence import Evidence, build_evidence, crm_link, rule_anchor
+from audit.reports.html_splits import SplitTable, split_tables
 from audit.reports.html_teams import TeamView, team_views
 from audit.reports.html_trend import TrendRow, trend_rows
 from audit.reports.ordering import reps_worst_first, rules_with_violations, violation_total
@@ -64,6 +65,7 @@ class RuleView:
     anchor: str
     sentence: str
     bullet: charts.Chart
+    splits: list[SplitTable] = field(default_factory=list)
 
 
 @dataclass
@@ -191,6 +193,7 @@ def rule_view(rule: RuleResult, as_of_local: str) -> RuleView:
         anchor=rule_anchor(rule.id),
         sentence=words.rule_sentence(rule, as_of_local),
         bullet=charts.bullet_chart(rule.measured, rule.target, rule.status),
+        splits=split_tables(rule),
     )
 
 

@@ -17,8 +17,9 @@ values and each column says what kind they are:
   alone is ambiguous for the hour the clocks go back.
 
 A rule's ``details`` beyond its median and 90th-percentile times are left to the JSON
-report: they are nested splits (by segment, by lead source, histograms) that do not fit a
-cell a person reads; the summary carries the rule's own sentence instead.
+report: they are nested (histograms, the funnel) and do not fit a cell a person reads; the
+summary carries the rule's own sentence instead. Every rule's split by segment, lead source
+and tier is a table of its own (:mod:`audit.reports.split_sheet`).
 """
 
 from __future__ import annotations
@@ -277,7 +278,9 @@ def violations_sheet(result: AuditResult) -> Sheet:
     names = instant_names(listed)
     taken = [c.header for c in VIOLATION_COLUMNS]
     extra = [Column(h, "instant") for h in instant_headers(names, taken)]
-    sheet = Sheet("violations", [*VIOLATION_COLUMNS, *extra])
+    tiered = any(v.tier for v in listed)  # only an SLA with tiers has a Tier column
+    tier = [Column("Tier")] if tiered else []
+    sheet = Sheet("violations", [*VIOLATION_COLUMNS, *tier, *extra])
     sheet.rows = [
         (
             v.rep,
@@ -289,6 +292,7 @@ def violations_sheet(result: AuditResult) -> Sheet:
             v.kind.replace("_", " "),
             v.reason,
             v.url,
+            *((v.tier,) if tiered else ()),
             *(v.instants.get(name) for name in names),
         )
         for v in listed
@@ -309,11 +313,14 @@ PENDING_COLUMNS = [
 
 def pending_sheet(result: AuditResult) -> Sheet:
     """Handoffs whose outcome is not known yet, by rep, handoff time and rule."""
+    listed = sort_pending(result.pending)
+    tiered = any(p.tier for p in listed)
     rows = [
         (p.rep, words.rule_title(p.rule), p.handoff_at, p.lead, p.crm_id, p.decided_by, p.url)
-        for p in sort_pending(result.pending)
+        + ((p.tier,) if tiered else ())
+        for p in listed
     ]
-    return Sheet("pending", PENDING_COLUMNS, rows)
+    return Sheet("pending", [*PENDING_COLUMNS, *([Column("Tier")] if tiered else [])], rows)
 
 
 # --- trend ------------------------------------------------------------------------------

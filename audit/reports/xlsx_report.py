@@ -53,6 +53,7 @@ from audit.reports.sheets import (
     trend_sheet,
     violations_sheet,
 )
+from audit.reports.split_sheet import splits_sheet
 from audit.reports.team_sheet import teams_sheet
 from audit.reports.xlsx_rows import fill_workbook, render_rows, xml_safe
 from audit.result import AuditResult
@@ -110,6 +111,7 @@ def write_xlsx(result: AuditResult, path: Path) -> Path:
         *([teams_sheet(result)] if result.teams else []),
         violations_sheet(result),
         pending_sheet(result),
+        splits_sheet(result),
         trend_sheet(result),
     ]
     workbook = Workbook(write_only=True)

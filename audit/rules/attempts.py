@@ -6,6 +6,7 @@ Judged as soon as either is true, otherwise when the window closes (docs/SEMANTI
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -25,20 +26,29 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     facts = ctx.facts
     cfg = ctx.sla.sales.attempts
     counted = facts["attempts"].to_numpy()
+    minimum = facts["attempts_min"].to_numpy()
+    window_ns = facts["window_ns"].to_numpy()
     connected = not_nat(facts["connected_at"].to_numpy())
-    compliant = connected | (counted >= cfg.min)
+    compliant = connected | (counted >= minimum)
     judged = compliant | (facts["window_end"].to_numpy() <= ctx.as_of_ns)
     window = duration_code(cfg.window)
 
     def reasons(index: np.ndarray) -> list[str]:
-        """Worded once per distinct count: the reason depends on nothing else."""
-        shown = counted[index].tolist()
+        """Worded once per distinct count, minimum and window (a tier may set its own)."""
+        shown = list(
+            zip(
+                counted[index].tolist(),
+                minimum[index].tolist(),
+                window_ns[index].tolist(),
+                strict=True,
+            )
+        )
         words = {
-            count: f"{count} counted attempt{'s' if count != 1 else ''} and no connection in "
-            f"{window} (SLA {cfg.min})"
-            for count in set(shown)
+            (count, least, span): f"{count} counted attempt{'s' if count != 1 else ''} and no "
+            f"connection in {window_code(span)} (SLA {least})"
+            for count, least, span in set(shown)
         }
-        return [words[count] for count in shown]
+        return [words[key] for key in shown]
 
     judged_counts = counted[judged]
     return handoff_rule(
@@ -48,6 +58,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         compliant=compliant,
         reasons=reasons,
         target=cfg.target,
+        targets=facts["target_attempts"].to_numpy(),
         decided_by="attempt window end",
         instants={"window_end": facts["window_end"].to_numpy()},
         details={
@@ -58,6 +69,11 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             "window": window,
         },
     )
+
+
+def window_code(span_ns: int) -> str:
+    """A window in nanoseconds as the SLA writes it ("14d")."""
+    return duration_code(timedelta(microseconds=span_ns // 1000))
 
 
 def _histogram(counts: np.ndarray) -> dict[str, int]:

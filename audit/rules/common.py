@@ -25,6 +25,7 @@ from audit.context import AuditContext
 from audit.handoffs import UNASSIGNED
 from audit.instants_ns import ns_text
 from audit.result import PendingHandoff, RepRow, RuleResult, Violation
+from audit.rules.splits import handoff_splits, rule_targets
 from audit.status import judge, share
 
 #: Why each violating handoff is one: called with the violating handoffs' positions in the
@@ -59,6 +60,7 @@ def handoff_rule(
     reasons: Reasons,
     target: float | None,
     decided_by: str,
+    targets: np.ndarray | None = None,
     instants: Mapping[str, np.ndarray] | None = None,
     kinds: np.ndarray | None = None,
     eligible: np.ndarray | None = None,
@@ -72,6 +74,8 @@ def handoff_rule(
     handoffs that are not compliant, and not at all when the context wants no evidence.
     ``violations=False`` is for a rule whose non-compliance is an outcome rather than a
     broken promise (conversion): no evidence rows and no per-rep violation counts.
+    ``targets`` is each handoff's target when tiers may set their own; the headline
+    target is then the judged handoffs' average (:mod:`audit.rules.splits`).
     """
     facts = ctx.facts
     eligible = np.ones(len(facts), dtype=bool) if eligible is None else eligible
@@ -81,16 +85,17 @@ def handoff_rule(
     violating = judged & ~compliant if violations else np.zeros(len(facts), dtype=bool)
     n_judged = int(judged.sum())
     measured = share(int(compliant.sum()), n_judged)
+    target, targets = rule_targets(target, targets, judged, tiered=bool(ctx.sla.tiers))
+    margin = ctx.sla.warn_margin(rule_id)
     listed: list[Violation] = []
     waiting: list[PendingHandoff] = []
     if ctx.evidence:
         with collector_paused():
-            if violations:
-                listed = _violations(ctx, rule_id, violating, reasons, instants or {}, kinds)
+            listed = _violations(ctx, rule_id, violating, reasons, instants or {}, kinds)
             waiting = _pending(ctx, rule_id, pending, decided_by)
     return RuleResult(
         id=rule_id,
-        status=judge(measured, target, ctx.sla.warn_margin(rule_id)),
+        status=judge(measured, target, margin),
         measured=measured,
         target=target,
         judged=n_judged,
@@ -99,6 +104,7 @@ def handoff_rule(
         reps=_rep_rows(ctx, rule_id, judged, compliant, pending, violating),
         violations=listed,
         pending_handoffs=waiting,
+        splits=handoff_splits(ctx, judged, compliant, pending, eligible, targets, margin),
     )
 
 
@@ -167,6 +173,7 @@ def _violations(
     index = np.flatnonzero(violating)
     count = len(index)
     lead, crm_id, rep, handoff_at, url, source = _evidence_columns(ctx.facts, index)
+    tiers = tier_names(ctx, index)
     texts = {name: ns_text(values[index]) for name, values in instants.items()}
     names = list(texts)
     stamps = zip(*texts.values(), strict=True) if texts else repeat((), count)
@@ -181,6 +188,7 @@ def _violations(
         source,
         map(str, kinds[index].tolist()) if kinds is not None else repeat("", count),
         (dict(zip(names, values, strict=True)) for values in stamps),
+        tiers,
         strict=True,
     )
     return list(starmap(Violation, columns))
@@ -201,9 +209,17 @@ def _pending(
         handoff_at,
         repeat(decided_by, count),
         url,
+        tier_names(ctx, index),
         strict=True,
     )
     return list(starmap(PendingHandoff, columns))
+
+
+def tier_names(ctx: AuditContext, index: np.ndarray) -> list[str]:
+    """The tier of each handoff at ``index``; "" for all when the SLA has no tiers."""
+    if not ctx.sla.tiers:
+        return [""] * len(index)
+    return text_column(ctx.facts, "split_tier")[index].tolist()
 
 
 def _evidence_columns(facts: pd.DataFrame, index: np.ndarray) -> tuple[list[Any], ...]:

@@ -52,8 +52,8 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         details={
             "progressed": int((progressed & matured).sum()),
             "after": duration_code(after) if after else None,
-            "by_segment": _split(facts["segment"], progressed, matured),
-            "by_lead_source": _split(facts["lead_source"], progressed, matured),
+            "by_segment": _split(facts["split_segment"], progressed, matured),
+            "by_lead_source": _split(facts["split_lead_source"], progressed, matured),
             "funnel": _funnel(ctx, progressed),
         },
     )

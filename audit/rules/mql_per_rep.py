@@ -16,6 +16,7 @@ from audit.handoffs import UNASSIGNED
 from audit.result import RuleResult
 from audit.rules.handoff_counts import count_rows, handoffs_per_rep
 from audit.rules.rule import Rule
+from audit.rules.splits import count_splits
 from audit.status import judge, share
 from audit.wording import clean, compliant_of_judged, number, target_words
 from audit.wording import share as percent
@@ -27,6 +28,13 @@ NAMES_SHOWN = 3
 
 
 def evaluate(ctx: AuditContext) -> RuleResult:
+    """The rule's result, with each segment's, source's and tier's handoff count."""
+    result = _in_range(ctx)
+    result.splits = count_splits(ctx)
+    return result
+
+
+def _in_range(ctx: AuditContext) -> RuleResult:
     cfg = ctx.sla.marketing.per_rep
     counts = handoffs_per_rep(ctx)
     rows = count_rows(ctx, RULE_ID, counts)

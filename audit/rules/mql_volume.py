@@ -20,6 +20,7 @@ from audit.context import AuditContext
 from audit.result import RuleResult
 from audit.rules.handoff_counts import count_rows, handoffs_per_rep
 from audit.rules.rule import Rule
+from audit.rules.splits import count_splits
 from audit.status import judge
 from audit.wording import number, share
 from config.sla import Goals
@@ -54,6 +55,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         pending=0,
         details=details,
         reps=count_rows(ctx, RULE_ID, counts),
+        splits=count_splits(ctx),
     )
 
 

@@ -37,7 +37,7 @@ RULE_ID = "recycling"
 def evaluate(ctx: AuditContext) -> RuleResult:
     facts = ctx.facts
     cfg = ctx.sla.sales.recycle
-    minimum = ctx.sla.sales.attempts.min
+    minimum = facts["attempts_min"].to_numpy()
     deadline = facts["recycle_deadline"].to_numpy()
     recycled = facts["recycled_at"].to_numpy()
     progressed = facts["progressed_at"].to_numpy()
@@ -66,6 +66,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         compliant=compliant,
         reasons=wording.reasons,
         target=cfg.target,
+        targets=facts["target_recycling"].to_numpy(),
         decided_by="recycle deadline",
         instants={"recycled_at": recycled, "deadline": deadline},
         kinds=kinds,
@@ -100,7 +101,8 @@ class RecycleWording:
     reason: pd.Series
     has_reason: np.ndarray
     field: str
-    minimum: int
+    minimum: np.ndarray
+    """Each handoff's minimum attempts (its tier's)."""
     deadline: np.ndarray
     timezone: str
 
@@ -111,17 +113,20 @@ class RecycleWording:
         given = self.reason.to_numpy(dtype=object)[index].tolist()
         valid = self.has_reason[index].tolist()
         deadline_text = local_texts(self.deadline[index], self.timezone)
+        minimum = self.minimum[index].tolist()
         return [
             self._one(*row)
-            for row in zip(kinds, before, given, valid, deadline_text, strict=True)  # type: ignore[arg-type]
+            for row in zip(kinds, before, given, valid, deadline_text, minimum, strict=True)  # type: ignore[arg-type]
         ]
 
-    def _one(self, kind: str, before: int, given: object, valid: bool, deadline: str) -> str:
+    def _one(
+        self, kind: str, before: int, given: object, valid: bool, deadline: str, minimum: int
+    ) -> str:
         field = self.field
         if kind == "premature":
             extra = "" if valid else f", and no valid reason in {field}"
             noun = "attempt" if before == 1 else "attempts"
-            return f"recycled after {before} counted {noun} (SLA {self.minimum}){extra}"
+            return f"recycled after {before} counted {noun} (SLA {minimum}){extra}"
         if kind == "no_reason":
             shown = (
                 f"{field} was {given!r}" if isinstance(given, str) and given else f"{field} empty"

@@ -16,6 +16,7 @@ not). Bins are closed on the right, like compliance: a touch at exactly 5m is in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -40,7 +41,7 @@ SLACK_S = 1e-6
 def evaluate(ctx: AuditContext) -> RuleResult:
     facts = ctx.facts
     cfg = ctx.sla.sales.first_touch
-    within_s = cfg.within.total_seconds()
+    tier_within_s = facts["first_touch_within_s"].to_numpy()
     first = facts["first_attempt"].to_numpy()
     deadline = facts["first_touch_deadline"].to_numpy()
     touched = not_nat(first)
@@ -50,38 +51,38 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             facts["handoff_ns"].to_numpy()[touched], first[touched]
         )
     minutes = seconds / 60.0
-    compliant = touched & (seconds <= within_s + 1e-6)
+    compliant = touched & (seconds <= tier_within_s + SLACK_S)
     judged = touched | (deadline <= ctx.as_of_ns)
-    code = duration_code(cfg.within)
+    codes = {s: duration_code(timedelta(seconds=s)) for s in np.unique(tier_within_s).tolist()}
 
     def reasons(index: np.ndarray) -> list[str]:
-        """Late touches say how late; untouched handoffs say the deadline they missed.
-
-        In words a reader can use: "2 h 12 min (business)", and the deadline in the SLA's
-        time zone with its offset. Late durations are worded once per whole minute.
+        """Late touches say how late ("2 h 12 min (business)", worded once per whole
+        minute); untouched ones the deadline missed, local with its offset; each its tier's SLA.
         """
         deadline_text = local_texts(deadline[index], ctx.sla.timezone)
         late = np.round(np.nan_to_num(minutes[index]))
         words = {m: human_duration(m, business=True) for m in np.unique(late).tolist()}
         return [
-            f"first touch after {words[late_minutes]}, SLA {code}"
+            f"first touch after {words[late_minutes]}, SLA {codes[limit]}"
             if was_touched
-            else f"no attempt by the deadline {missed}, SLA {code}"
-            for was_touched, late_minutes, missed in zip(
+            else f"no attempt by the deadline {missed}, SLA {codes[limit]}"
+            for was_touched, late_minutes, missed, limit in zip(
                 touched[index].tolist(),
                 late.tolist(),
                 deadline_text,
+                tier_within_s[index].tolist(),
                 strict=True,
             )
         ]
 
+    got_s = seconds[touched & judged]
     got = minutes[touched & judged]
     details = {
         "median_minutes": float(np.median(got)) if got.size else None,
         "p90_minutes": float(np.percentile(got, 90)) if got.size else None,
         "untouched": int((judged & ~touched).sum()),
-        "within": code,
-        "minutes_histogram": minutes_histogram(seconds[touched & judged], within_s),
+        "within": duration_code(cfg.within),
+        "minutes_histogram": minutes_histogram(got_s, cfg.within.total_seconds()),
     }
     return handoff_rule(
         ctx,
@@ -90,6 +91,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         compliant=compliant,
         reasons=reasons,
         target=cfg.target,
+        targets=facts["target_speed_to_lead"].to_numpy(),
         decided_by="first-touch deadline",
         instants={"first_touch_at": first, "deadline": deadline},
         kinds=np.where(touched, "late", "untouched"),

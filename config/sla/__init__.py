@@ -28,14 +28,19 @@ from config.sla.load import load_sla, parse_sla
 from config.sla.marketing import Goals, Marketing, PerRep
 from config.sla.model import RULE_IDS, SLA
 from config.sla.sales import Attempts, Channel, Coverage, FirstTouch, Recycle, Sales
+from config.sla.segments import LEAD_FIELDS, NO_VALUE, Segments
 from config.sla.summary import holiday_list, summarize
 from config.sla.teams import AlertChannel, Alerts, Team
+from config.sla.tiers import BASE_TIER, Tier
 from config.sla.wording import SLAError
 
 __all__ = [
+    "BASE_TIER",
     "BUILTIN_OUTCOMES",
     "END_OF_DAY",
     "HUBSPOT_DISPOSITION_LABELS",
+    "LEAD_FIELDS",
+    "NO_VALUE",
     "RULE_IDS",
     "SLA",
     "AlertChannel",
@@ -53,8 +58,10 @@ __all__ = [
     "Recycle",
     "SLAError",
     "Sales",
+    "Segments",
     "Source",
     "Team",
+    "Tier",
     "holiday_list",
     "load_sla",
     "parse_duration",

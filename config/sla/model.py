@@ -19,7 +19,9 @@ from config.sla.holidays import Holidays
 from config.sla.hours import read_hours
 from config.sla.marketing import Goals, Marketing
 from config.sla.sales import Sales
+from config.sla.segments import Segments
 from config.sla.teams import AlertChannel, Alerts, Team, checked_teams
+from config.sla.tiers import Tier, checked_tiers
 from config.sla.wording import Problems, as_written, close_zone
 
 RULE_IDS: tuple[str, ...] = (
@@ -47,6 +49,8 @@ class SLA(BaseModel):
     goals: Goals | None = None
     marketing: Marketing = Field(default_factory=Marketing)
     sales: Sales = Field(default_factory=Sales)
+    segments: Segments = Field(default_factory=Segments)
+    tiers: list[Tier] = Field(default_factory=list)
     teams: dict[str, Team] = Field(default_factory=dict)
     channels: dict[str, AlertChannel] = Field(default_factory=dict)
     alerts: Alerts = Field(default_factory=Alerts)
@@ -121,8 +125,9 @@ class SLA(BaseModel):
         return marketing
 
     @model_validator(mode="after")
-    def _teams_fit_together(self) -> SLA:
+    def _teams_and_tiers_fit_together(self) -> SLA:
         problems = checked_teams(self.teams, self.channels)
+        problems += checked_tiers(self.tiers, self.segments)
         if problems:
             raise Problems(problems)
         return self

@@ -6,7 +6,7 @@ understood: the derived volume with its arithmetic, the business calendar, each 
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 from config.durations import duration_words
 from config.sla.funnel import FunnelStage
@@ -149,6 +149,51 @@ def _sales_sentence(sla: SLA) -> str:
     )
 
 
+def _tier_change(block: str, key: str, value: object, business: bool) -> str:
+    """One overridden key in words: ``first touch within 5 business minutes``."""
+    if (block, key) == ("first_touch", "within") and isinstance(value, timedelta):
+        amount, unit = duration_words(value).split(" ", 1)
+        return f"first touch within {amount} {'business ' if business else ''}{unit}"
+    if (block, key) == ("attempts", "min"):
+        return f"at least {value} attempt{'' if value == 1 else 's'}"
+    if key == "target":
+        return f"{block.replace('_', ' ')} target {_percent(float(value))}"  # type: ignore[arg-type]
+    if isinstance(value, timedelta):
+        value = duration_words(value)
+    phrases = {
+        ("attempts", "window"): f"an attempts window of {value}",
+        ("attempts", "min_gap"): f"attempts at least {value} apart",
+        ("recycle", "grace"): f"recycling within {value} after the window",
+    }
+    return phrases.get((block, key), f"{block}.{key} {value}")
+
+
+def _tiers_sentence(sla: SLA) -> str:
+    """The splits, and each tier with what it changes, in the order a handoff meets them."""
+    fields = sla.segments
+    text = (
+        f"Every rule is split by segment ({fields.segment_field}) and by lead source "
+        f"({fields.source_field})."
+    )
+    if not sla.tiers:
+        return text
+    parts = []
+    for tier in sla.tiers:
+        when = " and ".join(
+            f"{key} {join_words(sorted(values), 'or')}" for key, values in tier.when.keys().items()
+        )
+        changes = [
+            _tier_change(block, key, value, sla.business_hours is not None)
+            for block, keys in tier.overrides().items()
+            for key, value in keys.items()
+        ]
+        parts.append(f'"{tier.name}" ({when}): {join_words(changes, "and")}')
+    return (
+        f"{text} Tiers, the first that matches a handoff judging it: {'; '.join(parts)}. "
+        "Other handoffs keep the promise above (tier base), and every rule is also split by tier."
+    )
+
+
 def _margin_sentence(sla: SLA) -> str:
     default = sla.marketing.warn_margin
     overrides = [
@@ -174,6 +219,7 @@ def summarize(sla: SLA) -> str:
         _marketing_sentence(sla),
         f"An MQL handoff is {handoffs}.",
         _sales_sentence(sla),
+        _tiers_sentence(sla),
         _margin_sentence(sla),
     ]
     return " ".join(sentences)
