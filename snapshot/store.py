@@ -77,6 +77,8 @@ class Page:
     deleted_activities: list[str] = field(default_factory=list)
     issues: list[Row] = field(default_factory=list)
     """``data_issues`` rows for records of this page; they replace the records' old ones."""
+    labels: list[Row] = field(default_factory=list)
+    """``value_labels`` rows: the CRM's display labels of funnel values (not records)."""
 
     @property
     def records(self) -> int:
@@ -258,6 +260,7 @@ class SnapshotStore:
             self.mark_leads_deleted(page.deleted_leads)
             self.mark_activities_deleted(page.deleted_activities)
             self._replace_issues(page)
+            self._upsert("value_labels", page.labels)
             if cursor is not None:
                 self.set_cursor(source, stream, cursor)
         return page.records

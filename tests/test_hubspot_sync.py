@@ -43,7 +43,8 @@ def _pages(count: int, cap: int) -> int:
 def minimum_full_sync_requests(crm: CRM) -> Counter[str]:
     """The fewest requests a full sync can make, endpoint by endpoint, from HubSpot's caps:
     owners 500 a page, contacts 50 (with property history), engagements 100, plus one
-    account-details call for the portal id that record URLs need."""
+    account-details call for the portal id that record URLs need, and one property
+    definition per funnel field for the values' labels (issue 15, item 7)."""
     active_reps = sum(r.active for r in crm.reps)
     live = Counter(("contacts" if not lead.archived else "contacts_archived") for lead in crm.leads)
     for act in crm.activities:
@@ -61,6 +62,7 @@ def minimum_full_sync_requests(crm: CRM) -> Counter[str]:
         need[f"GET /crm/v3/objects/{otype}"] = _pages(live[otype], 100) + _pages(
             live[f"{otype}_archived"], 100
         )
+    need["GET /crm/v3/properties/contacts/{propertyName}"] = 2
     return need
 
 
@@ -100,10 +102,11 @@ def test_full_sync_makes_exactly_the_minimum_number_of_requests(
 
     need = minimum_full_sync_requests(crm)
     # owners 1+1, contacts ⌈116/50⌉ + ⌈4/50⌉ = 3+1, calls ⌈164/100⌉+1 = 3, emails 2+1,
-    # meetings 1+1, tasks 1+1, notes 1+1, account 1 → 19
-    assert sum(need.values()) == 19
+    # meetings 1+1, tasks 1+1, notes 1+1, account 1, the labels of lifecyclestage and
+    # hs_lead_status 2 (issue 15, item 7: reports show the CRM's labels) → 21
+    assert sum(need.values()) == 21
     assert Counter(hubspot_sandbox.requests) == need
-    assert summary.requests == hubspot_sandbox.total_requests == 19
+    assert summary.requests == hubspot_sandbox.total_requests == 21
 
 
 def test_incremental_sync_picks_up_exactly_the_changes_in_few_requests(

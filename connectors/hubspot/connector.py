@@ -18,6 +18,7 @@ from connectors.core import (
     SystemClock,
 )
 from connectors.hubspot.auth import Attachable, OAuthClient, StaticToken, credential_from
+from connectors.hubspot.labels import labels_stream
 from connectors.hubspot.mapping import MappingContext
 from connectors.hubspot.reader import HubSpotReader
 from connectors.hubspot.specs import CONTACTS, ENGAGEMENTS
@@ -61,7 +62,8 @@ class HubSpotConnector:
         return format_instant(self.clock.now())
 
     def streams(self) -> list[Stream]:
-        """Owners, then each object type followed by its deletions."""
+        """Owners, then each object type followed by its deletions, then the funnel
+        values' labels."""
         streams: list[Stream] = [OwnersStream(self.reader)]
         for spec in (CONTACTS, *ENGAGEMENTS):
             streams.append(
@@ -70,6 +72,7 @@ class HubSpotConnector:
                 )
             )
             streams.append(ArchivedStream(spec, self.reader, self.ctx))
+        streams.append(labels_stream(self.transport, self.now))
         return streams
 
     def attach(self, api: Attachable) -> None:
