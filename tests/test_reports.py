@@ -199,8 +199,9 @@ CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
 # Additive fields documented in audit/result.py; anything else is a contract change.
 ADDITIVE = {
     "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"},
-    "reps": {"pending", "violations"},
-    "violations": {"source", "kind", "instants"},
+    "reps": {"pending", "violations", "rep_name"},
+    # issue 15, item 7: the names beside the keys
+    "violations": {"source", "kind", "instants", "lead_name", "company", "email", "rep_name"},
 }
 NUMBER = (int, float)
 OPTIONAL_NUMBER = (int, float, type(None))
