@@ -195,6 +195,7 @@ def reps_sheet(result: AuditResult) -> Sheet:
     teams = team_of_rep(result.teams) if result.teams else None
     columns = [
         Column("Rep"),
+        Column("Rep name"),
         *([Column("Team")] if teams is not None else []),
         Column("Rules with violations", "integer"),
         Column("Violations", "integer"),
@@ -205,7 +206,14 @@ def reps_sheet(result: AuditResult) -> Sheet:
     for rep, rep_rows in reps_worst_first(result.reps):
         by_rule = {row.rule: row for row in rep_rows}
         team = [] if teams is None else [teams.get(rep)]
-        cells: list[Any] = [rep, *team, rules_with_violations(rep_rows), violation_total(rep_rows)]
+        name = next((row.rep_name for row in rep_rows if row.rep_name), None)
+        cells: list[Any] = [
+            rep,
+            name,
+            *team,
+            rules_with_violations(rep_rows),
+            violation_total(rep_rows),
+        ]
         for rule_id in rule_ids:
             cells += grid_cells(by_rule.get(rule_id), rule_id, rep_unit(rule_id))
         sheet.rows.append(cells)
@@ -239,9 +247,12 @@ def grid_cells(row: RepRow | TeamRow | None, rule_id: str, unit: Unit) -> list[A
 
 VIOLATION_COLUMNS = [
     Column("Rep"),
+    Column("Rep name"),
     Column("Rule"),
     Column("Handed off", "instant"),
     Column("Lead"),
+    Column("Lead name"),
+    Column("Company"),
     Column("CRM id"),
     Column("Source"),
     Column("Kind"),
@@ -281,9 +292,12 @@ def violations_sheet(result: AuditResult) -> Sheet:
     sheet.rows = [
         (
             v.rep,
+            v.rep_name,
             words.rule_title(v.rule),
             v.handoff_at,
             v.lead,
+            v.lead_name,
+            v.company,
             v.crm_id,
             v.source,
             v.kind.replace("_", " "),
@@ -298,9 +312,12 @@ def violations_sheet(result: AuditResult) -> Sheet:
 
 PENDING_COLUMNS = [
     Column("Rep"),
+    Column("Rep name"),
     Column("Rule"),
     Column("Handed off", "instant"),
     Column("Lead"),
+    Column("Lead name"),
+    Column("Company"),
     Column("CRM id"),
     Column("Decided by"),
     Column("Link"),
@@ -310,7 +327,18 @@ PENDING_COLUMNS = [
 def pending_sheet(result: AuditResult) -> Sheet:
     """Handoffs whose outcome is not known yet, by rep, handoff time and rule."""
     rows = [
-        (p.rep, words.rule_title(p.rule), p.handoff_at, p.lead, p.crm_id, p.decided_by, p.url)
+        (
+            p.rep,
+            p.rep_name,
+            words.rule_title(p.rule),
+            p.handoff_at,
+            p.lead,
+            p.lead_name,
+            p.company,
+            p.crm_id,
+            p.decided_by,
+            p.url,
+        )
         for p in sort_pending(result.pending)
     ]
     return Sheet("pending", PENDING_COLUMNS, rows)
