@@ -58,7 +58,8 @@ def test_status_after_a_good_sync_shows_the_run_the_cursors_and_the_rows(
     assert (code, err) == (0, "")
     assert out.startswith(f"snapshot {synced}: ") and f"MiB, schema version {SCHEMA_VERSION}" in out
     assert "hubspot: 1 sync runs" in out
-    assert "last run:        ok at 20" in out and "586 records, 19 requests, 0 retries" in out
+    # 19 data requests + 2 reads of the funnel values' labels (issue 15, item 7)
+    assert "last run:        ok at 20" in out and "586 records, 21 requests, 0 retries" in out
     assert "contacts             changes since 20" in out
     assert "owners               complete (re-read in full each run)" in out
     assert "leads 120" in out and "activities 458" in out and "owners 8" in out
@@ -76,11 +77,12 @@ def test_status_json_carries_the_same_facts_for_monitoring(
     assert status["tables"]["leads"] == 120 and status["tables"]["sync_runs"] == 1
     (hubspot,) = status["sources"]
     run_info = hubspot["last_run"]
-    assert (run_info["status"], run_info["records"], run_info["requests"]) == ("ok", 586, 19)
+    # 19 data requests + 2 label reads (issue 15, item 7)
+    assert (run_info["status"], run_info["records"], run_info["requests"]) == ("ok", 586, 21)
     assert run_info["duration_s"] >= 0 and hubspot["last_success"] == run_info
     assert hubspot["stale"] is False and hubspot["hours_since_success"] < 1
     cursors = {c["stream"]: c for c in hubspot["streams"]}
-    assert len(cursors) == 13
+    assert len(cursors) == 14  # 13 data streams and the value labels (issue 15, item 7)
     assert cursors["contacts"]["cursor"]["mode"] == "incremental"
     assert status["warnings"] == [] and status["running"] is None
 

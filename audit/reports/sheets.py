@@ -207,13 +207,8 @@ def reps_sheet(result: AuditResult) -> Sheet:
         by_rule = {row.rule: row for row in rep_rows}
         team = [] if teams is None else [teams.get(rep)]
         name = next((row.rep_name for row in rep_rows if row.rep_name), None)
-        cells: list[Any] = [
-            rep,
-            name,
-            *team,
-            rules_with_violations(rep_rows),
-            violation_total(rep_rows),
-        ]
+        counts = [rules_with_violations(rep_rows), violation_total(rep_rows)]
+        cells: list[Any] = [rep, name, *team, *counts]
         for rule_id in rule_ids:
             cells += grid_cells(by_rule.get(rule_id), rule_id, rep_unit(rule_id))
         sheet.rows.append(cells)
@@ -327,18 +322,8 @@ PENDING_COLUMNS = [
 def pending_sheet(result: AuditResult) -> Sheet:
     """Handoffs whose outcome is not known yet, by rep, handoff time and rule."""
     rows = [
-        (
-            p.rep,
-            p.rep_name,
-            words.rule_title(p.rule),
-            p.handoff_at,
-            p.lead,
-            p.lead_name,
-            p.company,
-            p.crm_id,
-            p.decided_by,
-            p.url,
-        )
+        (p.rep, p.rep_name, words.rule_title(p.rule), p.handoff_at, p.lead, p.lead_name)
+        + (p.company, p.crm_id, p.decided_by, p.url)
         for p in sort_pending(result.pending)
     ]
     return Sheet("pending", PENDING_COLUMNS, rows)
