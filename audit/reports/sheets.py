@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from audit.reports import words
@@ -206,9 +207,8 @@ def reps_sheet(result: AuditResult) -> Sheet:
     for rep, rep_rows in reps_worst_first(result.reps):
         by_rule = {row.rule: row for row in rep_rows}
         team = [] if teams is None else [teams.get(rep)]
-        name = next((row.rep_name for row in rep_rows if row.rep_name), None)
         counts = [rules_with_violations(rep_rows), violation_total(rep_rows)]
-        cells: list[Any] = [rep, name, *team, *counts]
+        cells: list[Any] = [rep, rep_rows[0].rep_name, *team, *counts]  # one name per rep
         for rule_id in rule_ids:
             cells += grid_cells(by_rule.get(rule_id), rule_id, rep_unit(rule_id))
         sheet.rows.append(cells)
@@ -319,11 +319,14 @@ PENDING_COLUMNS = [
 ]
 
 
+#: A pending handoff's cells after Rep, Rep name and Rule (:data:`PENDING_COLUMNS` order).
+_REST = attrgetter("handoff_at", "lead", "lead_name", "company", "crm_id", "decided_by", "url")
+
+
 def pending_sheet(result: AuditResult) -> Sheet:
     """Handoffs whose outcome is not known yet, by rep, handoff time and rule."""
     rows = [
-        (p.rep, p.rep_name, words.rule_title(p.rule), p.handoff_at, p.lead, p.lead_name)
-        + (p.company, p.crm_id, p.decided_by, p.url)
+        (p.rep, p.rep_name, words.rule_title(p.rule), *_REST(p))
         for p in sort_pending(result.pending)
     ]
     return Sheet("pending", PENDING_COLUMNS, rows)
