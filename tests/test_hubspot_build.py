@@ -25,5 +25,6 @@ def test_build_connector_passes_token_url_portal_options_and_clock_to_the_connec
     assert connector.ctx.portal_id == "42"
     assert connector.options is options
     assert connector.clock is clock
-    # owners, then contacts and the five engagement types, each with its deletions: 1 + 6 × 2
-    assert len(connector.streams()) == 13
+    # owners, then contacts and the five engagement types, each with its deletions, then the
+    # funnel values' labels (issue 15, item 7): 1 + 6 × 2 + 1
+    assert len(connector.streams()) == 14
