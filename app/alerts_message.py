@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 
 from app.watch_findings import Finding
+from audit.names import lead_words, rep_words
 from audit.result import RuleResult
 from audit.rules import RULE_TITLES, RULES_BY_ID
 from audit.wording import clean, in_unit, local_instant
@@ -39,9 +40,18 @@ class Message:
 
 
 def _lead_words(finding: Finding) -> str:
-    who = clean(finding.email) or f"CRM id {clean(finding.crm_id)}"
-    company = clean(finding.company)
-    return f"{who} ({company})" if company else who
+    """``Ana Lopez (Acme)``: the name, else the email, else the CRM id (audit/names.py)."""
+    return lead_words(
+        clean(finding.name) or None,
+        clean(finding.company) or None,
+        clean(finding.email) or None,
+        clean(finding.crm_id),
+    )
+
+
+def _rep_words(rep: str, name: str) -> str:
+    """``Ana Silva <ana@acme.example>``, or the rep's key alone."""
+    return clean(rep_words(rep, name or None))
 
 
 def event_message(finding: Finding, timezone: str) -> Message:
@@ -54,7 +64,7 @@ def event_message(finding: Finding, timezone: str) -> Message:
     text = "\n".join(
         [
             title,
-            f"Rep: {clean(finding.rep)}",
+            f"Rep: {_rep_words(finding.rep, finding.rep_name)}",
             f"Lead: {_lead_words(finding)} — {link}",
             f"{due.capitalize()}: {when}",
             f"Missing: {clean(finding.missing)}",
@@ -63,7 +73,8 @@ def event_message(finding: Finding, timezone: str) -> Message:
     html = (
         f"<p><b>{escape(HEADLINE[finding.kind])}: {escape(rule)}</b><br>"
         f"Lead: {escape(_lead_words(finding))} — {_link(finding.url)}<br>"
-        f"Rep: {escape(clean(finding.rep))}<br>{escape(due.capitalize())}: {escape(when)}<br>"
+        f"Rep: {escape(_rep_words(finding.rep, finding.rep_name))}<br>"
+        f"{escape(due.capitalize())}: {escape(when)}<br>"
         f"Missing: {escape(clean(finding.missing))}</p>"
     )
     return Message(title, text, html)
@@ -104,16 +115,19 @@ def digest_message(digest: DigestInput) -> Message:
     """The manager's morning read: yesterday by rep, today's deadlines, the month so far."""
     title = f"SLA digest {digest.day} — team {digest.team}"
     by_rep: dict[str, list[Finding]] = defaultdict(list)
+    names: dict[str, str] = {}
     for finding in digest.yesterday:
         by_rep[finding.rep].append(finding)
+        names[finding.rep] = names.get(finding.rep) or finding.rep_name
     text = [title, f"For {digest.manager}", "", f"Yesterday's breaches: {len(digest.yesterday)}"]
     html = [
         f"<h2>{escape(title)}</h2><p>For {escape(digest.manager)}</p>",
         f"<h3>Yesterday's breaches: {len(digest.yesterday)}</h3>",
     ]
     for rep in sorted(by_rep):
-        text.append(f"  {clean(rep)}: {len(by_rep[rep])}")
-        html.append(f"<h4>{escape(clean(rep))}: {len(by_rep[rep])}</h4>")
+        who = _rep_words(rep, names.get(rep, ""))
+        text.append(f"  {who}: {len(by_rep[rep])}")
+        html.append(f"<h4>{escape(who)}: {len(by_rep[rep])}</h4>")
         rows = [_digest_row(f, digest.timezone) for f in by_rep[rep]]
         text += [f"    - {' | '.join(row)}" for row in rows]
         html.append(_items(by_rep[rep], digest.timezone))

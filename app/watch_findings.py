@@ -15,7 +15,7 @@ the breaches whose deciding instant lies in (previous run's as-of, this as-of].
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -25,6 +25,7 @@ from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
 from audit.engine import calendar_for
 from audit.instants_ns import not_nat, ns_text
+from audit.names import lead_cards, rep_names
 from audit.period import Period, parse_period
 from audit.result import RuleResult, Violation
 from audit.rules import RULES, RULES_BY_ID
@@ -52,6 +53,9 @@ class Finding:
     """When the outcome was decided (breach) or will be (at risk): UTC text."""
     missing: str
     """What is missing, in words: the violation's reason, or the attempt not made yet."""
+    name: str = ""
+    """The lead's name in the CRM, and the rep's (issue 15, item 7): "" when it has none."""
+    rep_name: str = ""
 
     @property
     def subject(self) -> str:
@@ -111,7 +115,24 @@ def evaluate(conn: sqlite3.Connection, sla: SLA, as_of: datetime) -> Findings:
             results = [RULES_BY_ID[rule_id].evaluate(ctx) for rule_id in WATCHED_RULES]
         for result in results:
             findings.breaches += [_breach(v, people) for v in result.violations]
+    _name_findings(conn, findings)
     return findings
+
+
+def _name_findings(conn: sqlite3.Connection, findings: Findings) -> None:
+    """Give every finding its lead's and rep's CRM names (:mod:`audit.names`)."""
+    lists = (findings.breaches, findings.at_risk, findings.due_today)
+    cards = lead_cards(conn, (f.lead for found in lists for f in found))
+    reps = rep_names(conn)
+    for found in lists:
+        found[:] = [
+            replace(
+                f,
+                name=(cards[f.lead].name or "") if f.lead in cards else "",
+                rep_name=reps.get(f.rep, ""),
+            )
+            for f in found
+        ]
 
 
 def _people(ctx: AuditContext) -> dict[tuple[str, str], tuple[str, str]]:

@@ -27,6 +27,7 @@ from audit.handoffs import (
 )
 from audit.instants_ns import earliest, ns_text
 from audit.mql_entries import handoff_instants, mql_moves
+from audit.names import ValueLabels, read_value_labels
 from audit.outreach import (
     counted_attempts,
     counted_before,
@@ -63,6 +64,8 @@ class AuditContext:
     """The first lead's creation seen at as-of (None: the snapshot holds no lead yet)."""
     evidence: bool = True
     """Whether rules list violations and pending handoffs; a trend point needs only figures."""
+    labels: ValueLabels = field(default_factory=lambda: ValueLabels({}))
+    """The CRM's labels of funnel values, for the words of evidence (issue 15, item 7)."""
 
     @property
     def as_of_text(self) -> str:
@@ -143,6 +146,7 @@ def build_context(
         data_start=_instant_or_none(reader.data_start()),
         kinds_seen=kinds_seen,
         evidence=evidence,
+        labels=read_value_labels(conn),
     )
 
 

@@ -17,6 +17,7 @@ from audit.business_time import BusinessCalendar
 from audit.context import AuditContext, build_context
 from audit.data_quality import quality_notes
 from audit.funnel_values import funnel_value_notes
+from audit.names import name_evidence
 from audit.period import AuditInputError, Period, parse_period
 from audit.preflight import email_note, history_notes, unserved_note
 from audit.result import AuditResult, TrendPoint
@@ -103,6 +104,7 @@ def run_audit(
     quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla, span.start, when))
     rules = [rule.evaluate(ctx) for rule in RULES]
+    name_evidence(conn, rules)
     return AuditResult(
         sla=sla.name,
         period=span.label,

@@ -41,6 +41,8 @@ class RepRow:
     judged: int
     pending: int = 0
     violations: int = 0
+    rep_name: str | None = None
+    """The rep's name in the CRM (issue 15, item 7); None for ``unassigned`` or no name."""
 
 
 @dataclass(slots=True)
@@ -91,6 +93,11 @@ class Violation:
     instants: dict[str, str | None] = field(default_factory=dict)
     tier: str = ""
     """The tier that judged the handoff ("" when the SLA has no tiers; ``base`` for none)."""
+    lead_name: str | None = None
+    company: str | None = None
+    email: str | None = None
+    rep_name: str | None = None
+    """The names (issue 15, item 7) are filled after the rules (:mod:`audit.names`)."""
 
 
 @dataclass(slots=True)
@@ -105,6 +112,10 @@ class PendingHandoff:
     decided_by: str
     url: str | None
     tier: str = ""
+    lead_name: str | None = None
+    company: str | None = None
+    email: str | None = None
+    rep_name: str | None = None
 
 
 #: The JSON members of a violation and of a pending handoff, in the contract's order (the
@@ -253,7 +264,7 @@ class AuditResult:
             "rules": [r.to_dict() for r in self.rules],
             "reps": [
                 {"rep": r.rep, "rule": r.rule, "measured": r.measured, "judged": r.judged}
-                | {"pending": r.pending, "violations": r.violations}
+                | {"pending": r.pending, "violations": r.violations, "rep_name": r.rep_name}
                 for r in self.reps
             ],
             "violations": violations,

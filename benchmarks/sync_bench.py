@@ -235,8 +235,9 @@ def minimum_full_sync_requests(crm: CRM) -> int:
 
     Owners 500 a page (active, then archived), contacts 50 a page (the cap with property
     history; live, then archived), each engagement type 100 a page (live, then archived),
-    the Leads object's live records 50 a page (with their stage history), and one
-    account-details call for the portal id that record URLs need.
+    the Leads object's live records 50 a page (with their stage history), one
+    account-details call for the portal id that record URLs need, and one property
+    definition per funnel field for the values' labels (2; issue 15, item 7).
     """
     live: Counter[str] = Counter()
     for lead in crm.leads:
@@ -246,7 +247,7 @@ def minimum_full_sync_requests(crm: CRM) -> int:
         otype = kind_type[act.kind]
         live[f"{otype}_archived" if act.archived else otype] += 1
     active = sum(rep.active for rep in crm.reps)
-    total = 1 + _pages(active, OWNERS_CAP) + _pages(len(crm.reps) - active, OWNERS_CAP)
+    total = 1 + 2 + _pages(active, OWNERS_CAP) + _pages(len(crm.reps) - active, OWNERS_CAP)
     total += _pages(live["contacts"], HISTORY_CAP) + _pages(live["contacts_archived"], HISTORY_CAP)
     for otype in ENGAGEMENT_TYPES:
         total += _pages(live[otype], LIST_CAP) + _pages(live[f"{otype}_archived"], LIST_CAP)

@@ -49,6 +49,8 @@ class Page:
     deleted_activities: list[str] = field(default_factory=list)
     issues: list[Row] = field(default_factory=list)
     """``data_issues`` rows for records of this page; they replace the records' old ones."""
+    labels: list[Row] = field(default_factory=list)
+    """``value_labels`` rows: the CRM's display labels of funnel values (not records)."""
 
     @property
     def records(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 from snapshot.derived import build_missing_derived, missing_derived
 from snapshot.errors import SnapshotError
+from snapshot.lead_names import backfill_lead_names
 from snapshot.lean_sqlite_utils import sqlite_utils
 
 SCHEMA_VERSION = 2
@@ -56,6 +57,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "updated_at": str,
             "url": str,
             "raw": str,
+            # The person's name (issue 15, item 7): reports name a lead by it.
+            "name": str,
         },
         "pk": "id",
     },
@@ -94,6 +97,20 @@ TABLES: dict[str, dict[str, Any]] = {
     "activity_leads": {
         "columns": {"activity_id": str, "lead_id": str},
         "pk": ("activity_id", "lead_id"),
+    },
+    # The CRM's display label of each value of a funnel field (issue 15, item 7): reports
+    # show "Marketing Qualified Lead (marketingqualifiedlead)". ``field`` is the snapshot's
+    # (stage, status), ``property`` the CRM's name for it; ``read_at`` when it was read.
+    "value_labels": {
+        "columns": {
+            "source": str,
+            "field": str,
+            "value": str,
+            "label": str,
+            "property": str,
+            "read_at": str,
+        },
+        "pk": ("source", "field", "value"),
     },
     "sync_state": {
         "columns": {"source": str, "stream": str, "cursor": str, "updated_at": str},
@@ -299,6 +316,8 @@ def add_missing_schema(db: sqlite_utils.Database) -> None:
         for column, kind in spec["columns"].items():
             if column not in existing:
                 db[table].add_column(column, kind)
+                if (table, column) == ("leads", "name"):
+                    backfill_lead_names(db.conn)
     for table, indexes in INDEXES.items():
         for columns in indexes:
             db[table].create_index(columns, if_not_exists=True)

@@ -239,6 +239,7 @@ class SnapshotStore:
             self.mark_leads_merged(page.merged_leads)
             self.mark_activities_deleted(page.deleted_activities)
             self._replace_issues(page)
+            self._upsert("value_labels", page.labels)
             if cursor is not None:
                 self.set_cursor(source, stream, cursor)
         return page.records

@@ -280,13 +280,15 @@ def test_attempts_chart_draws_every_count_up_to_the_most_seen_and_the_minimum_li
 
 def test_reps_table_lists_every_rep_worst_first_with_a_column_per_rule(october, page):
     table = page.split('id="reps-table"')[1].split("</table>")[0]
+    # A rep with a CRM name shows it, the email in the title and below (issue 15, item 7)
     rows = re.findall(
-        r'<th scope="row" class="rep">(?:<a href="#rep-\d+">)?([^<]*)(?:</a>)?</th>'
+        r'<th scope="row" class="rep"(?: title="([^"]*)")?>(?:<a href="#rep-\d+">)?([^<]*)'
+        r'(?:</a>)?(?:<br><span class="muted email">[^<]*</span>)?</th>'
         r"\s*<td[^>]*>(\d+)",
         table,
     )
-    reps = [rep for rep, _ in rows]
-    broken = [int(n) for _, n in rows]
+    reps = [email or rep for email, rep, _ in rows]
+    broken = [int(n) for _, _, n in rows]
 
     assert sorted(reps) == sorted(set(REPS))
     assert broken == sorted(broken, reverse=True)
@@ -368,8 +370,9 @@ def test_crm_text_that_looks_like_markup_is_shown_as_text(tmp_path):
     assert page.count("<script>") == 1
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     seen = parsed.visible()
-    assert SCRIPT in seen  # as text: the rep, the lead id and the segment
-    assert f"hubspot:{SCRIPT}" in seen
+    assert SCRIPT in seen  # as text: the rep, the lead and the segment
+    # the lead id is the lead's tooltip (its name or email is the text: issue 15, item 7)
+    assert f'title="hubspot:{html.escape(SCRIPT)}"' in page
     assert any(row.rep == SCRIPT for row in result.reps)
 
 

@@ -26,9 +26,10 @@ def test_build_connector_passes_token_url_portal_options_and_clock_to_the_connec
     assert connector.options is options
     assert connector.clock is clock
     # owners, then contacts and the six engagement types, each with its deletions, each
-    # engagement type's links re-read, then the Leads object: 1 + 7 × 2 + 6 + 1
+    # engagement type's links re-read, then the Leads object, then the funnel values'
+    # labels (issue 15, item 7): 1 + 7 × 2 + 6 + 1 + 1
     names = [stream.name for stream in connector.streams()]
-    assert len(names) == 22
+    assert len(names) == 23
     assert names[:7] == [
         "owners",
         "contacts",

@@ -44,7 +44,8 @@ def minimum_full_sync_requests(crm: CRM) -> Counter[str]:
     """The fewest requests a full sync can make, endpoint by endpoint, from HubSpot's caps:
     owners 500 a page, contacts 50 (with property history), engagements 100, Leads-object
     records 50 (with their stage history; live only), plus one account-details call for
-    the portal id that record URLs need."""
+    the portal id that record URLs need, and one property definition per funnel field for
+    the values' labels (issue 15, item 7)."""
     active_reps = sum(r.active for r in crm.reps)
     live = Counter(("contacts" if not lead.archived else "contacts_archived") for lead in crm.leads)
     for act in crm.activities:
@@ -63,6 +64,7 @@ def minimum_full_sync_requests(crm: CRM) -> Counter[str]:
             live[f"{otype}_archived"], 100
         )
     need["GET /crm/v3/objects/leads"] = _pages(sum(not o.archived for o in crm.lead_objects), 50)
+    need["GET /crm/v3/properties/contacts/{propertyName}"] = 2
     return need
 
 
@@ -102,10 +104,11 @@ def test_full_sync_makes_exactly_the_minimum_number_of_requests(
 
     need = minimum_full_sync_requests(crm)
     # owners 1+1, contacts ⌈116/50⌉ + ⌈4/50⌉ = 3+1, calls ⌈164/100⌉+1 = 3, emails 2+1,
-    # meetings 1+1, tasks 1+1, notes 1+1, communications 1+1, leads 1, account 1 → 22
-    assert sum(need.values()) == 22
+    # meetings 1+1, tasks 1+1, notes 1+1, communications 1+1, leads 1, account 1, the labels of
+    # lifecyclestage and hs_lead_status 2 (issue 15, item 7) → 24
+    assert sum(need.values()) == 24
     assert Counter(hubspot_sandbox.requests) == need
-    assert summary.requests == hubspot_sandbox.total_requests == 22
+    assert summary.requests == hubspot_sandbox.total_requests == 24
 
 
 def test_incremental_sync_picks_up_exactly_the_changes_in_few_requests(

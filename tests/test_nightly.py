@@ -60,7 +60,7 @@ def test_nightly_syncs_audits_the_month_so_far_and_writes_dated_reports(
     (line,) = out.strip().splitlines()
     (folder,) = (tmp_path / "reports").iterdir()
     assert folder.name in days
-    assert line.startswith(f"nightly {folder.name}: synced hubspot ok (586 records, 22 requests")
+    assert line.startswith(f"nightly {folder.name}: synced hubspot ok (586 records, 24 requests")
     assert line.endswith(f"reports in {folder}")
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
     assert {

@@ -199,8 +199,18 @@ CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
 # Additive fields documented in audit/result.py; anything else is a contract change.
 ADDITIVE = {
     "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"},
-    "reps": {"pending", "violations"},
-    "violations": {"source", "kind", "instants", "tier"},
+    "reps": {"pending", "violations", "rep_name"},
+    # issue 15, item 7: the names beside the keys
+    "violations": {
+        "source",
+        "kind",
+        "instants",
+        "tier",
+        "lead_name",
+        "company",
+        "email",
+        "rep_name",
+    },
     "rules": {"by_segment", "by_lead_source", "by_tier"},
 }
 NUMBER = (int, float)
@@ -546,19 +556,23 @@ def test_violations_csv_carries_source_link_and_local_instants(csv_folder):
     rows = read_csv(csv_folder / "violations.csv")
     ana = next(r for r in rows if r["CRM id"] == "101")
 
-    assert header[:10] == [
+    # issue 15, item 7 added the rep's and the lead's names beside their keys
+    assert header[:13] == [
         "Rep",
+        "Rep name",
         "Rule",
         "Handed off",
         "Handed off UTC offset",
         "Lead",
+        "Lead name",
+        "Company",
         "CRM id",
         "Source",
         "Kind",
         "Reason",
         "Link",
     ]
-    assert header[10:] == [
+    assert header[13:] == [
         "Handoff",
         "Handoff UTC offset",
         "First attempt",
@@ -575,8 +589,9 @@ def test_reps_csv_is_the_rep_by_rule_grid_worst_first_and_pending_csv_is_local(c
     reps = read_csv(csv_folder / "reps.csv")
     pending = read_csv(csv_folder / "pending.csv")
 
-    assert list(reps[0])[:6] == [
+    assert list(reps[0])[:7] == [
         "Rep",
+        "Rep name",  # issue 15, item 7 (empty here: this result names no one)
         "Rules with violations",
         "Violations",
         "MQL volume (count)",
@@ -595,10 +610,13 @@ def test_reps_csv_is_the_rep_by_rule_grid_worst_first_and_pending_csv_is_local(c
     assert pending == [
         {
             "Rep": JOAO_REP,
+            "Rep name": "",
             "Rule": "Speed to lead",
             "Handed off": "2026-10-31 17:55:00",  # Lisbon is back on UTC on 25 October
             "Handed off UTC offset": "UTC+00:00",
             "Lead": "hubspot:399",
+            "Lead name": "",
+            "Company": "",
             "CRM id": "399",
             "Decided by": "2026-11-02T09:05:00Z",  # what decides it: text as the rule gives it
             "Link": "",

@@ -126,7 +126,7 @@ def test_workbook_has_a_teams_sheet_with_typed_shares(result, tmp_path):
     assert inbound["Speed to lead violations"] == 1
     assert sheet.freeze_panes == "B2"
     reps = [list(r) for r in book["Reps"].iter_rows(values_only=True)]
-    assert reps[0][:2] == ["Rep", "Team"]
+    assert reps[0][:3] == ["Rep", "Rep name", "Team"]  # the name: issue 15, item 7
 
 
 class Tables(HTMLParser):
@@ -179,4 +179,5 @@ def test_page_has_a_teams_table_before_the_reps_and_a_team_column(result):
     assert dict(zip(header, rows[3], strict=True))["MQLs per rep"] == "no data"
     reps_header, *reps = tables["reps-table"]
     assert reps_header[:2] == ["rep", "team"]
-    assert {row[0]: row[1] for row in reps}[ELISA] == "(no team)"
+    # a rep's cell is the CRM name over the email (issue 15, item 7): key by the email
+    assert next(row[1] for row in reps if row[0].endswith(ELISA)) == "(no team)"

@@ -57,6 +57,18 @@ class FakeOrg:
         for verb in ("query", "queryAll"):
             mock.add_callback(responses.GET, f"{DATA}/{verb}/", callback=self._query)
         mock.add_callback(responses.GET, f"{DATA}/limits/", callback=self._limits)
+        # The sync's one describe of Lead, for the Status labels (issue 15, item 7).
+        mock.add_callback(responses.GET, f"{DATA}/sobjects/Lead/describe", callback=self._describe)
+
+    def _describe(self, request: requests.PreparedRequest) -> Answer:
+        status = {
+            "name": "Status",
+            "type": "picklist",
+            "picklistValues": [
+                {"active": True, "value": "Open - Not Contacted", "label": "Open"},
+            ],
+        }
+        return 200, self.headers(), json.dumps({"name": "Lead", "fields": [status]})
 
     def headers(self) -> dict[str, str]:
         self.used += 1

@@ -66,8 +66,9 @@ def rows_per_stream(org: Org, since: str | None = None) -> dict[str, int]:
 
 def minimum_full_sync_requests(org: Org, batch: int) -> int:
     """The fewest requests a full sync can make: ``/limits`` once, then each stream's query
-    in pages of ``batch`` (an empty result still costs its one query)."""
-    return 1 + sum(max(1, math.ceil(n / batch)) for n in rows_per_stream(org).values())
+    in pages of ``batch`` (an empty result still costs its one query), then one describe of
+    Lead for the status labels (issue 15, item 7)."""
+    return 2 + sum(max(1, math.ceil(n / batch)) for n in rows_per_stream(org).values())
 
 
 def sync(
@@ -136,16 +137,18 @@ def test_full_sync_makes_exactly_the_minimum_number_of_requests(
 
     org = salesforce_sandbox.org()
     # limits 1; users ⌈9/200⌉, leads ⌈120/200⌉, history ⌈278/200⌉ = 2, conversions 1,
-    # won opportunities 1, tasks ⌈420/200⌉ = 3, events 1 → 11
+    # won opportunities 1, tasks ⌈420/200⌉ = 3, events 1, the Lead describe for the status
+    # labels 1 (issue 15, item 7) → 12
     assert rows_per_stream(org)["lead_history"] == 278
-    assert minimum_full_sync_requests(org, 200) == 11
-    assert summary.requests == salesforce_sandbox.total_requests == 11
+    assert minimum_full_sync_requests(org, 200) == 12
+    assert summary.requests == salesforce_sandbox.total_requests == 12
     assert salesforce_sandbox.requests == Counter(
         {
             f"GET {V}/limits": 1,
             f"GET {V}/query": 2,  # users, won opportunities
             f"GET {V}/queryAll": 5,  # leads, history, conversions, tasks, events
             f"GET {V}/query/<locator>": 3,  # history page 2, tasks pages 2 and 3
+            f"GET {V}/sobjects/<name>/describe": 1,  # Lead, for the status labels
         }
     )
 
@@ -157,8 +160,8 @@ def test_a_full_sync_of_a_thousand_leads_is_the_minimum_too(store: SnapshotStore
 
         assert snapshot_rows(store) == expected(sandbox)
         # limits 1, users 1, leads 1, history ⌈2,058/2,000⌉ = 2, conversions 1,
-        # opportunities 1, tasks ⌈3,021/2,000⌉ = 2, events 1 → 10
-        assert summary.requests == minimum_full_sync_requests(sandbox.org(), 2000) == 10
+        # opportunities 1, tasks ⌈3,021/2,000⌉ = 2, events 1, Lead describe 1 → 11
+        assert summary.requests == minimum_full_sync_requests(sandbox.org(), 2000) == 11
 
 
 # ------------------------------------------------------------------------ incremental
@@ -278,7 +281,8 @@ def test_server_errors_resets_and_broken_answers_are_retried_until_the_sync_conv
     assert snapshot_rows(store) == expected(salesforce_sandbox)
     assert salesforce_sandbox.pending_faults() == 0
     assert summary.retries == 8
-    assert summary.requests == salesforce_sandbox.total_requests == 8 + 8
+    # 8 retried, then the 9 requests of a full sync (with the Lead describe for labels)
+    assert summary.requests == salesforce_sandbox.total_requests == 8 + 9
 
 
 def test_query_timeouts_narrow_the_window_until_the_query_answers(

@@ -58,7 +58,7 @@ def test_status_after_a_good_sync_shows_the_run_the_cursors_and_the_rows(
     assert (code, err) == (0, "")
     assert out.startswith(f"snapshot {synced}: ") and f"MiB, schema version {SCHEMA_VERSION}" in out
     assert "hubspot: 1 sync runs" in out
-    assert "last run:        ok at 20" in out and "586 records, 22 requests, 0 retries" in out
+    assert "last run:        ok at 20" in out and "586 records, 24 requests, 0 retries" in out
     assert "contacts             changes since 20" in out
     assert "owners               complete (re-read in full each run)" in out
     assert "leads 120" in out and "activities 458" in out and "owners 8" in out
@@ -76,13 +76,13 @@ def test_status_json_carries_the_same_facts_for_monitoring(
     assert status["tables"]["leads"] == 120 and status["tables"]["sync_runs"] == 1
     (hubspot,) = status["sources"]
     run_info = hubspot["last_run"]
-    assert (run_info["status"], run_info["records"], run_info["requests"]) == ("ok", 586, 22)
+    assert (run_info["status"], run_info["records"], run_info["requests"]) == ("ok", 586, 24)
     assert run_info["duration_s"] >= 0 and hubspot["last_success"] == run_info
     assert hubspot["stale"] is False and hubspot["hours_since_success"] < 1
     cursors = {c["stream"]: c for c in hubspot["streams"]}
     # owners; contacts and six engagement types with their deletions; six link re-reads;
-    # the Leads object
-    assert len(cursors) == 1 + 7 * 2 + 6 + 1
+    # the Leads object; the funnel values' labels (issue 15, item 7)
+    assert len(cursors) == 1 + 7 * 2 + 6 + 1 + 1
     assert cursors["contacts"]["cursor"]["mode"] == "incremental"
     assert cursors["calls_links"]["position"].startswith("changes since ")
     assert status["warnings"] == [] and status["running"] is None

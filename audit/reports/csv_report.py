@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from audit.reports.evidence_sheets import pending_sheet, violations_sheet
 from audit.reports.files import ensure_private_folder, private_text_file
 from audit.reports.local_clock import LocalClock
 from audit.reports.sheets import (
@@ -51,11 +52,9 @@ from audit.reports.sheets import (
     Column,
     Figure,
     Sheet,
-    pending_sheet,
     reps_sheet,
     summary_sheet,
     trend_sheet,
-    violations_sheet,
 )
 from audit.reports.split_sheet import splits_sheet
 from audit.reports.team_sheet import teams_sheet

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from audit.names import lead_words
 from audit.reports import words
 from audit.reports.ordering import rule_rank, violations_by_rep
 from audit.result import Violation
@@ -39,6 +40,8 @@ class ViolationView:
     url: str | None
     handoff: str
     reason: str
+    lead_key: str = ""
+    """The lead's snapshot id, shown as the name's tooltip (issue 15, item 7)."""
 
 
 @dataclass
@@ -60,6 +63,8 @@ class RepGroup:
     open_rows: list[ViolationView]
     more_rows: list[ViolationView]
     not_shown: int
+    name: str | None = None
+    """The rep's CRM name (``rep`` is the email, shown beside it)."""
 
     @property
     def rule_ids(self) -> str:
@@ -125,10 +130,11 @@ def violation_view(violation: Violation, timezone: str) -> ViolationView:
     return ViolationView(
         rule_id=slug(violation.rule),
         rule=words.rule_title(violation.rule),
-        lead=violation.lead,
+        lead=lead_words(violation.lead_name, violation.company, violation.email, violation.crm_id),
         url=crm_link(violation.url),
         handoff=local_instant(violation.handoff_at, timezone),
         reason=violation.reason,
+        lead_key=violation.lead,
     )
 
 
@@ -149,6 +155,7 @@ def build_evidence(violations: Iterable[Violation], timezone: str) -> Evidence:
                 open_rows=shown[:SHOWN_OPEN],
                 more_rows=shown[SHOWN_OPEN:],
                 not_shown=len(rows) - len(shown),
+                name=next((v.rep_name for v in rows if v.rep_name), None),
             )
         )
     return Evidence(groups, len(listed), rule_counts(listed), per_rep)

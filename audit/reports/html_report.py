@@ -85,6 +85,8 @@ class RepView:
     cells: list[RepCell]
     team: str | None = None
     """The rep's team ("(no team)"; "" for ``unassigned``); None when the SLA has none."""
+    name: str | None = None
+    """The rep's CRM name, shown above the email (issue 15, item 7)."""
 
 
 @dataclass
@@ -281,7 +283,8 @@ def rep_views(
             text = display.measure(row.measured, rep_unit(rule_id))
             cells.append(RepCell(text, row.measured, row.violations, row.pending))
         broken, total = rules_with_violations(rep_rows), violation_total(rep_rows)
-        views.append(RepView(rep, anchors.get(rep), broken, total, cells))
+        name = next((r.rep_name for r in rep_rows if r.rep_name), None)
+        views.append(RepView(rep, anchors.get(rep), broken, total, cells, name=name))
     return views
 
 

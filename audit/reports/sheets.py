@@ -34,14 +34,12 @@ from audit.reports.ordering import (
     reps_worst_first,
     rule_rank,
     rules_with_violations,
-    sort_pending,
-    sort_violations,
     violation_total,
 )
 from audit.reports.rule_facts import counts_violations, rep_unit, rule_unit
 from audit.reports.teams import team_of_rep
-from audit.result import AuditResult, RepRow, RuleResult, TeamRow, Violation
-from audit.wording import clean, compliant_count, human_duration, local_instant
+from audit.result import AuditResult, RepRow, RuleResult, TeamRow
+from audit.wording import compliant_count, human_duration, local_instant
 
 if TYPE_CHECKING:
     from audit.rules.rule import Unit
@@ -196,6 +194,7 @@ def reps_sheet(result: AuditResult) -> Sheet:
     teams = team_of_rep(result.teams) if result.teams else None
     columns = [
         Column("Rep"),
+        Column("Rep name"),
         *([Column("Team")] if teams is not None else []),
         Column("Rules with violations", "integer"),
         Column("Violations", "integer"),
@@ -206,7 +205,8 @@ def reps_sheet(result: AuditResult) -> Sheet:
     for rep, rep_rows in reps_worst_first(result.reps):
         by_rule = {row.rule: row for row in rep_rows}
         team = [] if teams is None else [teams.get(rep)]
-        cells: list[Any] = [rep, *team, rules_with_violations(rep_rows), violation_total(rep_rows)]
+        counts = [rules_with_violations(rep_rows), violation_total(rep_rows)]
+        cells: list[Any] = [rep, rep_rows[0].rep_name, *team, *counts]  # one name per rep
         for rule_id in rule_ids:
             cells += grid_cells(by_rule.get(rule_id), rule_id, rep_unit(rule_id))
         sheet.rows.append(cells)
@@ -234,93 +234,6 @@ def grid_cells(row: RepRow | TeamRow | None, rule_id: str, unit: Unit) -> list[A
         else [figure(row.measured, unit), row.judged, row.violations]
     )
     return cells if counts_violations(rule_id) else cells[:2]
-
-
-# --- evidence ---------------------------------------------------------------------------
-
-VIOLATION_COLUMNS = [
-    Column("Rep"),
-    Column("Rule"),
-    Column("Handed off", "instant"),
-    Column("Lead"),
-    Column("CRM id"),
-    Column("Source"),
-    Column("Kind"),
-    Column("Reason"),
-    Column("Link"),
-]
-
-
-def instant_names(violations: Sequence[Violation]) -> list[str]:
-    """The instant names any violation carries, in first-seen order (a stable header)."""
-    seen: dict[str, None] = {}
-    for violation in violations:
-        seen.update(dict.fromkeys(violation.instants))
-    return list(seen)
-
-
-def instant_headers(names: Sequence[str], taken: Sequence[str]) -> list[str]:
-    """``first_touch_at`` → "First touch"; a header already used gets the name added."""
-    used = set(taken)
-    headers = []
-    for name in names:
-        header = clean(name.removesuffix("_at").replace("_", " ")).capitalize()
-        if header in used or f"{header}{OFFSET_SUFFIX}" in used:
-            header = f"{header} ({clean(name)})"
-        used.add(header)
-        headers.append(header)
-    return headers
-
-
-def violations_sheet(result: AuditResult) -> Sheet:
-    """One row per violation in :func:`sort_violations` order, its instants at the end."""
-    listed = sort_violations(result.violations)
-    names = instant_names(listed)
-    taken = [c.header for c in VIOLATION_COLUMNS]
-    extra = [Column(h, "instant") for h in instant_headers(names, taken)]
-    tiered = any(v.tier for v in listed)  # only an SLA with tiers has a Tier column
-    tier = [Column("Tier")] if tiered else []
-    sheet = Sheet("violations", [*VIOLATION_COLUMNS, *tier, *extra])
-    sheet.rows = [
-        (
-            v.rep,
-            words.rule_title(v.rule),
-            v.handoff_at,
-            v.lead,
-            v.crm_id,
-            v.source,
-            v.kind.replace("_", " "),
-            v.reason,
-            v.url,
-            *((v.tier,) if tiered else ()),
-            *(v.instants.get(name) for name in names),
-        )
-        for v in listed
-    ]
-    return sheet
-
-
-PENDING_COLUMNS = [
-    Column("Rep"),
-    Column("Rule"),
-    Column("Handed off", "instant"),
-    Column("Lead"),
-    Column("CRM id"),
-    Column("Decided by"),
-    Column("Link"),
-]
-
-
-def pending_sheet(result: AuditResult) -> Sheet:
-    """Handoffs whose outcome is not known yet, by rep, handoff time and rule."""
-    listed = sort_pending(result.pending)
-    tiered = any(p.tier for p in listed)
-    rows = [
-        (p.rep, words.rule_title(p.rule), p.handoff_at, p.lead, p.crm_id, p.decided_by, p.url)
-        + ((p.tier,) if tiered else ())
-        for p in listed
-    ]
-    return Sheet("pending", [*PENDING_COLUMNS, *([Column("Tier")] if tiered else [])], rows)
 
 
 # --- trend ------------------------------------------------------------------------------

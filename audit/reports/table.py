@@ -27,6 +27,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from audit.names import lead_words, rep_words
 from audit.reports import display, words
 from audit.reports.ordering import (
     reps_worst_first,
@@ -148,9 +149,10 @@ def reps_grid(result: AuditResult) -> Grid:
         rows = {r.rule: r for r in rep_rows}
         total = violation_total(rep_rows)
         team = [] if teams is None else [Cell(display.clean(teams.get(rep, "")))]
+        name = next((r.rep_name for r in rep_rows if r.rep_name), None)
         grid.rows.append(
             (
-                Cell(display.clean(rep)),
+                Cell(display.clean(rep_words(rep, name))),
                 *team,
                 Cell(str(rules_with_violations(rep_rows))),
                 Cell(str(total), "red" if total else ""),
@@ -224,8 +226,11 @@ def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
         link = display.clean(v.url) if v.url else ""
         cells = [
             Cell(title(v.rule)),
-            Cell(display.clean(v.rep)),
-            Cell(display.clean(v.lead), Style(link=link) if inline_links and link else ""),
+            Cell(display.clean(rep_words(v.rep, v.rep_name))),
+            Cell(
+                display.clean(lead_words(v.lead_name, v.company, v.email, v.crm_id)),
+                Style(link=link) if inline_links and link else "",
+            ),
             Cell(local_instant(v.handoff_at, result.timezone)),
             Cell(display.clean(v.reason)),
         ]

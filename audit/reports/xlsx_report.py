@@ -1,8 +1,8 @@
 """The Excel workbook: the CSV folder's tables as typed sheets in one ``.xlsx`` file.
 
 Sheets ``Summary``, ``Reps``, ``Teams``, ``Violations``, ``Pending`` and ``Trend`` hold the
-tables of :mod:`audit.reports.sheets` (and :mod:`audit.reports.team_sheet`), the same rows
-in the same order as the CSV files. The Teams sheet is there when the SLA declares teams;
+tables of :mod:`audit.reports.sheets` (and its siblings for teams, evidence and splits), the
+same rows in the same order as the CSV files. The Teams sheet is there when the SLA declares teams;
 the Trend sheet always: without ``--trend`` it holds the audited month alone. What the
 workbook adds over CSV is types, so nothing is left to a spreadsheet's guessing:
 
@@ -40,6 +40,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from audit.reports.csv_report import FORMULA_PREFIXES
+from audit.reports.evidence_sheets import pending_sheet, violations_sheet
 from audit.reports.files import private_text_file
 from audit.reports.local_clock import LocalClock
 from audit.reports.sheets import (
@@ -47,11 +48,9 @@ from audit.reports.sheets import (
     Column,
     Figure,
     Sheet,
-    pending_sheet,
     reps_sheet,
     summary_sheet,
     trend_sheet,
-    violations_sheet,
 )
 from audit.reports.split_sheet import splits_sheet
 from audit.reports.team_sheet import teams_sheet

@@ -25,6 +25,7 @@ import pandas as pd
 
 from audit.context import AuditContext
 from audit.instants_ns import local_texts, not_nat
+from audit.names import ValueLabels
 from audit.result import RuleResult
 from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
@@ -56,7 +57,16 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     compliant = ~(premature | no_reason | stuck)
     kinds = np.select([premature, no_reason, stuck], ["premature", "no_reason", "stuck"], "")
     wording = RecycleWording(
-        kinds, before, reason, has_reason, cfg.reason_field, minimum, deadline, ctx.sla.timezone
+        kinds,
+        before,
+        reason,
+        has_reason,
+        cfg.reason_field,
+        minimum,
+        deadline,
+        ctx.sla.timezone,
+        sources=facts["source"].to_numpy(dtype=object),
+        labels=ctx.labels,
     )
     judged_eligible = judged & eligible
     return handoff_rule(
@@ -105,22 +115,43 @@ class RecycleWording:
     """Each handoff's minimum attempts (its tier's)."""
     deadline: np.ndarray
     timezone: str
+    sources: np.ndarray | None = None
+    labels: ValueLabels | None = None
+    """With ``sources``: the reason's value shown with the CRM's label (issue 15, item 7)."""
 
     def reasons(self, index: np.ndarray) -> list[str]:
         """The reason of each violating handoff at ``index``, in that order."""
         kinds = self.kinds[index].tolist()
         before = self.before[index].tolist()
         given = self.reason.to_numpy(dtype=object)[index].tolist()
+        labels = self._labels(index, given)
         valid = self.has_reason[index].tolist()
         deadline_text = local_texts(self.deadline[index], self.timezone)
         minimum = self.minimum[index].tolist()
         return [
             self._one(*row)
-            for row in zip(kinds, before, given, valid, deadline_text, minimum, strict=True)  # type: ignore[arg-type]
+            for row in zip(kinds, before, given, valid, deadline_text, minimum, labels, strict=True)
+        ]
+
+    def _labels(self, index: np.ndarray, given: list[object]) -> list[str | None]:
+        """The CRM's label of each handoff's reason value (None without one)."""
+        if self.labels is None or self.sources is None:
+            return [None] * len(given)
+        labels = self.labels
+        return [
+            labels.label(source, self.field, value) if isinstance(value, str) else None
+            for source, value in zip(self.sources[index].tolist(), given, strict=True)
         ]
 
     def _one(
-        self, kind: str, before: int, given: object, valid: bool, deadline: str, minimum: int
+        self,
+        kind: str,
+        before: int,
+        given: object,
+        valid: bool,
+        deadline: str,
+        minimum: int,
+        label: str | None = None,
     ) -> str:
         field = self.field
         if kind == "premature":
@@ -131,6 +162,8 @@ class RecycleWording:
             shown = (
                 f"{field} was {given!r}" if isinstance(given, str) and given else f"{field} empty"
             )
+            if label:
+                shown = f"{field} was {label} ({given})"
             return f"recycled without a valid reason ({shown})"
         if kind == "stuck":
             return f"neither progressed nor recycled by {deadline}"

@@ -18,6 +18,7 @@ from connectors.core import (
     SystemClock,
 )
 from connectors.hubspot.auth import Attachable, OAuthClient, StaticToken, credential_from
+from connectors.hubspot.labels import labels_stream
 from connectors.hubspot.lead_objects import LeadObjectStream
 from connectors.hubspot.links import LinksStream
 from connectors.hubspot.mapping import MappingContext
@@ -65,7 +66,8 @@ class HubSpotConnector:
     def streams(self) -> list[Stream]:
         """Owners, then each object type followed by its deletions (and, for engagements,
         the re-read of changed and recent engagements' contact links), then the Leads object
-        (after the contacts, whose history its stage changes join)."""
+        (after the contacts, whose history its stage changes join), then the funnel values'
+        labels."""
         streams: list[Stream] = [OwnersStream(self.reader)]
         for spec in (CONTACTS, *ENGAGEMENTS):
             streams.append(
@@ -79,6 +81,7 @@ class HubSpotConnector:
         streams.append(
             LeadObjectStream(self.reader, self.ctx, lookback=self.options.lookback, now=self.now)
         )
+        streams.append(labels_stream(self.transport, self.now))
         return streams
 
     def attach(self, api: Attachable) -> None:

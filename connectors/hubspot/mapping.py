@@ -28,6 +28,7 @@ from snapshot.instants import (
     normalize_instant,
     parse_instant,
 )
+from snapshot.lead_names import person_name
 from snapshot.quality import naive_instant
 from snapshot.store import Page, canonical_id, to_raw_json
 
@@ -207,6 +208,7 @@ def map_contact(
         or read_instant(record.get("updatedAt"), "contacts", crm_id, "updatedAt", ctx),
         "url": ctx.contact_url(crm_id),
         "raw": _raw(record, archived),
+        "name": person_name(props.get("firstname"), props.get("lastname")),
     }
     history = record.get("propertiesWithHistory") or {}
     return row, map_history(lead_id, crm_id, history, props, ctx=ctx)

@@ -19,6 +19,7 @@ from connectors.core import (
 )
 from connectors.salesforce.auth import login_from_settings
 from connectors.salesforce.dialect import SESSION_FIX, SalesforceDialect, renewed_session_fix
+from connectors.salesforce.labels import labels_stream
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import SalesforceReader
 from connectors.salesforce.specs import (
@@ -40,6 +41,7 @@ from connectors.salesforce.streams import (
     UsersStream,
 )
 from connectors.salesforce.transport import LoginRefused, SalesforceTransport
+from snapshot.instants import format_instant
 
 
 class SalesforceConnector:
@@ -87,7 +89,8 @@ class SalesforceConnector:
         return whole_second(self._history_stream.opened - self.options.lookback)
 
     def streams(self) -> list[Stream]:
-        """Users, leads, their history, conversions, won opportunities, tasks, events."""
+        """Users, leads, their history, conversions, won opportunities, tasks, events,
+        then the Lead status labels."""
         common: dict[str, Any] = {"options": self.options, "now": self.now}
         history = LeadHistoryStream(LEAD_HISTORY, self.reader, **common)
         self._history_stream = history
@@ -99,6 +102,7 @@ class SalesforceConnector:
             OpportunitiesStream(OPPORTUNITIES, self.reader, **common),
             ActivitiesStream(TASKS, self.reader, **common),
             ActivitiesStream(EVENTS, self.reader, **common),
+            labels_stream(self.transport, lambda: format_instant(self.now())),
         ]
 
     def prepare(self, api: Api) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from connectors.core import RecordError, StreamStats, read_flag
 from connectors.salesforce.specs import SOURCE
 from snapshot.instants import InstantError, normalize_instant
+from snapshot.lead_names import person_name
 from snapshot.store import canonical_id, to_raw_json
 
 USER_PREFIX = "005"
@@ -114,6 +115,7 @@ def map_lead(record: Mapping[str, Any], base_url: str) -> dict[str, Any]:
         "updated_at": modstamp,
         "url": f"{base_url}/lightning/r/Lead/{crm_id}/view",
         "raw": to_raw_json(record),
+        "name": person_name(record.get("FirstName"), record.get("LastName")),
     }
 
 
