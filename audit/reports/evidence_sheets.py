@@ -17,7 +17,7 @@ from audit.reports.sheets import OFFSET_SUFFIX, Column, Sheet
 from audit.result import AuditResult, Violation
 from audit.wording import clean
 
-VIOLATION_COLUMNS = [
+KEY_COLUMNS = [
     Column("Rep"),
     Column("Rep name"),
     Column("Rule"),
@@ -26,6 +26,11 @@ VIOLATION_COLUMNS = [
     Column("Lead name"),
     Column("Company"),
     Column("CRM id"),
+]
+"""Who, which rule, when and which lead: the first columns of both evidence tables."""
+
+VIOLATION_COLUMNS = [
+    *KEY_COLUMNS,
     Column("Source"),
     Column("Kind"),
     Column("Reason"),
@@ -86,14 +91,7 @@ def violations_sheet(result: AuditResult) -> Sheet:
 
 
 PENDING_COLUMNS = [
-    Column("Rep"),
-    Column("Rep name"),
-    Column("Rule"),
-    Column("Handed off", "instant"),
-    Column("Lead"),
-    Column("Lead name"),
-    Column("Company"),
-    Column("CRM id"),
+    *KEY_COLUMNS,
     Column("Decided by"),
     Column("Link"),
 ]

@@ -11,21 +11,18 @@ costs the labels, never the sync: reports then show the values alone, as before.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from connectors.core.answers import HttpAnswer
-from connectors.core.errors import RefusedError
 from connectors.core.http import Api
+from connectors.core.optional import optional_call
 from connectors.core.stats import StreamStats
 from connectors.core.stream import Advance, Batch, Cursor, Stream
 from snapshot.instants import format_instant, parse_instant
 from snapshot.store import Page, SnapshotStore
-
-log = logging.getLogger(__name__)
 
 REFRESH = timedelta(days=1)
 """How long labels read by a sync are trusted before an incremental sync reads them again."""
@@ -88,18 +85,15 @@ class LabelsStream(Stream):
         if cursor.phase == "fresh" or not self.reads:
             return Batch([])
         read = self.reads[int(cursor.phase or 0)]
-        try:
-            reply = api.call(read.endpoint, read.call, expect=lambda d: isinstance(d, dict))
-        except RefusedError as exc:
-            if exc.status not in (403, 404):
-                raise
-            log.warning(
-                "%s: %s answered HTTP %s; reports show this field's values without their "
-                "labels (grant the token read access to the CRM's schema to have them)",
-                self.source,
-                read.endpoint,
-                exc.status,
-            )
+        reply = optional_call(
+            api,
+            read.endpoint,
+            read.call,
+            expect=lambda d: isinstance(d, dict),
+            lost="reports show this field's values without their labels (grant the token "
+            "read access to the CRM's schema to have them)",
+        )
+        if reply is None:
             return Batch([], extra={"at": cursor.started})
         labels = read.labels(reply.data)
         return Batch([{"labels": labels}], extra={"at": cursor.started})

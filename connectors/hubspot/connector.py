@@ -5,18 +5,17 @@ builder (``connectors.sync``), which picks the one credential kind set
 
 from __future__ import annotations
 
-import logging
 import os
 
 from config.settings import Settings
 from connectors.core import (
     Api,
     Clock,
-    RefusedError,
     Stream,
     SyncOptions,
     SystemClock,
 )
+from connectors.core.optional import optional_call
 from connectors.hubspot.auth import Attachable, OAuthClient, StaticToken, credential_from
 from connectors.hubspot.labels import labels_stream
 from connectors.hubspot.lead_objects import LeadObjectStream
@@ -27,10 +26,6 @@ from connectors.hubspot.specs import CONTACTS, ENGAGEMENTS
 from connectors.hubspot.streams import ArchivedStream, ObjectStream, OwnersStream
 from connectors.hubspot.transport import HubSpotDialect, HubSpotTransport
 from snapshot.instants import format_instant
-
-# The package's name, as when the connector was one module: log filters and the
-# ``--verbose`` lines (which print the logger's name) stay the same.
-log = logging.getLogger("connectors.hubspot")
 
 
 class HubSpotConnector:
@@ -99,20 +94,14 @@ class HubSpotConnector:
         if self.ctx.portal_id:
             return
         api.stream = "account"
-        try:
-            reply = api.call(
-                "GET /account-info/v3/details",
-                self.transport.account_details,
-                expect=lambda d: isinstance(d, dict) and "portalId" in d,
-            )
-        except RefusedError as exc:
-            if exc.status not in (403, 404):
-                raise
-            log.warning(
-                "HubSpot account details unavailable (HTTP %s); leads get no record URL: "
-                "set HUBSPOT_PORTAL_ID to have them",
-                exc.status,
-            )
+        reply = optional_call(
+            api,
+            "GET /account-info/v3/details",
+            self.transport.account_details,
+            expect=lambda d: isinstance(d, dict) and "portalId" in d,
+            lost="leads get no record URL: set HUBSPOT_PORTAL_ID to have them",
+        )
+        if reply is None:
             return
         self.ctx.portal_id = str(reply.data["portalId"])
         self.ctx.ui_domain = str(reply.data.get("uiDomain") or self.ctx.ui_domain)
