@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.core import Advance, Api, Batch, Cursor, RefusedError, StreamStats
+from connectors.core.optional import NOT_THERE
 from connectors.hubspot.mapping import MappingContext, read_instant
 from connectors.hubspot.reader import HubSpotReader
 from connectors.hubspot.specs import LEAD_OBJECTS, LEAD_STAGE_FIELD, SOURCE
@@ -38,9 +39,6 @@ log = logging.getLogger("connectors.hubspot")
 
 UNAVAILABLE = "unavailable"
 """Cursor mode after the portal refused the Leads object: the next run starts afresh."""
-
-NOT_THERE = (403, 404)
-"""What HubSpot answers for an object the portal or the token cannot reach."""
 
 
 def lead_stage_rows(
