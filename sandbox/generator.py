@@ -34,6 +34,7 @@ so it is the latest change of *anything* on the lead, not only of its history.
 from __future__ import annotations
 
 import bisect
+import math
 import random
 import threading
 from collections.abc import Iterable, Sequence
@@ -995,6 +996,8 @@ class _LeadStory:
         delay = rnd.lognormvariate(0, 1.0) * rep.speed_minutes * _MINUTE
         t = clock.add(start_ms, delay)
         attempts = 0
+        mql_open = clock.to_business(mql_ms)
+        first_touch_minutes = (clock.to_business(t) - mql_open) / _MINUTE
         connected_ms: int | None = None
         current = rep
         last_attempt = t
@@ -1043,7 +1046,9 @@ class _LeadStory:
                 )
             call = rnd.random() < (0.7 if attempts == 1 else 0.55)
             if call:
-                if rnd.random() < current.connect_rate:
+                waited = (clock.to_business(t) - mql_open) / _MINUTE
+                fresh = freshness(waited, first_touch_minutes)
+                if rnd.random() < min(0.9, current.connect_rate * fresh):
                     duration = rnd.randint(2 * _MINUTE, 25 * _MINUTE)
                     self.call(t, current.key, "connected", duration)
                     connected_ms = t + duration
@@ -1306,6 +1311,21 @@ class _LeadStory:
             converted_at=converted,
             history=history,
         )
+
+
+def freshness(minutes: float, first_touch_minutes: float) -> float:
+    """How much likelier a call connects ``minutes`` after the handoff, given the first
+    touch came ``first_touch_minutes`` after it (both business time: a lead who wrote in at
+    night is at their desk, and as warm, when the office opens).
+
+    A lead who just filled in a form remembers why: 3× at once, about 2.2× after 5
+    minutes, 1.4× after 15; and one left waiting goes cold for good (every call connects
+    about 0.7× as often after a 4-hour wait, 0.55× after two business days). This
+    is what makes the demo's speed → outcome table show speed mattering, as the published
+    studies claim.
+    """
+    cooled = 0.55 + 0.45 * math.exp(-first_touch_minutes / 240.0)
+    return cooled * (1.0 + 2.0 * math.exp(-minutes / 10.0))
 
 
 def _rnd_between(rnd: random.Random, lo: int, hi: int) -> int:
