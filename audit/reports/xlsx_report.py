@@ -53,6 +53,7 @@ from audit.reports.sheets import (
     trend_sheet,
     violations_sheet,
 )
+from audit.reports.speed_outcome_sheet import speed_outcome_sheet
 from audit.reports.team_sheet import teams_sheet
 from audit.reports.xlsx_rows import fill_workbook, render_rows, xml_safe
 from audit.result import AuditResult
@@ -111,6 +112,7 @@ def write_xlsx(result: AuditResult, path: Path) -> Path:
         violations_sheet(result),
         pending_sheet(result),
         trend_sheet(result),
+        *filter(None, [speed_outcome_sheet(result)]),
     ]
     workbook = Workbook(write_only=True)
     worksheets = [lay_out(workbook, sheet, result.timezone) for sheet in sheets]
