@@ -107,7 +107,10 @@ def test_without_teams_no_teams_csv_and_a_stale_one_is_removed(crm, result, tmp_
 def test_workbook_has_a_teams_sheet_with_typed_shares(result, tmp_path):
     path = write_xlsx(result, tmp_path / "report.xlsx")
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Reps", "Teams", "Violations", "Pending", "Trend"]
+    # the audit's speed → outcome sheet (issue 18) comes last
+    assert book.sheetnames == [
+        *("Summary", "Reps", "Teams", "Violations", "Pending", "Trend", "Speed_outcome")
+    ]
     sheet = book["Teams"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     header = rows[0]

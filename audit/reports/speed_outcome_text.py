@@ -1,5 +1,8 @@
-"""Speed → outcome in the table report: the audited month's two compact tables, then the
-sentences (the trend window's too), below them.
+"""Speed → outcome in the table report: the audited month's two compact tables, then its
+sentences below them.
+
+The trend window is left to the JSON, CSV, workbook and HTML reports, as the trend itself
+is: the table report reads the same with and without ``--trend``.
 
 A rate from fewer than :data:`~audit.outcome_claims.MIN_GROUP` judged handoffs is shown
 with a ``*``: a reader sees it, and the footer says nothing is claimed from it.
@@ -47,8 +50,6 @@ def speed_outcome_grids(result: AuditResult) -> list[Grid]:
     few = any(FEW_MARK in cell.text for grid in grids for row in grid.rows for cell in row)
     words = [f"* fewer than {MIN_GROUP} judged: shown, too few to compare."] if few else []
     words.append(found.sentence)
-    if report.trend_window:
-        words.append(report.trend_window.sentence)
     grids[-1].footer = "\n".join(words)
     return grids
 
