@@ -3,7 +3,8 @@
 Sheets ``Summary``, ``Reps``, ``Teams``, ``Violations``, ``Pending`` and ``Trend`` hold the
 tables of :mod:`audit.reports.sheets` (and :mod:`audit.reports.team_sheet`), the same rows
 in the same order as the CSV files. The Teams sheet is there when the SLA declares teams;
-the Trend sheet always: without ``--trend`` it holds the audited month alone. What the
+the Trend sheet always: without ``--trend`` it holds the audited month alone; Speed_outcome
+last, for an audit's result (:mod:`audit.reports.speed_outcome_sheet`). What the
 workbook adds over CSV is types, so nothing is left to a spreadsheet's guessing:
 
 - shares are the real fractions formatted ``0.0%`` (a formula over them computes with
