@@ -631,11 +631,20 @@ def _leap(year: int) -> bool:
 
 
 def generate_crm(
-    size: int = 1000, seed: int = 7, end: datetime | None = None, months: int = 4
+    size: int = 1000,
+    seed: int = 7,
+    end: datetime | None = None,
+    months: int = 4,
+    *,
+    speed_pays: bool = False,
 ) -> CRM:
     """Generate ``size`` leads (50 … 1,000,000) over the ``months`` before ``end``.
 
-    Deterministic in (size, seed, end, months). ``end=None`` is the current hour (UTC).
+    Deterministic in (size, seed, end, months, speed_pays). ``end=None`` is the current
+    hour (UTC). ``speed_pays`` makes leads touched quickly answer more often
+    (:func:`freshness`): the demo and the ``sandbox`` command turn it on so the report's
+    speed → outcome table has a story to tell; it is off by default because it changes
+    every later random draw, and the connector tests pin sizes of the CRMs they generate.
     """
     if not 50 <= size <= 1_000_000:
         raise ValueError(f"size must be between 50 and 1,000,000 leads, not {size}")
@@ -645,7 +654,9 @@ def generate_crm(
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     end = _utc_ms(end)
     start = _subtract_months(end, months)
-    return _Generator(size, seed, start, end).run()
+    generator = _Generator(size, seed, start, end)
+    generator.speed_pays = speed_pays
+    return generator.run()
 
 
 class _Generator:
@@ -670,6 +681,8 @@ class _Generator:
         self.activities: list[Activity] = []
         self.leads: list[Lead] = []
         self.next_activity_key = 1
+        self.speed_pays = False
+        """Whether a call's chance to connect depends on how fresh the lead is."""
 
     # ----------------------------------------------------------------- reps
     def _make_reps(self) -> list[Rep]:
@@ -1047,7 +1060,7 @@ class _LeadStory:
             call = rnd.random() < (0.7 if attempts == 1 else 0.55)
             if call:
                 waited = (clock.to_business(t) - mql_open) / _MINUTE
-                fresh = freshness(waited, first_touch_minutes)
+                fresh = freshness(waited, first_touch_minutes) if gen.speed_pays else 1.0
                 if rnd.random() < min(0.9, current.connect_rate * fresh):
                     duration = rnd.randint(2 * _MINUTE, 25 * _MINUTE)
                     self.call(t, current.key, "connected", duration)
