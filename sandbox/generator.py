@@ -1009,8 +1009,8 @@ class _LeadStory:
         delay = rnd.lognormvariate(0, 1.0) * rep.speed_minutes * _MINUTE
         t = clock.add(start_ms, delay)
         attempts = 0
-        mql_open = clock.to_business(mql_ms)
-        first_touch_minutes = (clock.to_business(t) - mql_open) / _MINUTE
+        mql_open = clock.to_business(mql_ms) if gen.speed_pays else 0
+        first_touch_minutes = (clock.to_business(t) - mql_open) / _MINUTE if gen.speed_pays else 0.0
         connected_ms: int | None = None
         current = rep
         last_attempt = t
@@ -1059,8 +1059,10 @@ class _LeadStory:
                 )
             call = rnd.random() < (0.7 if attempts == 1 else 0.55)
             if call:
-                waited = (clock.to_business(t) - mql_open) / _MINUTE
-                fresh = freshness(waited, first_touch_minutes) if gen.speed_pays else 1.0
+                fresh = 1.0
+                if gen.speed_pays:
+                    waited = (clock.to_business(t) - mql_open) / _MINUTE
+                    fresh = freshness(waited, first_touch_minutes)
                 if rnd.random() < min(0.9, current.connect_rate * fresh):
                     duration = rnd.randint(2 * _MINUTE, 25 * _MINUTE)
                     self.call(t, current.key, "connected", duration)
