@@ -93,7 +93,9 @@ def serve_crms(
     with ExitStack() as stack:
         served: list[ServedCRM] = []
         for offset, name in enumerate(names):
-            crm = generate_crm(size=size // len(names), seed=seed + offset, end=end)
+            crm = generate_crm(
+                size=size // len(names), seed=seed + offset, end=end, speed_pays=True
+            )
             served.append(_serve_one(stack, name, crm, port_for(name, port)))
         yield served
 

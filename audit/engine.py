@@ -22,6 +22,7 @@ from audit.period import AuditInputError, Period, parse_period
 from audit.preflight import email_note, history_notes, unserved_note
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
+from audit.speed_outcome import outcome_table
 from audit.teams import team_notes, team_rows
 from audit.tier_values import tier_value_notes
 from audit.wording import local_instant
@@ -117,6 +118,7 @@ def run_audit(
         coverage=ctx.coverage,
         data_start=_partial_start(ctx),
         teams=team_rows(rules, sla),
+        speed_outcome=outcome_table(ctx),
     )
 
 
@@ -196,6 +198,7 @@ def trend_point(
         status=result.status,
         provisional=not ctx.period_complete,
         coverage=ctx.coverage,
+        speed_outcome=outcome_table(ctx),
         rules={
             rule.id: {
                 "status": rule.status,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Literal
 
+from audit.outcome_claims import SpeedOutcomeReport, speed_outcome_report
+from audit.outcome_rates import OutcomeTable
 from config.exit_codes import EXIT_FAIL, EXIT_OK
 from config.sla import RULE_IDS
 
@@ -174,6 +176,9 @@ class TrendPoint:
     rules: dict[str, dict[str, Any]]
     provisional: bool = False
     coverage: Coverage = "full"
+    speed_outcome: OutcomeTable | None = None
+    """The month's speed → outcome counts, pooled into the report's trend window (not
+    written per month: the JSON's ``speed_outcome.trend_window`` holds their sum)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +208,16 @@ class AuditResult:
     """The snapshot's first recorded instant (UTC), when it falls after the period starts."""
     teams: list[TeamRow] = field(default_factory=list)
     """Per team and rule, the reps' rows rolled up; empty when the SLA declares no teams."""
+    speed_outcome: OutcomeTable | None = None
+    """The period's speed → outcome counts (:mod:`audit.speed_outcome`)."""
+
+    def speed_outcome_report(self) -> SpeedOutcomeReport | None:
+        """The period's speed → outcome findings, and the trend window's when there is one.
+
+        Worked out from the stored counts when asked, so a trend attached after the audit
+        (``result.trend = run_trend(…)``) is pooled in.
+        """
+        return speed_outcome_report(self.speed_outcome, [t.speed_outcome for t in self.trend])
 
     @property
     def status(self) -> Status:
@@ -252,26 +267,34 @@ class AuditResult:
         The JSON writer passes them already encoded (one line per row, built column by
         column), so a large month never builds a dict per violation.
         """
-        return {
-            "sla": self.sla,
-            "period": self.period,
-            "as_of": self.as_of,
-            "status": self.status,
-            "timezone": self.timezone,
-            "provisional": self.provisional,
-            "coverage": self.coverage,
-            "data_start": self.data_start,
-            "rules": [r.to_dict() for r in self.rules],
-            "reps": [
-                {"rep": r.rep, "rule": r.rule, "measured": r.measured, "judged": r.judged}
-                | {"pending": r.pending, "violations": r.violations, "rep_name": r.rep_name}
-                for r in self.reps
-            ],
-            "violations": violations,
-            "pending": pending,
-            "data_notes": list(self.data_notes),
-            "teams": [t.to_dict() for t in self.teams],
-        } | ({"trend": [t.to_dict() for t in self.trend]} if self.trend else {})
+        return (
+            {
+                "sla": self.sla,
+                "period": self.period,
+                "as_of": self.as_of,
+                "status": self.status,
+                "timezone": self.timezone,
+                "provisional": self.provisional,
+                "coverage": self.coverage,
+                "data_start": self.data_start,
+                "rules": [r.to_dict() for r in self.rules],
+                "reps": [
+                    {"rep": r.rep, "rule": r.rule, "measured": r.measured, "judged": r.judged}
+                    | {"pending": r.pending, "violations": r.violations, "rep_name": r.rep_name}
+                    for r in self.reps
+                ],
+                "violations": violations,
+                "pending": pending,
+                "data_notes": list(self.data_notes),
+                "teams": [t.to_dict() for t in self.teams],
+            }
+            | ({"trend": [t.to_dict() for t in self.trend]} if self.trend else {})
+            | (
+                {"speed_outcome": report.to_dict()}
+                if (report := self.speed_outcome_report())
+                else {}
+            )
+        )
 
 
 def _records(keys: tuple[str, ...], columns: list[list[Any]]) -> list[dict[str, Any]]:

@@ -107,6 +107,7 @@ def test_without_teams_no_teams_csv_and_a_stale_one_is_removed(crm, result, tmp_
 def test_workbook_has_a_teams_sheet_with_typed_shares(result, tmp_path):
     path = write_xlsx(result, tmp_path / "report.xlsx")
     book = openpyxl.load_workbook(path)
+    # the audit's speed → outcome sheet (issue 18) comes last
     assert book.sheetnames == [
         "Summary",
         "Reps",
@@ -115,6 +116,7 @@ def test_workbook_has_a_teams_sheet_with_typed_shares(result, tmp_path):
         "Pending",
         "Splits",
         "Trend",
+        "Speed_outcome",
     ]
     sheet = book["Teams"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]

@@ -162,8 +162,10 @@ def test_the_command_line_writes_the_workbook_and_says_where(snapshot, tmp_path,
 
     assert code == 1, err  # the example SLA fails on the tiny CRM
     assert f"audit: wrote {out}" in err and stdout == ""
-    # the example SLA declares teams, so the workbook has their sheet after the reps'
-    assert openpyxl.load_workbook(out).sheetnames == [*SHEETS[:2], "Teams", *SHEETS[2:]]
+    # the example SLA declares teams, so the workbook has their sheet after the reps'; an
+    # audit's result also carries speed → outcome (issue 18), its sheet last
+    expected = [*SHEETS[:2], "Teams", *SHEETS[2:], "Speed_outcome"]
+    assert openpyxl.load_workbook(out).sheetnames == expected
     code, _, err = audit_october(capsys, snapshot, "--format", "xlsx")
     assert code == 2 and "--format xlsx writes a workbook file: pass --out report.xlsx" in err
 

@@ -14,6 +14,9 @@
   row per group, largest group first (:mod:`audit.reports.split_sheet`).
 - ``trend.csv`` — only with ``--trend N``: one row per month per rule, the earlier months
   oldest first, then the audited period, so a spreadsheet chart needs no second file.
+- ``speed_outcome.csv`` — connect and MQL→SQL rates with 95 % intervals by first-touch
+  band and by attempts, for the period and the trend window
+  (:mod:`audit.reports.speed_outcome_sheet`).
 
 The tables and their columns are :mod:`audit.reports.sheets` (shared with the workbook);
 a rule's nested details are left to the JSON report. Conventions a reader relies on:
@@ -56,6 +59,7 @@ from audit.reports.sheets import (
     summary_sheet,
     trend_sheet,
 )
+from audit.reports.speed_outcome_sheet import speed_outcome_sheet
 from audit.reports.split_sheet import splits_sheet
 from audit.reports.team_sheet import teams_sheet
 from audit.result import AuditResult
@@ -70,6 +74,7 @@ FILE_NAMES: tuple[str, ...] = (
     "pending.csv",
     "splits.csv",
     "trend.csv",
+    "speed_outcome.csv",
 )
 """Every file this report writes; only these are ever removed from a reused folder."""
 
@@ -180,6 +185,8 @@ def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
     ]
     if result.trend:
         sheets.append(trend_sheet(result))
+    if (speed_outcome := speed_outcome_sheet(result)) is not None:
+        sheets.append(speed_outcome)
     clock = LocalClock(result.timezone)
     paths = [write_sheet(folder, sheet, clock) for sheet in sheets]
     remove_stale(folder, paths)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, TextIO
 
+from audit.outcome_claims import MIN_GROUP
 from audit.reports import charts, display, words
 from audit.reports.html_evidence import Evidence, build_evidence, crm_link, rule_anchor
 from audit.reports.html_splits import SplitTable, split_tables
@@ -35,6 +36,7 @@ from audit.reports.html_teams import TeamView, team_views
 from audit.reports.html_trend import TrendRow, trend_rows
 from audit.reports.ordering import reps_worst_first, rules_with_violations, violation_total
 from audit.reports.rule_facts import rep_unit
+from audit.reports.speed_outcome_chart import SpeedOutcomeView, speed_outcome_views
 from audit.reports.teams import team_of_rep
 from audit.result import AuditResult, RepRow, RuleResult
 from audit.wording import capital, human_duration, local_instant
@@ -131,6 +133,8 @@ class Page:
     trend: list[TrendRow] = field(default_factory=list)
     team_rules: list[str] = field(default_factory=list)
     teams: list[TeamView] = field(default_factory=list)
+    speed_outcome: list[SpeedOutcomeView] = field(default_factory=list)
+    speed_outcome_min: int = MIN_GROUP
 
 
 def build_page(result: AuditResult) -> Page:
@@ -178,6 +182,7 @@ def build_page(result: AuditResult) -> Page:
         trend=trend,
         team_rules=team_rules,
         teams=teams,
+        speed_outcome=speed_outcome_views(result),
     )
 
 

@@ -271,11 +271,14 @@ def notes_lines(result: AuditResult) -> list[str]:
 
 def grids(result: AuditResult, *, inline_links: bool = False) -> list[Grid]:
     """The tabular sections in reading order."""
+    from audit.reports.speed_outcome_text import speed_outcome_grids  # it builds on Grid
+
     teams = [teams_grid(result)] if result.teams else []
     return [
         rules_grid(result),
         *teams,
         reps_grid(result),
+        *speed_outcome_grids(result),
         violations_grid(result, inline_links=inline_links),
     ]
 

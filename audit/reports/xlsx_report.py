@@ -2,8 +2,9 @@
 
 Sheets ``Summary``, ``Reps``, ``Teams``, ``Violations``, ``Pending`` and ``Trend`` hold the
 tables of :mod:`audit.reports.sheets` (and its siblings for teams, evidence and splits), the
-same rows in the same order as the CSV files. The Teams sheet is there when the SLA declares teams;
-the Trend sheet always: without ``--trend`` it holds the audited month alone. What the
+same rows in the same order as the CSV files. The Teams sheet is there when the SLA declares
+teams; the Trend sheet always: without ``--trend`` it holds the audited month alone;
+Speed_outcome last, for an audit's result (:mod:`audit.reports.speed_outcome_sheet`). What the
 workbook adds over CSV is types, so nothing is left to a spreadsheet's guessing:
 
 - shares are the real fractions formatted ``0.0%`` (a formula over them computes with
@@ -52,6 +53,7 @@ from audit.reports.sheets import (
     summary_sheet,
     trend_sheet,
 )
+from audit.reports.speed_outcome_sheet import speed_outcome_sheet
 from audit.reports.split_sheet import splits_sheet
 from audit.reports.team_sheet import teams_sheet
 from audit.reports.xlsx_rows import fill_workbook, render_rows, xml_safe
@@ -112,6 +114,7 @@ def write_xlsx(result: AuditResult, path: Path) -> Path:
         pending_sheet(result),
         splits_sheet(result),
         trend_sheet(result),
+        *filter(None, [speed_outcome_sheet(result)]),
     ]
     workbook = Workbook(write_only=True)
     worksheets = [lay_out(workbook, sheet, result.timezone) for sheet in sheets]
