@@ -19,6 +19,7 @@ from audit.data_quality import quality_notes
 from audit.funnel_values import funnel_value_notes
 from audit.period import AuditInputError, Period, parse_period
 from audit.preflight import email_note, history_notes, unserved_note
+from audit.rep_judging import judge_reps
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from audit.teams import team_notes, team_rows
@@ -103,6 +104,7 @@ def run_audit(
     quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla, span.start, when))
     rules = [rule.evaluate(ctx) for rule in RULES]
+    judge_reps(rules, sla.sales.compare_reps.min_judged)
     return AuditResult(
         sla=sla.name,
         period=span.label,
@@ -115,6 +117,7 @@ def run_audit(
         coverage=ctx.coverage,
         data_start=_partial_start(ctx),
         teams=team_rows(rules, sla),
+        rep_min_judged=sla.sales.compare_reps.min_judged,
     )
 
 

@@ -41,6 +41,23 @@ class RepRow:
     judged: int
     pending: int = 0
     violations: int = 0
+    interval: tuple[float, float] | None = None
+    """95 % Wilson interval of a share (None for a count, or with nothing judged)."""
+    judgeable: bool = True
+    """Enough judged handoffs to rank on (``sales.compare_reps.min_judged``); a count
+    rule's row carries the rep's own verdict: whether any of their shares is judgeable."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rep": self.rep,
+            "rule": self.rule,
+            "measured": self.measured,
+            "judged": self.judged,
+            "pending": self.pending,
+            "violations": self.violations,
+            "judgeable": self.judgeable,
+            "interval": None if self.interval is None else list(self.interval),
+        }
 
 
 @dataclass(slots=True)
@@ -192,6 +209,9 @@ class AuditResult:
     """The snapshot's first recorded instant (UTC), when it falls after the period starts."""
     teams: list[TeamRow] = field(default_factory=list)
     """Per team and rule, the reps' rows rolled up; empty when the SLA declares no teams."""
+    rep_min_judged: int = 0
+    """Judged handoffs a rep needs to be ranked (``sales.compare_reps.min_judged``; 0: every
+    rep is ranked, as for a result built by hand)."""
 
     @property
     def status(self) -> Status:
@@ -251,11 +271,8 @@ class AuditResult:
             "coverage": self.coverage,
             "data_start": self.data_start,
             "rules": [r.to_dict() for r in self.rules],
-            "reps": [
-                {"rep": r.rep, "rule": r.rule, "measured": r.measured, "judged": r.judged}
-                | {"pending": r.pending, "violations": r.violations}
-                for r in self.reps
-            ],
+            "reps": [r.to_dict() for r in self.reps],
+            "rep_min_judged": self.rep_min_judged,
             "violations": violations,
             "pending": pending,
             "data_notes": list(self.data_notes),

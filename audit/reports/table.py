@@ -29,11 +29,13 @@ from rich.text import Text
 
 from audit.reports import display, words
 from audit.reports.ordering import (
+    reps_too_few,
     reps_worst_first,
     rules_with_violations,
     sort_violations,
     violation_total,
 )
+from audit.reports.rep_figures import counts_and_interval, too_few_title
 from audit.reports.rule_facts import rep_unit, rule_title, rule_unit
 from audit.reports.teams import groups_worst_first, team_of_rep
 from audit.result import AuditResult, RepRow, TeamRow, Violation
@@ -132,19 +134,32 @@ def reps_grid(result: AuditResult) -> Grid:
     """Reps as rows, worst first; one column per rule that reports reps.
 
     With teams in the SLA, a ``team`` column follows the rep ("(no team)" for a rep in
-    none; empty for ``unassigned``).
+    none; empty for ``unassigned``). Reps with too few judged handoffs are not here:
+    :func:`too_few_grid`.
     """
+    return _rep_grid(result, "Reps (worst first)", reps_worst_first(result.reps))
+
+
+def too_few_grid(result: AuditResult) -> Grid | None:
+    """The reps too few handoffs to rank, by name, with the same columns; None when none."""
+    reps = reps_too_few(result.reps)
+    if not reps:
+        return None
+    return _rep_grid(result, too_few_title(result.rep_min_judged), reps)
+
+
+def _rep_grid(result: AuditResult, heading: str, reps: list[tuple[str, list[RepRow]]]) -> Grid:
     rule_ids = [rule.id for rule in result.rules if rule.reps]
     teams = team_of_rep(result.teams) if result.teams else None
     lead = ("rep", "team") if teams is not None else ("rep",)
     first = len(lead)
     grid = Grid(
-        "Reps (worst first)",
+        heading,
         (*lead, "rules with violations", "violations", *(title(r) for r in rule_ids)),
         numeric=frozenset(range(first, len(rule_ids) + first + 2)),
         nowrap=frozenset(range(first)),
     )
-    for rep, rep_rows in reps_worst_first(result.reps):
+    for rep, rep_rows in reps:
         rows = {r.rule: r for r in rep_rows}
         total = violation_total(rep_rows)
         team = [] if teams is None else [Cell(display.clean(teams.get(rep, "")))]
@@ -198,10 +213,15 @@ def team_cell(row: TeamRow | None, rule_id: str) -> Cell:
 
 
 def rep_cell(row: RepRow | None, rule_id: str) -> Cell:
-    """A rep's figure for a rule; blank when the rule has no row for that rep."""
+    """A rep's figure for a rule, a share with its counts and 95 % interval ("75.0% (3/4,
+    30–95%)"); blank when the rule has no row for that rep."""
     if row is None:
         return Cell("")
-    return Cell(display.measure(row.measured, rep_unit(rule_id)), "red" if row.violations else "")
+    text = display.measure(row.measured, rep_unit(rule_id))
+    evidence = counts_and_interval(row)
+    if evidence:
+        text += f" ({evidence})"
+    return Cell(text, "red" if row.violations else "")
 
 
 def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
@@ -267,10 +287,14 @@ def notes_lines(result: AuditResult) -> list[str]:
 def grids(result: AuditResult, *, inline_links: bool = False) -> list[Grid]:
     """The tabular sections in reading order."""
     teams = [teams_grid(result)] if result.teams else []
+    ranked, too_few = reps_grid(result), too_few_grid(result)
+    if too_few is not None:
+        ranked.empty = "none with enough judged handoffs to rank"
     return [
         rules_grid(result),
         *teams,
-        reps_grid(result),
+        ranked,
+        *([too_few] if too_few is not None else []),
         violations_grid(result, inline_links=inline_links),
     ]
 

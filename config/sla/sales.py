@@ -142,6 +142,18 @@ class Coverage(BaseModel):
     warn_margin: Share | None = None
 
 
+class CompareReps(BaseModel):
+    """When a rep's figures are ranked: with at least ``min_judged`` judged handoffs.
+
+    A rep at 1 of 1 is not the best rep, nor one at 0 of 2 the worst: below the threshold a
+    rep's figures are shown, marked "too few to judge", and left out of the ranking.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_judged: int = Field(default=10, ge=0)
+
+
 REASON_FIELDS = ("status", "stage", "owner")
 """The canonical lead fields whose history the snapshot keeps: a recycle reason is read there."""
 
@@ -192,6 +204,7 @@ class Sales(BaseModel):
     attempts: Attempts = Field(default_factory=Attempts)
     coverage: Coverage = Field(default_factory=Coverage)
     recycle: Recycle = Field(default_factory=Recycle)
+    compare_reps: CompareReps = Field(default_factory=CompareReps)
     outcomes: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("outcomes")
