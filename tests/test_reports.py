@@ -198,8 +198,9 @@ CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 # Additive fields documented in audit/result.py; anything else is a contract change.
 ADDITIVE = {
-    "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"},
-    "reps": {"pending", "violations"},
+    "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"}
+    | {"rep_min_judged"},
+    "reps": {"pending", "violations", "judgeable", "interval"},
     "violations": {"source", "kind", "instants", "tier"},
     "rules": {"by_segment", "by_lead_source", "by_tier"},
 }

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from audit.reports import words
 from audit.reports.ordering import (
+    ranked_rep,
+    reps_too_few,
     reps_worst_first,
     rule_rank,
     rules_with_violations,
@@ -188,9 +190,11 @@ def reps_sheet(result: AuditResult) -> Sheet:
     """The rep × rule grid: one row per rep, worst first (as the table and the page).
 
     Per rule that reports reps: the rep's figure (a share, or a count for a count rule),
-    how many of the rep's handoffs were judged, and how many broke the rule. A rep with no
-    row for a rule has empty cells there; a rep with nothing judged has no figure. With
-    teams in the SLA, a Team column follows the rep.
+    how many of the rep's handoffs were judged, how many broke the rule, and for a share
+    its 95 % interval. A rep with no row for a rule has empty cells there; a rep with
+    nothing judged has no figure. With teams in the SLA, a Team column follows the rep.
+    Reps with too few judged handoffs to rank come last, by name, marked in the last
+    column (:mod:`audit.rep_judging`).
     """
     rule_ids = [rule.id for rule in result.rules if rule.reps]
     teams = team_of_rep(result.teams) if result.teams else None
@@ -201,21 +205,30 @@ def reps_sheet(result: AuditResult) -> Sheet:
         Column("Violations", "integer"),
     ]
     for rule_id in rule_ids:
-        columns += grid_columns(rule_id, rep_unit(rule_id))
+        columns += grid_columns(rule_id, rep_unit(rule_id), intervals=True)
+    columns.append(Column("Too few to judge"))
     sheet = Sheet("reps", columns)
-    for rep, rep_rows in reps_worst_first(result.reps):
+    listed = reps_worst_first(result.reps) + reps_too_few(result.reps)
+    for rep, rep_rows in listed:
         by_rule = {row.rule: row for row in rep_rows}
         team = [] if teams is None else [teams.get(rep)]
         cells: list[Any] = [rep, *team, rules_with_violations(rep_rows), violation_total(rep_rows)]
         for rule_id in rule_ids:
-            cells += grid_cells(by_rule.get(rule_id), rule_id, rep_unit(rule_id))
+            row = by_rule.get(rule_id)
+            cells += grid_cells(row, rule_id, rep_unit(rule_id), intervals=True)
+        cells.append(None if ranked_rep(rep_rows) else too_few_mark(result.rep_min_judged))
         sheet.rows.append(cells)
     return sheet
 
 
-def grid_columns(rule_id: str, unit: Unit) -> list[Column]:
+def too_few_mark(min_judged: int) -> str:
+    return f"too few to judge (under {min_judged} judged)"
+
+
+def grid_columns(rule_id: str, unit: Unit, *, intervals: bool = False) -> list[Column]:
     """A grid's columns for one rule: its figure in ``unit``, judged, and violations —
-    except for a rule whose shortfall is an outcome, not a breach (conversion)."""
+    except for a rule whose shortfall is an outcome, not a breach (conversion) — and with
+    ``intervals`` a share's 95 % interval (its low and high ends)."""
     title = words.rule_title(rule_id)
     columns = [
         Column(f"{title} ({UNIT_WORDS[unit]})", "figure"),
@@ -223,17 +236,29 @@ def grid_columns(rule_id: str, unit: Unit) -> list[Column]:
     ]
     if counts_violations(rule_id):
         columns.append(Column(f"{title} violations", "integer"))
+    if intervals and unit == "share":
+        columns += [
+            Column(f"{title} 95% low (%)", "figure"),
+            Column(f"{title} 95% high (%)", "figure"),
+        ]
     return columns
 
 
-def grid_cells(row: RepRow | TeamRow | None, rule_id: str, unit: Unit) -> list[Any]:
+def grid_cells(
+    row: RepRow | TeamRow | None, rule_id: str, unit: Unit, *, intervals: bool = False
+) -> list[Any]:
     """The cells under :func:`grid_columns` for a rep's or a team's row (empty without one)."""
     cells = (
         [None, None, None]
         if row is None
         else [figure(row.measured, unit), row.judged, row.violations]
     )
-    return cells if counts_violations(rule_id) else cells[:2]
+    cells = cells if counts_violations(rule_id) else cells[:2]
+    if intervals and unit == "share":
+        interval = getattr(row, "interval", None)
+        ends = [None, None] if interval is None else [figure(end, unit) for end in interval]
+        cells += ends
+    return cells
 
 
 # --- evidence ---------------------------------------------------------------------------
