@@ -31,17 +31,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from audit.reports import words
 from audit.reports.ordering import (
-    ranked_rep,
-    reps_too_few,
-    reps_worst_first,
     rule_rank,
-    rules_with_violations,
     sort_pending,
     sort_violations,
-    violation_total,
 )
-from audit.reports.rule_facts import counts_violations, rep_unit, rule_unit
-from audit.reports.teams import team_of_rep
+from audit.reports.rule_facts import counts_violations, rule_unit
 from audit.result import AuditResult, RepRow, RuleResult, TeamRow, Violation
 from audit.wording import clean, compliant_count, human_duration, local_instant
 
@@ -184,45 +178,6 @@ def rule_cells(rule: RuleResult, as_of_words: str) -> tuple[Any, ...]:
 
 
 # --- reps -------------------------------------------------------------------------------
-
-
-def reps_sheet(result: AuditResult) -> Sheet:
-    """The rep × rule grid: one row per rep, worst first (as the table and the page).
-
-    Per rule that reports reps: the rep's figure (a share, or a count for a count rule),
-    how many of the rep's handoffs were judged, how many broke the rule, and for a share
-    its 95 % interval. A rep with no row for a rule has empty cells there; a rep with
-    nothing judged has no figure. With teams in the SLA, a Team column follows the rep.
-    Reps with too few judged handoffs to rank come last, by name, marked in the last
-    column (:mod:`audit.rep_judging`).
-    """
-    rule_ids = [rule.id for rule in result.rules if rule.reps]
-    teams = team_of_rep(result.teams) if result.teams else None
-    columns = [
-        Column("Rep"),
-        *([Column("Team")] if teams is not None else []),
-        Column("Rules with violations", "integer"),
-        Column("Violations", "integer"),
-    ]
-    for rule_id in rule_ids:
-        columns += grid_columns(rule_id, rep_unit(rule_id), intervals=True)
-    columns.append(Column("Too few to judge"))
-    sheet = Sheet("reps", columns)
-    listed = reps_worst_first(result.reps) + reps_too_few(result.reps)
-    for rep, rep_rows in listed:
-        by_rule = {row.rule: row for row in rep_rows}
-        team = [] if teams is None else [teams.get(rep)]
-        cells: list[Any] = [rep, *team, rules_with_violations(rep_rows), violation_total(rep_rows)]
-        for rule_id in rule_ids:
-            row = by_rule.get(rule_id)
-            cells += grid_cells(row, rule_id, rep_unit(rule_id), intervals=True)
-        cells.append(None if ranked_rep(rep_rows) else too_few_mark(result.rep_min_judged))
-        sheet.rows.append(cells)
-    return sheet
-
-
-def too_few_mark(min_judged: int) -> str:
-    return f"too few to judge (under {min_judged} judged)"
 
 
 def grid_columns(rule_id: str, unit: Unit, *, intervals: bool = False) -> list[Column]:

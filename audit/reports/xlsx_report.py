@@ -42,13 +42,13 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from audit.reports.csv_report import FORMULA_PREFIXES
 from audit.reports.files import private_text_file
 from audit.reports.local_clock import LocalClock
+from audit.reports.rep_sheet import reps_sheet
 from audit.reports.sheets import (
     OFFSET_SUFFIX,
     Column,
     Figure,
     Sheet,
     pending_sheet,
-    reps_sheet,
     summary_sheet,
     trend_sheet,
     violations_sheet,
