@@ -39,6 +39,7 @@ from audit.outreach import (
     window_activities,
 )
 from audit.period import Period
+from audit.persistence import add_persistence_facts
 from audit.result import Coverage
 from audit.snapshot_reader import SnapshotReader, StageCondition, stage_conditions
 from audit.tiers import add_tier_columns
@@ -127,7 +128,7 @@ def build_context(
     _add_responsible_reps(facts, reader, history, owner_names)
     add_tier_columns(facts, sla)
 
-    counted, kinds_seen = _add_outreach_facts(facts, reader, sla)
+    counted, kinds_seen = _add_outreach_facts(facts, reader, sla, calendar)
     _add_funnel_facts(facts, sla, history, entries, counted)
     _add_first_touch_deadline(facts, sla, calendar)
 
@@ -241,10 +242,11 @@ def _period_reps(owners: pd.DataFrame, names: dict[str, str], responsible: pd.Se
 
 
 def _add_outreach_facts(
-    facts: pd.DataFrame, reader: SnapshotReader, sla: SLA
+    facts: pd.DataFrame, reader: SnapshotReader, sla: SLA, calendar: BusinessCalendar
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Add first attempt, counted attempts and activity connection; return the counted
-    rows and how many in-window activities of each kind there were."""
+    """Add first attempt, counted attempts (per channel and their cadence too, when the SLA
+    asks: :mod:`audit.persistence`) and activity connection; return the counted rows and
+    how many in-window activities of each kind there were."""
     attempts_cfg = sla.sales.attempts
     facts["window_end"] = facts["handoff_ns"] + facts["window_ns"]
     windows = pd.DataFrame(
@@ -264,6 +266,7 @@ def _add_outreach_facts(
     ]
     facts["first_attempt"] = per_handoff_first(attempts, facts)
     facts["attempts"] = per_handoff_count(counted, facts)
+    add_persistence_facts(facts, attempts, counted, sla, calendar)
     facts["activity_connected_at"] = per_handoff_first(connections, facts)
     kinds = in_window["kind"]
     kinds_seen = {kind: int((kinds == kind).sum()) for kind in ("call", "email")}

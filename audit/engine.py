@@ -20,6 +20,7 @@ from audit.funnel_values import funnel_value_notes
 from audit.names import name_evidence
 from audit.period import AuditInputError, Period, parse_period
 from audit.preflight import email_note, history_notes, unserved_note
+from audit.rep_judging import judge_reps
 from audit.result import AuditResult, TrendPoint
 from audit.rules import RULES
 from audit.speed_outcome import outcome_table
@@ -106,6 +107,7 @@ def run_audit(
     ctx = build_context(conn, sla, span, when, calendar_for(sla, span.start, when))
     rules = [rule.evaluate(ctx) for rule in RULES]
     name_evidence(conn, rules)
+    judge_reps(rules, sla.sales.compare_reps.min_judged)
     return AuditResult(
         sla=sla.name,
         period=span.label,
@@ -119,6 +121,7 @@ def run_audit(
         data_start=_partial_start(ctx),
         teams=team_rows(rules, sla),
         speed_outcome=outcome_table(ctx),
+        rep_min_judged=sla.sales.compare_reps.min_judged,
     )
 
 

@@ -45,6 +45,24 @@ class RepRow:
     violations: int = 0
     rep_name: str | None = None
     """The rep's name in the CRM (issue 15, item 7); None for ``unassigned`` or no name."""
+    interval: tuple[float, float] | None = None
+    """95 % Wilson interval of a share (None for a count, or with nothing judged)."""
+    judgeable: bool = True
+    """Enough judged handoffs to rank on (``sales.compare_reps.min_judged``); a count
+    rule's row carries the rep's own verdict: whether any of their shares is judgeable."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rep": self.rep,
+            "rule": self.rule,
+            "measured": self.measured,
+            "judged": self.judged,
+            "pending": self.pending,
+            "violations": self.violations,
+            "rep_name": self.rep_name,
+            "judgeable": self.judgeable,
+            "interval": None if self.interval is None else list(self.interval),
+        }
 
 
 @dataclass(slots=True)
@@ -219,6 +237,10 @@ class AuditResult:
         """
         return speed_outcome_report(self.speed_outcome, [t.speed_outcome for t in self.trend])
 
+    rep_min_judged: int = 0
+    """Judged handoffs a rep needs to be ranked (``sales.compare_reps.min_judged``; 0: every
+    rep is ranked, as for a result built by hand)."""
+
     @property
     def status(self) -> Status:
         """The worst rule status (``no_data`` or ``n/a`` only when no rule has a verdict)."""
@@ -278,11 +300,8 @@ class AuditResult:
                 "coverage": self.coverage,
                 "data_start": self.data_start,
                 "rules": [r.to_dict() for r in self.rules],
-                "reps": [
-                    {"rep": r.rep, "rule": r.rule, "measured": r.measured, "judged": r.judged}
-                    | {"pending": r.pending, "violations": r.violations, "rep_name": r.rep_name}
-                    for r in self.reps
-                ],
+                "reps": [r.to_dict() for r in self.reps],
+                "rep_min_judged": self.rep_min_judged,
                 "violations": violations,
                 "pending": pending,
                 "data_notes": list(self.data_notes),

@@ -102,6 +102,16 @@ SLA_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("gap in words", changed("sales.attempts.min_gap", "4 hours"), "attempts.min_gap"),
     ("unknown channel", changed("sales.attempts.channels", ["fax"]), "fax"),
     ("no channels", changed("sales.attempts.channels", []), "channels"),
+    (
+        "channel minimum above the total",
+        changed("sales.attempts.per_channel", {"call": 6}),
+        "sales.attempts.per_channel.call",
+    ),
+    (
+        "unknown channel in per_channel",
+        changed("sales.attempts.per_channel", {"emails": 1}),
+        "per_channel.emails",
+    ),
     ("target not a number", changed("sales.coverage.target", "high"), "coverage.target"),
     ("grace in words", changed("sales.recycle.grace", "3 days"), "recycle.grace"),
     ("empty reason field", changed("sales.recycle.reason_field", ""), "reason_field"),

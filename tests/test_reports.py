@@ -198,8 +198,9 @@ CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 # Additive fields documented in audit/result.py; anything else is a contract change.
 ADDITIVE = {
-    "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"},
-    "reps": {"pending", "violations", "rep_name"},
+    "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"}
+    | {"rep_min_judged"},
+    "reps": {"pending", "violations", "rep_name", "judgeable", "interval"},
     # issue 15, item 7: the names beside the keys
     "violations": {
         "source",

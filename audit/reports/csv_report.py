@@ -50,12 +50,12 @@ from typing import Any
 from audit.reports.evidence_sheets import pending_sheet, violations_sheet
 from audit.reports.files import ensure_private_folder, private_text_file
 from audit.reports.local_clock import LocalClock
+from audit.reports.rep_sheet import reps_sheet
 from audit.reports.sheets import (
     OFFSET_SUFFIX,
     Column,
     Figure,
     Sheet,
-    reps_sheet,
     summary_sheet,
     trend_sheet,
 )

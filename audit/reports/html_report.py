@@ -34,7 +34,13 @@ from audit.reports.html_evidence import Evidence, build_evidence, crm_link, rule
 from audit.reports.html_splits import SplitTable, split_tables
 from audit.reports.html_teams import TeamView, team_views
 from audit.reports.html_trend import TrendRow, trend_rows
-from audit.reports.ordering import reps_worst_first, rules_with_violations, violation_total
+from audit.reports.ordering import (
+    reps_too_few,
+    reps_worst_first,
+    rules_with_violations,
+    violation_total,
+)
+from audit.reports.rep_figures import counts_and_interval, too_few_title
 from audit.reports.rule_facts import rep_unit
 from audit.reports.speed_outcome_chart import SpeedOutcomeView, speed_outcome_views
 from audit.reports.teams import team_of_rep
@@ -76,6 +82,8 @@ class RepCell:
     sort: float | None
     violations: int
     pending: int
+    detail: str = ""
+    """A share's counts and 95 % interval ("3/4, 30–95%"); "" for a count."""
 
 
 @dataclass
@@ -135,6 +143,9 @@ class Page:
     teams: list[TeamView] = field(default_factory=list)
     speed_outcome: list[SpeedOutcomeView] = field(default_factory=list)
     speed_outcome_min: int = MIN_GROUP
+    reps_too_few: list[RepView] = field(default_factory=list)
+    """Reps with too few judged handoffs to rank, by name (shown apart)."""
+    too_few_title: str = ""
 
 
 def build_page(result: AuditResult) -> Page:
@@ -146,10 +157,11 @@ def build_page(result: AuditResult) -> Page:
     evidence = build_evidence(result.violations, result.timezone)
     trend_periods, trend = trend_rows(result)
     team_rules, teams = team_views(result)
-    reps = rep_views(result.reps, rep_rule_ids, evidence.anchors())
+    reps = rep_views(reps_worst_first(result.reps), rep_rule_ids, evidence.anchors())
+    too_few = rep_views(reps_too_few(result.reps), rep_rule_ids, evidence.anchors())
     if result.teams:
         rep_teams = team_of_rep(result.teams)
-        for rep in reps:
+        for rep in reps + too_few:
             rep.team = rep_teams.get(rep.rep, "")
     return Page(
         sla=result.sla,
@@ -183,6 +195,8 @@ def build_page(result: AuditResult) -> Page:
         team_rules=team_rules,
         teams=teams,
         speed_outcome=speed_outcome_views(result),
+        reps_too_few=too_few,
+        too_few_title=too_few_title(result.rep_min_judged),
     )
 
 
@@ -273,11 +287,12 @@ def split_rows(rule: RuleResult | None, key: str) -> list[SplitRow]:
 
 
 def rep_views(
-    rows: Sequence[RepRow], rule_ids: Sequence[str], anchors: Mapping[str, str]
+    grouped: Sequence[tuple[str, list[RepRow]]], rule_ids: Sequence[str], anchors: Mapping[str, str]
 ) -> list[RepView]:
-    """Reps worst first; a rep with violations links to their group in the violations."""
+    """Reps in the order given (worst first, or the too-few by name); a rep with violations
+    links to their group in the violations."""
     views = []
-    for rep, rep_rows in reps_worst_first(rows):
+    for rep, rep_rows in grouped:
         by_rule = {r.rule: r for r in rep_rows}
         cells = []
         for rule_id in rule_ids:
@@ -286,7 +301,8 @@ def rep_views(
                 cells.append(RepCell("", None, 0, 0))
                 continue
             text = display.measure(row.measured, rep_unit(rule_id))
-            cells.append(RepCell(text, row.measured, row.violations, row.pending))
+            detail = counts_and_interval(row)
+            cells.append(RepCell(text, row.measured, row.violations, row.pending, detail))
         broken, total = rules_with_violations(rep_rows), violation_total(rep_rows)
         name = next((r.rep_name for r in rep_rows if r.rep_name), None)
         views.append(RepView(rep, anchors.get(rep), broken, total, cells, name=name))

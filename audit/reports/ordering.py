@@ -71,16 +71,36 @@ def violation_total(rows: Sequence[RepRow]) -> int:
 
 
 def reps_worst_first(rows: Iterable[RepRow]) -> list[tuple[str, list[RepRow]]]:
-    """Each rep with their rows, most rules broken first, then most violations, then name.
+    """Each ranked rep with their rows, most rules broken first, then most violations, then
+    name.
 
     The table and the HTML report both list reps in this order, so the rep at the top of
-    the terminal is the rep at the top of the page.
+    the terminal is the rep at the top of the page. A rep with too few judged handoffs to
+    judge (no ``judgeable`` row, :mod:`audit.rep_judging`) is not ranked: see
+    :func:`reps_too_few`.
     """
-    by_rep: dict[str, list[RepRow]] = defaultdict(list)
-    for row in rows:
-        by_rep[row.rep].append(row)
+    by_rep = _by_rep(rows)
+    ranked = [rep for rep in by_rep if ranked_rep(by_rep[rep])]
     order = sorted(
-        by_rep,
+        ranked,
         key=lambda rep: (-rules_with_violations(by_rep[rep]), -violation_total(by_rep[rep]), rep),
     )
     return [(rep, by_rep[rep]) for rep in order]
+
+
+def reps_too_few(rows: Iterable[RepRow]) -> list[tuple[str, list[RepRow]]]:
+    """The reps with too few judged handoffs to rank, by name (shown apart, never ranked)."""
+    by_rep = _by_rep(rows)
+    return [(rep, by_rep[rep]) for rep in sorted(by_rep) if not ranked_rep(by_rep[rep])]
+
+
+def ranked_rep(rows: Sequence[RepRow]) -> bool:
+    """Whether a rep is ranked: some rule judged enough of their handoffs."""
+    return any(row.judgeable for row in rows)
+
+
+def _by_rep(rows: Iterable[RepRow]) -> dict[str, list[RepRow]]:
+    by_rep: dict[str, list[RepRow]] = defaultdict(list)
+    for row in rows:
+        by_rep[row.rep].append(row)
+    return by_rep

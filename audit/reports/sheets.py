@@ -31,13 +31,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from audit.reports import words
 from audit.reports.ordering import (
-    reps_worst_first,
     rule_rank,
-    rules_with_violations,
-    violation_total,
 )
-from audit.reports.rule_facts import counts_violations, rep_unit, rule_unit
-from audit.reports.teams import team_of_rep
+from audit.reports.rule_facts import counts_violations, rule_unit
 from audit.result import AuditResult, RepRow, RuleResult, TeamRow
 from audit.wording import compliant_count, human_duration, local_instant
 
@@ -182,40 +178,10 @@ def rule_cells(rule: RuleResult, as_of_words: str) -> tuple[Any, ...]:
 # --- reps -------------------------------------------------------------------------------
 
 
-def reps_sheet(result: AuditResult) -> Sheet:
-    """The rep × rule grid: one row per rep, worst first (as the table and the page).
-
-    Per rule that reports reps: the rep's figure (a share, or a count for a count rule),
-    how many of the rep's handoffs were judged, and how many broke the rule. A rep with no
-    row for a rule has empty cells there; a rep with nothing judged has no figure. With
-    teams in the SLA, a Team column follows the rep.
-    """
-    rule_ids = [rule.id for rule in result.rules if rule.reps]
-    teams = team_of_rep(result.teams) if result.teams else None
-    columns = [
-        Column("Rep"),
-        Column("Rep name"),
-        *([Column("Team")] if teams is not None else []),
-        Column("Rules with violations", "integer"),
-        Column("Violations", "integer"),
-    ]
-    for rule_id in rule_ids:
-        columns += grid_columns(rule_id, rep_unit(rule_id))
-    sheet = Sheet("reps", columns)
-    for rep, rep_rows in reps_worst_first(result.reps):
-        by_rule = {row.rule: row for row in rep_rows}
-        team = [] if teams is None else [teams.get(rep)]
-        counts = [rules_with_violations(rep_rows), violation_total(rep_rows)]
-        cells: list[Any] = [rep, rep_rows[0].rep_name, *team, *counts]  # one name per rep
-        for rule_id in rule_ids:
-            cells += grid_cells(by_rule.get(rule_id), rule_id, rep_unit(rule_id))
-        sheet.rows.append(cells)
-    return sheet
-
-
-def grid_columns(rule_id: str, unit: Unit) -> list[Column]:
+def grid_columns(rule_id: str, unit: Unit, *, intervals: bool = False) -> list[Column]:
     """A grid's columns for one rule: its figure in ``unit``, judged, and violations —
-    except for a rule whose shortfall is an outcome, not a breach (conversion)."""
+    except for a rule whose shortfall is an outcome, not a breach (conversion) — and with
+    ``intervals`` a share's 95 % interval (its low and high ends)."""
     title = words.rule_title(rule_id)
     columns = [
         Column(f"{title} ({UNIT_WORDS[unit]})", "figure"),
@@ -223,17 +189,29 @@ def grid_columns(rule_id: str, unit: Unit) -> list[Column]:
     ]
     if counts_violations(rule_id):
         columns.append(Column(f"{title} violations", "integer"))
+    if intervals and unit == "share":
+        columns += [
+            Column(f"{title} 95% low (%)", "figure"),
+            Column(f"{title} 95% high (%)", "figure"),
+        ]
     return columns
 
 
-def grid_cells(row: RepRow | TeamRow | None, rule_id: str, unit: Unit) -> list[Any]:
+def grid_cells(
+    row: RepRow | TeamRow | None, rule_id: str, unit: Unit, *, intervals: bool = False
+) -> list[Any]:
     """The cells under :func:`grid_columns` for a rep's or a team's row (empty without one)."""
     cells = (
         [None, None, None]
         if row is None
         else [figure(row.measured, unit), row.judged, row.violations]
     )
-    return cells if counts_violations(rule_id) else cells[:2]
+    cells = cells if counts_violations(rule_id) else cells[:2]
+    if intervals and unit == "share":
+        interval = getattr(row, "interval", None)
+        ends = [None, None] if interval is None else [figure(end, unit) for end in interval]
+        cells += ends
+    return cells
 
 
 # --- trend ------------------------------------------------------------------------------

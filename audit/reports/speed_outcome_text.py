@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from audit.outcome_claims import MIN_GROUP
 from audit.outcome_rates import OutcomeRow, Rate
+from audit.reports.grid import Cell, Grid
 from audit.reports.speed_outcome_sheet import OUTCOME_TITLES, rows_of
-from audit.reports.table import Cell, Grid
 from audit.result import AuditResult
 
 HEADERS: tuple[str, ...] = (

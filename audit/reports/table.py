@@ -17,7 +17,6 @@ cannot restyle the report.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TextIO
 
 from rich import box
@@ -29,13 +28,16 @@ from rich.text import Text
 
 from audit.names import lead_words, rep_words
 from audit.reports import display, words
+from audit.reports.grid import Cell, Grid, status_cell, title
 from audit.reports.ordering import (
+    reps_too_few,
     reps_worst_first,
     rules_with_violations,
     sort_violations,
     violation_total,
 )
-from audit.reports.rule_facts import rep_unit, rule_title, rule_unit
+from audit.reports.rep_figures import counts_and_interval, too_few_title
+from audit.reports.rule_facts import rep_unit, rule_unit
 from audit.reports.teams import groups_worst_first, team_of_rep
 from audit.result import AuditResult, RepRow, TeamRow, Violation
 from audit.wording import local_instant
@@ -44,43 +46,6 @@ TOP_VIOLATIONS = 20
 NO_DATA = display.status_word("no_data")
 DETAILS_LIMIT = 100
 COLUMN_GAP = "  "
-
-
-@dataclass(frozen=True)
-class Cell:
-    """Text and the rich style it gets on a terminal (ignored in plain text)."""
-
-    text: str
-    style: str | Style = ""
-
-
-@dataclass
-class Grid:
-    """One titled table.
-
-    ``numeric`` columns are right-aligned. On a terminal, ``nowrap`` columns (emails,
-    instants, figures) never wrap: a wrapped email or instant is hard to read back, while
-    titles and reasons wrap between words.
-    """
-
-    title: str
-    headers: Sequence[str]
-    rows: list[Sequence[Cell]] = field(default_factory=list)
-    numeric: frozenset[int] = frozenset()
-    nowrap: frozenset[int] = frozenset()
-    empty: str = "none"
-    footer: str | None = None
-
-
-def status_cell(status: str) -> Cell:
-    """A status word with its colour ("no data" dim, never red)."""
-    return Cell(display.status_word(status), display.STATUS_STYLES.get(status, ""))
-
-
-def title(rule_id: str) -> str:
-    """A rule's human title, or its id for a rule this version does not know."""
-    known = rule_title(rule_id)
-    return known if known is not None else display.clean(rule_id)
 
 
 def header_cells(result: AuditResult) -> list[Cell]:
@@ -133,19 +98,32 @@ def reps_grid(result: AuditResult) -> Grid:
     """Reps as rows, worst first; one column per rule that reports reps.
 
     With teams in the SLA, a ``team`` column follows the rep ("(no team)" for a rep in
-    none; empty for ``unassigned``).
+    none; empty for ``unassigned``). Reps with too few judged handoffs are not here:
+    :func:`too_few_grid`.
     """
+    return _rep_grid(result, "Reps (worst first)", reps_worst_first(result.reps))
+
+
+def too_few_grid(result: AuditResult) -> Grid | None:
+    """The reps too few handoffs to rank, by name, with the same columns; None when none."""
+    reps = reps_too_few(result.reps)
+    if not reps:
+        return None
+    return _rep_grid(result, too_few_title(result.rep_min_judged), reps)
+
+
+def _rep_grid(result: AuditResult, heading: str, reps: list[tuple[str, list[RepRow]]]) -> Grid:
     rule_ids = [rule.id for rule in result.rules if rule.reps]
     teams = team_of_rep(result.teams) if result.teams else None
     lead = ("rep", "team") if teams is not None else ("rep",)
     first = len(lead)
     grid = Grid(
-        "Reps (worst first)",
+        heading,
         (*lead, "rules with violations", "violations", *(title(r) for r in rule_ids)),
         numeric=frozenset(range(first, len(rule_ids) + first + 2)),
         nowrap=frozenset(range(first)),
     )
-    for rep, rep_rows in reps_worst_first(result.reps):
+    for rep, rep_rows in reps:
         rows = {r.rule: r for r in rep_rows}
         total = violation_total(rep_rows)
         team = [] if teams is None else [Cell(display.clean(teams.get(rep, "")))]
@@ -200,10 +178,15 @@ def team_cell(row: TeamRow | None, rule_id: str) -> Cell:
 
 
 def rep_cell(row: RepRow | None, rule_id: str) -> Cell:
-    """A rep's figure for a rule; blank when the rule has no row for that rep."""
+    """A rep's figure for a rule, a share with its counts and 95 % interval ("75.0% (3/4,
+    30–95%)"); blank when the rule has no row for that rep."""
     if row is None:
         return Cell("")
-    return Cell(display.measure(row.measured, rep_unit(rule_id)), "red" if row.violations else "")
+    text = display.measure(row.measured, rep_unit(rule_id))
+    evidence = counts_and_interval(row)
+    if evidence:
+        text += f" ({evidence})"
+    return Cell(text, "red" if row.violations else "")
 
 
 def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
@@ -274,10 +257,14 @@ def grids(result: AuditResult, *, inline_links: bool = False) -> list[Grid]:
     from audit.reports.speed_outcome_text import speed_outcome_grids  # it builds on Grid
 
     teams = [teams_grid(result)] if result.teams else []
+    ranked, too_few = reps_grid(result), too_few_grid(result)
+    if too_few is not None:
+        ranked.empty = "none with enough judged handoffs to rank"
     return [
         rules_grid(result),
         *teams,
-        reps_grid(result),
+        ranked,
+        *([too_few] if too_few is not None else []),
         *speed_outcome_grids(result),
         violations_grid(result, inline_links=inline_links),
     ]

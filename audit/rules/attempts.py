@@ -13,7 +13,15 @@ import numpy as np
 
 from audit.context import AuditContext
 from audit.instants_ns import not_nat
+from audit.persistence import asked_channels
 from audit.result import RuleResult
+from audit.rules.attempt_channels import (
+    cadence,
+    channels_short,
+    persistence_details,
+    persistence_sentence,
+    persistence_words,
+)
 from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import compliant_of_judged, target_words
@@ -29,8 +37,15 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     minimum = facts["attempts_min"].to_numpy()
     window_ns = facts["window_ns"].to_numpy()
     connected = not_nat(facts["connected_at"].to_numpy())
-    compliant = connected | (counted >= minimum)
-    judged = compliant | (facts["window_end"].to_numpy() <= ctx.as_of_ns)
+    channels = asked_channels(ctx.sla)
+    short = channels_short(facts, channels)
+    minimums_met = (counted >= minimum) & ~short.any(axis=1)
+    gap_ok, cadence_set = cadence(facts)
+    compliant = connected | (minimums_met & gap_ok)
+    # A later gap could still break the cadence: only a connection, or the window's close,
+    # decides a handoff whose tier sets max_gap.
+    decided_early = connected | (minimums_met & gap_ok & ~cadence_set)
+    judged = decided_early | (facts["window_end"].to_numpy() <= ctx.as_of_ns)
     window = duration_code(cfg.window)
 
     def reasons(index: np.ndarray) -> list[str]:
@@ -48,7 +63,8 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             f"connection in {window_code(span)} (SLA {least})"
             for count, least, span in set(shown)
         }
-        return [words[key] for key in shown]
+        extra = persistence_words(facts, channels, index, cadence_set.any())
+        return [words[key] + more for key, more in zip(shown, extra, strict=True)]
 
     judged_counts = counted[judged]
     return handoff_rule(
@@ -67,7 +83,8 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             "attempts_histogram": _histogram(judged_counts),
             "min_attempts": cfg.min,
             "window": window,
-        },
+        }
+        | persistence_details(cfg, channels, short, gap_ok, judged & ~compliant),
     )
 
 
@@ -92,6 +109,7 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
         f"{compliant_of_judged(rule)} judged handoffs were reached or got {tries}{span} "
         f"({target_words(rule, RULE.unit)})."
     )
+    text += persistence_sentence(details)
     connected = details.get("connected")
     if connected is not None:
         text += f" {connected} were reached."

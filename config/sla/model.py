@@ -21,7 +21,7 @@ from config.sla.marketing import Goals, Marketing
 from config.sla.sales import Sales
 from config.sla.segments import Segments
 from config.sla.teams import AlertChannel, Alerts, Team, checked_teams
-from config.sla.tiers import Tier, checked_tiers
+from config.sla.tiers import Tier, checked_tiers, tier_attempts_problems
 from config.sla.wording import Problems, as_written, close_zone
 
 RULE_IDS: tuple[str, ...] = (
@@ -128,6 +128,7 @@ class SLA(BaseModel):
     def _teams_and_tiers_fit_together(self) -> SLA:
         problems = checked_teams(self.teams, self.channels)
         problems += checked_tiers(self.tiers, self.segments)
+        problems += tier_attempts_problems(self.tiers, self.sales)
         if problems:
             raise Problems(problems)
         return self

@@ -141,12 +141,42 @@ def _sales_sentence(sla: SLA) -> str:
     return (
         f"Sales touches each MQL within {within} ({', '.join(calendar)}) for "
         f"{_percent(first.target)} of leads; works {_percent(coverage.target)} of MQLs at "
-        f"least once within {window}; makes at least {attempts.min} attempts by {channels} "
-        f"over {window}, at least {duration_words(attempts.min_gap)} apart, until the lead "
-        f"is reached, for {_percent(attempts.target)} of leads; and recycles unreachable "
+        f"least once within {window}; makes at least {attempts.min} attempts by {channels}"
+        f"{_per_channel_words(attempts.per_channel)} over {window}, at least "
+        f"{duration_words(attempts.min_gap)} apart{_max_gap_words(attempts.max_gap, hours)}, "
+        f"until the lead is reached, for {_percent(attempts.target)} of leads; and recycles "
+        "unreachable "
         f"leads within {duration_words(recycle.grace)} after the window, with a reason in "
         f"{recycle.reason_field}{reasons}, for {_percent(recycle.target)} of them."
+        f"{_compare_words(sales.compare_reps.min_judged)}"
     )
+
+
+def _compare_words(min_judged: int) -> str:
+    """How reps are compared: each share with its 95 % interval, the few apart."""
+    if min_judged == 0:
+        return " Every rep is ranked, each share with its 95% interval."
+    return (
+        f" A rep with fewer than {min_judged} judged handoffs in every rule is shown apart, "
+        "too few to judge, and not ranked; each rep's share has its 95% interval."
+    )
+
+
+def _per_channel_words(per_channel: dict[str, int]) -> str:
+    """`` (of them at least 3 calls and 2 emails)``, or "" with no per-channel minimum."""
+    if not per_channel:
+        return ""
+    asked = [f"{least} {name}{'' if least == 1 else 's'}" for name, least in per_channel.items()]
+    return f" (of them at least {join_words(asked, 'and')})"
+
+
+def _max_gap_words(gap: timedelta | None, hours: object) -> str:
+    """``, never more than 16 business hours between two`` (cadence), or ""."""
+    if gap is None:
+        return ""
+    amount, unit = duration_words(gap).split(" ", 1)
+    business = "business " if hours is not None else ""
+    return f", never more than {amount} {business}{unit} between two"
 
 
 def _tier_change(block: str, key: str, value: object, business: bool) -> str:
@@ -163,6 +193,13 @@ def _tier_change(block: str, key: str, value: object, business: bool) -> str:
     phrases = {
         ("attempts", "window"): f"an attempts window of {value}",
         ("attempts", "min_gap"): f"attempts at least {value} apart",
+        ("attempts", "max_gap"): f"no more than {value} (business time) between attempts",
+        ("attempts", "per_channel"): "per channel at least "
+        + (
+            join_words([f"{n} {c}{'' if n == 1 else 's'}" for c, n in value.items()], "and")
+            if isinstance(value, dict) and value
+            else "nothing"
+        ),
         ("recycle", "grace"): f"recycling within {value} after the window",
     }
     return phrases.get((block, key), f"{block}.{key} {value}")

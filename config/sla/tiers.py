@@ -23,9 +23,11 @@ overrides nothing, and two tiers with one name.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from config.sla.sales import Sales
+from config.sla.sales import Sales, known_channels, per_channel_problems, positive_gap
 from config.sla.segments import Segments
 from config.sla.values import AtLeastOne, Duration, Share
 
@@ -46,11 +48,26 @@ class FirstTouchTier(BaseModel):
 
 
 class AttemptsTier(BaseModel):
+    """A tier's attempts keys; ``per_channel`` replaces the base map as a whole (``{}``
+    drops the per-channel minimums for the tier's handoffs)."""
+
     model_config = ConfigDict(extra="forbid")
     min: AtLeastOne | None = None
     window: Duration | None = None
     min_gap: Duration | None = None
+    per_channel: dict[str, AtLeastOne] | None = None
+    max_gap: Duration | None = None
     target: Share | None = None
+
+    @field_validator("per_channel")
+    @classmethod
+    def _known_channels(cls, per_channel: dict[str, int] | None) -> dict[str, int] | None:
+        return known_channels(per_channel)
+
+    @field_validator("max_gap")
+    @classmethod
+    def _positive_gap(cls, gap: timedelta | None) -> timedelta | None:
+        return positive_gap(gap)
 
 
 class CoverageTier(BaseModel):
@@ -166,6 +183,38 @@ def checked_tiers(tiers: list[Tier], segments: Segments) -> list[Problem]:
             if problem:
                 problems.append(((*where, "when", problem[0]), problem[1]))
                 break
+    return problems
+
+
+def tier_attempts_problems(tiers: list[Tier], base: Sales) -> list[Problem]:
+    """Per-channel minimums a tier's attempts (merged over the base) cannot meet.
+
+    A tier that lowers ``min`` below the base's ``per_channel``, or sets a ``per_channel``
+    above its own total, would judge its handoffs by a promise that contradicts itself.
+    """
+    problems: list[Problem] = []
+    for index, tier in enumerate(tiers):
+        given = tier.attempts.model_dump(exclude_none=True) if tier.attempts else {}
+        if not {"min", "per_channel"} & set(given):
+            continue
+        merged = tier.sales(base).attempts
+        where = ("tiers", index, "attempts")
+        if "per_channel" in given:
+            min_key = f"tiers[{index}].attempts.min" if "min" in given else "sales.attempts.min"
+            found = per_channel_problems(merged, min_key=min_key)
+            problems += [((*where, *path), message) for path, message in found]
+            continue
+        total = sum(merged.per_channel.values())
+        if total > merged.min:
+            listed = ", ".join(f"{name}: {least}" for name, least in merged.per_channel.items())
+            problems.append(
+                (
+                    (*where, "min"),
+                    f"{merged.min} is less than the channel minimums of "
+                    f"sales.attempts.per_channel ({listed}; {total} in all); raise it to at "
+                    "least that or give the tier its own per_channel",
+                )
+            )
     return problems
 
 
