@@ -91,6 +91,9 @@ class Violation:
     instants: dict[str, str | None] = field(default_factory=dict)
     tier: str = ""
     """The tier that judged the handoff ("" when the SLA has no tiers; ``base`` for none)."""
+    attributed_to: str = ""
+    """Speed to lead: whose delay made the touch late — ``routing``, ``rep`` or ``both``
+    (audit/routing.py); "" for every other rule."""
 
 
 @dataclass(slots=True)
