@@ -20,7 +20,7 @@ from audit.funnel_values import funnel_value_notes
 from audit.period import AuditInputError, Period, parse_period
 from audit.preflight import email_note, history_notes, unserved_note
 from audit.result import AuditResult, TrendPoint
-from audit.rules import RULES
+from audit.rules import rules_for
 from audit.teams import team_notes, team_rows
 from audit.tier_values import tier_value_notes
 from audit.wording import local_instant
@@ -102,7 +102,7 @@ def run_audit(
     # The data notes are SQL alone: they run on a second connection meanwhile (aside.py).
     quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla, span.start, when))
-    rules = [rule.evaluate(ctx) for rule in RULES]
+    rules = [rule.evaluate(ctx) for rule in rules_for(sla)]
     return AuditResult(
         sla=sla.name,
         period=span.label,
@@ -186,7 +186,7 @@ def trend_point(
 ) -> TrendPoint:
     """One month's figures as of ``as_of``, without evidence lists."""
     ctx = build_context(conn, sla, month, as_of, calendar, evidence=False)
-    rules = [rule.evaluate(ctx) for rule in RULES]
+    rules = [rule.evaluate(ctx) for rule in rules_for(sla)]
     result = AuditResult(sla.name, month.label, format_instant(as_of), sla.timezone, rules)
     return TrendPoint(
         period=month.label,

@@ -80,6 +80,20 @@ class Clocks:
             self._own[rep] = BusinessCalendar(hours.tz, rebuilt, hours.holidays, spans)
         return self._own[rep]
 
+    def presence(self, start: datetime, end: datetime) -> dict[str, float]:
+        """Each rep with time off: the share of their working time in [start, end) they
+        were present for (1.0 is left out). Per-rep volume is pro-rated by it."""
+        shares = {}
+        for rep, spans in self.absences.items():
+            if not spans:
+                continue
+            working = self.hours(rep).business_seconds(start, end)
+            present = self.own(rep).business_seconds(start, end)
+            share = present / working if working > 0 else 1.0
+            if share < 1.0:
+                shares[rep] = share
+        return shares
+
     def is_absent(self, reps: np.ndarray, instants: np.ndarray) -> np.ndarray:
         """Whether each rep was on time off at the matching instant (False at NaT)."""
         out = np.zeros(len(reps), dtype=bool)

@@ -90,7 +90,9 @@ def _calendar_spans(rep: str, block: RepTimeOff, tz: ZoneInfo, fetch: Fetch) -> 
             raw = Path(where).read_bytes()
     except OSError as exc:
         verb = "fetch" if "://" in where else "read"
-        raise AuditInputError(f"{key}: cannot {verb} {where} ({exc}); check the path or URL") from None
+        raise AuditInputError(
+            f"{key}: cannot {verb} {where} ({exc}); check the path or URL"
+        ) from None
     try:
         calendar = icalendar.Calendar.from_ical(raw)
         return [span for event in calendar.walk("VEVENT") if (span := _event_span(event, tz))]

@@ -25,9 +25,9 @@ import numpy as np
 from audit.context import AuditContext
 from audit.instants_ns import local_texts, not_nat
 from audit.result import RuleResult
-from audit.rules.common import handoff_rule
 from audit.routing import attribution
 from audit.routing_details import routing_details
+from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import compliant_of_judged, human_duration, target_words
 from config.durations import duration_code

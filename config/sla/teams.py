@@ -29,8 +29,8 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from config.sla.values import Duration
-from config.sla.working_hours import WorkingTime
 from config.sla.wording import Problems, as_written
+from config.sla.working_hours import WorkingTime
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
