@@ -200,7 +200,7 @@ CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
 ADDITIVE = {
     "top": {"timezone", "pending", "provisional", "coverage", "data_start", "teams"},
     "reps": {"pending", "violations"},
-    "violations": {"source", "kind", "instants", "tier"},
+    "violations": {"source", "kind", "instants", "tier", "attributed_to"},
     "rules": {"by_segment", "by_lead_source", "by_tier"},
 }
 NUMBER = (int, float)
