@@ -220,7 +220,7 @@ def test_to_dict_lists_evidence_members_in_the_contract_order() -> None:
 
     assert list(doc["violations"][0]) == [
         "rule", "lead", "crm_id", "rep", "handoff_at", "reason", "url", "source", "kind",
-        "instants", "tier",
+        "instants", "tier", "attributed_to",
     ]  # fmt: skip
     assert list(doc["pending"][0]) == [
         "rule", "lead", "crm_id", "rep", "handoff_at", "decided_by", "url", "tier",
