@@ -154,6 +154,20 @@ def _normalise_holidays(holidays: Iterable[date]) -> frozenset[date]:
     return frozenset(days)
 
 
+def _merged_spans(spans: Iterable[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Closed spans as sorted, disjoint (starts, ends) arrays; empty spans dropped."""
+    pairs = sorted((int(start), int(end)) for start, end in spans if int(end) > int(start))
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in pairs:
+        if starts and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+
+
 def _week_open_seconds(hours: OpeningHours) -> float:
     """Nominal open seconds in one week (DST ignored); used to size forward extensions."""
 
@@ -184,9 +198,16 @@ class BusinessCalendar:
     """
 
     def __init__(
-        self, tz: ZoneInfo, hours: OpeningHours | None, holidays: Iterable[date] = ()
+        self,
+        tz: ZoneInfo,
+        hours: OpeningHours | None,
+        holidays: Iterable[date] = (),
+        closed: Iterable[tuple[int, int]] = (),
     ) -> None:
+        """``closed`` are spans of UTC epoch ns [start, end) closed besides the holidays: a
+        rep's time off (:mod:`audit.time_off`); they may overlap and come in any order."""
         self.tz = tz
+        self.closed = _merged_spans(closed)
         self.holidays: frozenset[date] = _normalise_holidays(holidays)
         self.is_24x7 = hours is None
         self.hours: dict[int, list[tuple[time, time]]] = (
@@ -204,7 +225,7 @@ class BusinessCalendar:
     @property
     def _plain_elapsed(self) -> bool:
         """24x7 with no holidays: business time is elapsed time, no table needed."""
-        return self.is_24x7 and not self.holidays
+        return self.is_24x7 and not self.holidays and not self.closed[0].size
 
     # ---- scalar forms -----------------------------------------------------------------
 
@@ -301,5 +322,7 @@ class BusinessCalendar:
         return self._rebuild(table.first_day, last)
 
     def _rebuild(self, first_day: date, last_day: date) -> IntervalTable:
-        self._table = build_table(self.tz, self.hours, self.holidays, first_day, last_day)
+        self._table = build_table(
+            self.tz, self.hours, self.holidays, first_day, last_day, self.closed
+        )
         return self._table

@@ -22,7 +22,7 @@ from audit.handoffs import (
     UNASSIGNED,
     first_event_at_or_after,
     period_handoffs,
-    responsible_reps,
+    responsible_assignment,
     value_at,
 )
 from audit.instants_ns import earliest, ns_text
@@ -41,8 +41,10 @@ from audit.outreach import (
 from audit.period import Period
 from audit.persistence import add_persistence_facts
 from audit.result import Coverage
+from audit.routing import Clocks, add_routing_facts, calendar_years
 from audit.snapshot_reader import SnapshotReader, StageCondition, stage_conditions
 from audit.tiers import add_tier_columns
+from audit.time_off import check_owners, rep_absences
 from config.sla import SLA
 from snapshot.instants import format_instant, parse_instant
 
@@ -67,6 +69,8 @@ class AuditContext:
     """Whether rules list violations and pending handoffs; a trend point needs only figures."""
     labels: ValueLabels = field(default_factory=lambda: ValueLabels({}))
     """The CRM's labels of funnel values, for the words of evidence (issue 15, item 7)."""
+    clocks: Clocks | None = None
+    """Each rep's working hours and own clock (time off); None: the SLA's for everyone."""
 
     @property
     def as_of_text(self) -> str:
@@ -130,7 +134,8 @@ def build_context(
 
     counted, kinds_seen = _add_outreach_facts(facts, reader, sla, calendar)
     _add_funnel_facts(facts, sla, history, entries, counted)
-    _add_first_touch_deadline(facts, sla, calendar)
+    clocks = _rep_clocks(sla, calendar, owners, period, as_of)
+    add_routing_facts(facts, sla, clocks)
 
     reps = _period_reps(owners, owner_names, facts["rep"])
     as_of_ns = int(pd.Timestamp(as_of).value)
@@ -148,7 +153,18 @@ def build_context(
         kinds_seen=kinds_seen,
         evidence=evidence,
         labels=read_value_labels(conn),
+        clocks=clocks,
     )
+
+
+def _rep_clocks(
+    sla: SLA, calendar: BusinessCalendar, owners: pd.DataFrame, period: Period, as_of: datetime
+) -> Clocks:
+    """Every rep's clock; time off is read (files, URLs) only when the SLA lists some."""
+    if sla.time_off or sla.rep_hours:
+        check_owners(sla, owners["email"].tolist())
+    absences = rep_absences(sla) if sla.time_off else {}
+    return Clocks(sla, calendar, calendar_years(period.start, as_of), absences)
 
 
 def _instant_or_none(text: str | None) -> datetime | None:
@@ -200,24 +216,15 @@ def _add_responsible_reps(
     history: pd.DataFrame,
     owner_names: dict[str, str],
 ) -> None:
-    """Add ``rep``: who is responsible for each handoff (docs/SEMANTICS.md §3)."""
+    """Add ``rep``: who is responsible for each handoff (docs/SEMANTICS.md §3), and
+    ``assigned_ns``: when the lead first had an owner at or after the handoff."""
     current_owner = facts["owner_id"].astype(object).where(facts["owner_id"].notna(), None)
     current_owner = current_owner.where(
         ~facts["lead_id"].isin(reader.leads_with_owner_history()), None
     )
-    facts["rep"] = responsible_reps(facts, history, current_owner, owner_names)
-
-
-def _add_first_touch_deadline(facts: pd.DataFrame, sla: SLA, calendar: BusinessCalendar) -> None:
-    """Add ``first_touch_deadline``: the handoff plus its tier's ``first_touch.within``
-    business time (one calendar pass per distinct ``within``, not per handoff)."""
-    handoff = facts["handoff_ns"].to_numpy()
-    within = facts["first_touch_within_s"].to_numpy()
-    deadline = np.zeros(len(facts), dtype=np.int64)
-    for seconds in np.unique(within).tolist():
-        chosen = within == seconds
-        deadline[chosen] = calendar.add_business_ns(handoff[chosen], seconds)
-    facts["first_touch_deadline"] = deadline
+    facts["rep"], facts["assigned_ns"] = responsible_assignment(
+        facts, history, current_owner, owner_names
+    )
 
 
 def _owner_names(owners: pd.DataFrame) -> dict[str, str]:

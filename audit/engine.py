@@ -22,7 +22,7 @@ from audit.period import AuditInputError, Period, parse_period
 from audit.preflight import email_note, history_notes, unserved_note
 from audit.rep_judging import judge_reps
 from audit.result import AuditResult, TrendPoint
-from audit.rules import RULES
+from audit.rules import rules_for
 from audit.speed_outcome import outcome_table
 from audit.teams import team_notes, team_rows
 from audit.tier_values import tier_value_notes
@@ -105,7 +105,7 @@ def run_audit(
     # The data notes are SQL alone: they run on a second connection meanwhile (aside.py).
     quality = read_aside(conn, lambda aside: quality_notes(aside, span, when))
     ctx = build_context(conn, sla, span, when, calendar_for(sla, span.start, when))
-    rules = [rule.evaluate(ctx) for rule in RULES]
+    rules = [rule.evaluate(ctx) for rule in rules_for(sla)]
     name_evidence(conn, rules)
     judge_reps(rules, sla.sales.compare_reps.min_judged)
     return AuditResult(
@@ -193,7 +193,7 @@ def trend_point(
 ) -> TrendPoint:
     """One month's figures as of ``as_of``, without evidence lists."""
     ctx = build_context(conn, sla, month, as_of, calendar, evidence=False)
-    rules = [rule.evaluate(ctx) for rule in RULES]
+    rules = [rule.evaluate(ctx) for rule in rules_for(sla)]
     result = AuditResult(sla.name, month.label, format_instant(as_of), sla.timezone, rules)
     return TrendPoint(
         period=month.label,

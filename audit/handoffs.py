@@ -115,14 +115,30 @@ def responsible_reps(
     current_owner: pd.Series,
     owner_names: dict[str, str],
 ) -> pd.Series:
-    """The rep responsible for each handoff (docs/SEMANTICS.md §3).
+    """The rep responsible for each handoff (docs/SEMANTICS.md §3); see
+    :func:`responsible_assignment`, which also says when they got the lead."""
+    return responsible_assignment(handoffs, history, current_owner, owner_names)[0]
+
+
+def responsible_assignment(
+    handoffs: pd.DataFrame,
+    history: pd.DataFrame,
+    current_owner: pd.Series,
+    owner_names: dict[str, str],
+) -> tuple[pd.Series, np.ndarray]:
+    """The rep responsible for each handoff, and the instant the lead first had an owner.
 
     The owner at the handoff instant; if none then, the first owner assigned after it (up
     to as-of); with no owner history at all, the lead's current owner; else unassigned.
     ``current_owner`` is indexed like ``handoffs``. Reps are named by email where known.
+    The assignment instant is the handoff itself when the lead already had an owner (or
+    only a current owner is known), the first assignment after it otherwise, NaT when
+    unassigned. A Salesforce queue is stored as no owner, so a lead waiting in a queue is
+    unassigned until a user takes it.
     """
     owner_events = history[history["field"] == "owner"]
-    at_handoff = value_at(handoffs, history, "owner", handoffs["handoff_ns"].to_numpy())
+    handoff_ns = handoffs["handoff_ns"].to_numpy()
+    at_handoff = value_at(handoffs, history, "owner", handoff_ns)
     assigned = owner_events[owner_events["value"].notna() & (owner_events["value"] != "")]
     first_after = first_event_at_or_after(handoffs, assigned, "event_ns")
     later = (
@@ -137,9 +153,14 @@ def responsible_reps(
     )
     later = later.astype(object).where(later.notna(), None)
     has_history = handoffs["lead_key"].isin(owner_events["lead_key"].unique())
-    owner = at_handoff.where(at_handoff.notna() & (at_handoff != ""), later)
+    owned_then = (at_handoff.notna() & (at_handoff != "")).to_numpy()
+    owner = at_handoff.where(owned_then, later)
     owner = owner.where(has_history | owner.notna(), current_owner)
     owner = owner.where(owner.notna() & (owner != ""), None)
-    return owner.map(
+    has_owner = owner.notna().to_numpy()
+    assigned_ns = np.where(owned_then | ~has_history.to_numpy(), handoff_ns, first_after)
+    assigned_ns = np.where(has_owner, assigned_ns, NAT).astype(np.int64)
+    reps = owner.map(
         lambda owner_id: UNASSIGNED if owner_id is None else owner_names.get(owner_id, owner_id)
     )
+    return reps, assigned_ns

@@ -130,9 +130,15 @@ class IntervalTable:
 
 
 def build_table(
-    tz: ZoneInfo, hours: OpeningHours, holidays: frozenset[date], first_day: date, last_day: date
+    tz: ZoneInfo,
+    hours: OpeningHours,
+    holidays: frozenset[date],
+    first_day: date,
+    last_day: date,
+    closed: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> IntervalTable:
-    """Convert every open interval of the local days ``first_day..last_day`` to UTC ns."""
+    """Convert every open interval of the local days ``first_day..last_day`` to UTC ns,
+    less the ``closed`` spans (sorted, disjoint UTC ns starts and ends: a rep's time off)."""
     opens: list[int] = []
     closes: list[int] = []
     day = first_day
@@ -145,6 +151,8 @@ def build_table(
     open_arr, close_arr = _merge_touching(
         np.asarray(opens, dtype=np.int64), np.asarray(closes, dtype=np.int64)
     )
+    if closed is not None and closed[0].size:
+        open_arr, close_arr = _without(open_arr, close_arr, *closed)
     lengths = close_arr - open_arr
     cum_end = np.cumsum(lengths, dtype=np.int64)
     return IntervalTable(
@@ -164,6 +172,28 @@ def _boundary_ns(day: date, moment: time, tz: ZoneInfo) -> int:
     if moment == END_OF_DAY:
         return wall_to_utc_ns(datetime.combine(day + timedelta(days=1), time(0, 0)), tz)
     return wall_to_utc_ns(datetime.combine(day, moment), tz)
+
+
+def _without(
+    opens: np.ndarray, closes: np.ndarray, cut_starts: np.ndarray, cut_ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The open intervals less the cut spans, on whole arrays.
+
+    Every boundary of either set splits time into elementary pieces; a piece stays open
+    when it lies inside an open interval and inside no cut (both sets are sorted and
+    disjoint, so one ``searchsorted`` each decides it).
+    """
+    if opens.size == 0:
+        return opens, closes
+    edges = np.unique(np.concatenate([opens, closes, cut_starts, cut_ends]))
+    left, right = edges[:-1], edges[1:]
+
+    def inside(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        slot = np.searchsorted(starts, left, side="right") - 1
+        return (slot >= 0) & (left < ends[np.clip(slot, 0, None)])
+
+    keep = inside(opens, closes) & ~inside(cut_starts, cut_ends)
+    return _merge_touching(left[keep], right[keep])
 
 
 def _merge_touching(opens: np.ndarray, closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -118,6 +118,9 @@ class Violation:
     email: str | None = None
     rep_name: str | None = None
     """The names (issue 15, item 7) are filled after the rules (:mod:`audit.names`)."""
+    attributed_to: str = ""
+    """Speed to lead: whose delay made the touch late — ``routing``, ``rep`` or ``both``
+    (audit/routing.py); "" for every other rule."""
 
 
 @dataclass(slots=True)

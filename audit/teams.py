@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from audit.handoffs import UNASSIGNED
 from audit.result import RepRow, RuleResult, TeamRow
-from audit.rules import RULES_BY_ID
+from audit.rules import ALL_RULES_BY_ID
 from audit.status import share
 from config.sla import SLA
 
@@ -92,7 +92,7 @@ def roll_up(group: Group, rule: RuleResult, members: Sequence[RepRow]) -> TeamRo
 
 def _figure(rule: RuleResult, members: Sequence[RepRow]) -> tuple[int, float | None]:
     """The group's judged count and figure for the rule, in the rule's own terms."""
-    known = RULES_BY_ID.get(rule.id)
+    known = ALL_RULES_BY_ID.get(rule.id)
     unit, rep_unit = (known.unit, known.rep_unit) if known else ("share", "share")
     if unit == "count":  # mql_volume: the group's handoffs
         counted = [r.measured for r in members if r.measured is not None]

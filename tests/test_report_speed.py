@@ -220,7 +220,7 @@ def test_to_dict_lists_evidence_members_in_the_contract_order() -> None:
 
     assert list(doc["violations"][0]) == [
         "rule", "lead", "crm_id", "rep", "handoff_at", "reason", "url", "source", "kind",
-        "instants", "tier", "lead_name", "company", "email", "rep_name",
+        "instants", "tier", "lead_name", "company", "email", "rep_name", "attributed_to",
     ]  # fmt: skip
     assert list(doc["pending"][0]) == [
         "rule", "lead", "crm_id", "rep", "handoff_at", "decided_by", "url", "tier",

@@ -211,6 +211,7 @@ ADDITIVE = {
         "company",
         "email",
         "rep_name",
+        "attributed_to",
     },
     "rules": {"by_segment", "by_lead_source", "by_tier"},
 }

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 def known_rule(rule_id: str) -> Rule | None:
     """The registry's rule with that id, or None for a rule this version does not know."""
-    from audit.rules import RULES_BY_ID
+    from audit.rules import ALL_RULES_BY_ID
 
-    return RULES_BY_ID.get(rule_id)
+    return ALL_RULES_BY_ID.get(rule_id)
 
 
 def rule_title(rule_id: str) -> str | None:

@@ -66,6 +66,7 @@ def handoff_rule(
     eligible: np.ndarray | None = None,
     details: dict[str, Any] | None = None,
     violations: bool = True,
+    attributed: np.ndarray | None = None,
 ) -> RuleResult:
     """Build the result of a rule judged handoff by handoff.
 
@@ -76,6 +77,7 @@ def handoff_rule(
     broken promise (conversion): no evidence rows and no per-rep violation counts.
     ``targets`` is each handoff's target when tiers may set their own; the headline
     target is then the judged handoffs' average (:mod:`audit.rules.splits`).
+    ``attributed`` is each handoff's ``attributed_to`` (speed to lead: routing or rep).
     """
     facts = ctx.facts
     eligible = np.ones(len(facts), dtype=bool) if eligible is None else eligible
@@ -91,7 +93,9 @@ def handoff_rule(
     waiting: list[PendingHandoff] = []
     if ctx.evidence:
         with collector_paused():
-            listed = _violations(ctx, rule_id, violating, reasons, instants or {}, kinds)
+            listed = _violations(
+                ctx, rule_id, violating, reasons, instants or {}, kinds, attributed
+            )
             waiting = _pending(ctx, rule_id, pending, decided_by)
     return RuleResult(
         id=rule_id,
@@ -168,6 +172,7 @@ def _violations(
     reasons: Reasons,
     instants: Mapping[str, np.ndarray],
     kinds: np.ndarray | None,
+    attributed: np.ndarray | None = None,
 ) -> list[Violation]:
     """One Violation per violating handoff, built column by column."""
     index = np.flatnonzero(violating)
@@ -191,7 +196,9 @@ def _violations(
         tiers,
         strict=True,
     )
-    return list(starmap(Violation, columns))
+    # By keyword: later fields (the names, filled after the rules) sit between tier and it.
+    whose = map(str, attributed[index].tolist()) if attributed is not None else repeat("", count)
+    return [Violation(*row, attributed_to=by) for row, by in zip(columns, whose, strict=True)]
 
 
 def _pending(

@@ -46,11 +46,14 @@ def _in_range(ctx: AuditContext) -> RuleResult:
         )
     low = None if cfg.min is None else cfg.min * ctx.elapsed_share
     high = cfg.max
+    # A rep on time off for part of the month is held to their share of it (days present).
+    present = {} if ctx.clocks is None else ctx.clocks.presence(ctx.period.start, ctx.period.end)
     in_range = {}
     for rep in ctx.reps:
         handoffs = int(counts.get(rep, 0))
-        in_range[rep] = (low is None or handoffs >= low - 1e-9) and (
-            high is None or handoffs <= high
+        share_present = present.get(rep, 1.0)
+        in_range[rep] = (low is None or handoffs >= low * share_present - 1e-9) and (
+            high is None or handoffs <= high * share_present + 1e-9
         )
     measured = share(sum(in_range.values()), len(ctx.reps))
     for row in rows:
@@ -72,6 +75,7 @@ def _in_range(ctx: AuditContext) -> RuleResult:
                 rep: int(counts.get(rep, 0)) for rep, ok in in_range.items() if not ok
             },
             "unassigned": int(counts.get(UNASSIGNED, 0)),
+            **({"present_share": present} if present else {}),
         },
         reps=rows,
     )
@@ -86,6 +90,9 @@ def sentence(rule: RuleResult, details: Mapping[str, Any], _: str) -> str:
         f"{compliant_of_judged(rule)} reps received {_range(details)} MQLs{_pro_rated(details)} "
         f"({target_words(rule, RULE.unit)} of reps)."
     )
+    present = details.get("present_share") or {}
+    if isinstance(present, Mapping) and present:
+        text += f" Pro-rated for time off: {_shares(present)}."
     outside = details.get("out_of_range") or {}
     if isinstance(outside, Mapping) and outside:
         text += f" Outside the range: {_names(outside)}."
@@ -109,6 +116,14 @@ def _pro_rated(details: Mapping[str, Any]) -> str:
     if low is None or month is None or elapsed is None or elapsed >= 1:
         return ""
     return f" so far ({number(month)} a month pro-rated to the {percent(elapsed)} of it elapsed)"
+
+
+def _shares(present: Mapping[str, Any]) -> str:
+    """Reps on time off and the share of the month they were present, "ana@… (70.0%)"."""
+    items = [f"{clean(name)} present {percent(value)}" for name, value in present.items()]
+    more = len(items) - NAMES_SHOWN
+    shown = ", ".join(items[:NAMES_SHOWN])
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _names(counts: Mapping[str, Any]) -> str:

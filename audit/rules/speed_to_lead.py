@@ -25,6 +25,8 @@ import numpy as np
 from audit.context import AuditContext
 from audit.instants_ns import local_texts, not_nat
 from audit.result import RuleResult
+from audit.routing import attribution
+from audit.routing_details import routing_details
 from audit.rules.common import handoff_rule
 from audit.rules.rule import Rule
 from audit.wording import compliant_of_judged, human_duration, target_words
@@ -45,11 +47,9 @@ def evaluate(ctx: AuditContext) -> RuleResult:
     first = facts["first_attempt"].to_numpy()
     deadline = facts["first_touch_deadline"].to_numpy()
     touched = not_nat(first)
-    seconds = np.full(len(facts), np.nan)
-    if touched.any():
-        seconds[touched] = ctx.calendar.business_seconds_ns(
-            facts["handoff_ns"].to_numpy()[touched], first[touched]
-        )
+    # Business seconds on the rep's clock (audit/routing.py): from the handoff, or from
+    # the assignment when the SLA says ``clock: assignment``.
+    seconds = np.where(touched, facts["touch_s"].to_numpy(), np.nan)
     minutes = seconds / 60.0
     compliant = touched & (seconds <= tier_within_s + SLACK_S)
     judged = touched | (deadline <= ctx.as_of_ns)
@@ -75,6 +75,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
             )
         ]
 
+    faults = attribution(facts, ctx.sla, ctx.as_of_ns)
     got_s = seconds[touched & judged]
     got = minutes[touched & judged]
     details = {
@@ -83,6 +84,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         "untouched": int((judged & ~touched).sum()),
         "within": duration_code(cfg.within),
         "minutes_histogram": minutes_histogram(got_s, cfg.within.total_seconds()),
+        **routing_details(ctx, judged & ~compliant, faults),
     }
     return handoff_rule(
         ctx,
@@ -96,6 +98,7 @@ def evaluate(ctx: AuditContext) -> RuleResult:
         instants={"first_touch_at": first, "deadline": deadline},
         kinds=np.where(touched, "late", "untouched"),
         details=details,
+        attributed=faults,
     )
 
 

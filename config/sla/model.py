@@ -7,9 +7,8 @@ the checks that span them (``derived`` needs ``goals``) and the answers the audi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -18,11 +17,14 @@ from config.sla.funnel import Funnel, FunnelStage, checked_funnel
 from config.sla.holidays import Holidays
 from config.sla.hours import read_hours
 from config.sla.marketing import Goals, Marketing
+from config.sla.routing import Routing
 from config.sla.sales import Sales
 from config.sla.segments import Segments
 from config.sla.teams import AlertChannel, Alerts, Team, checked_teams
 from config.sla.tiers import Tier, checked_tiers, tier_attempts_problems
-from config.sla.wording import Problems, as_written, close_zone
+from config.sla.time_off import RepTimeOff, checked_time_off
+from config.sla.wording import Problems
+from config.sla.working_hours import WorkingTime, checked_hours, checked_zone
 
 RULE_IDS: tuple[str, ...] = (
     "mql_volume",
@@ -54,6 +56,9 @@ class SLA(BaseModel):
     teams: dict[str, Team] = Field(default_factory=dict)
     channels: dict[str, AlertChannel] = Field(default_factory=dict)
     alerts: Alerts = Field(default_factory=Alerts)
+    routing: Routing | None = None
+    time_off: dict[str, RepTimeOff] = Field(default_factory=dict)
+    rep_hours: dict[str, WorkingTime] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -65,35 +70,17 @@ class SLA(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _iana_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-        else:
-            return name
-        close = close_zone(name)
-        fix = f"did you mean {close}?" if close else "use an IANA name such as America/Sao_Paulo"
-        raise ValueError(f'"{name}" is not an IANA time zone; {fix}')
+        return checked_zone(name)
 
     @field_validator("business_hours", mode="before")
     @classmethod
     def _opening_hours(cls, value: object) -> object:
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            raise ValueError(
-                f"{as_written(value)} is not days and hours; write lines such as "
-                'mon-fri: "09:00-18:00"'
-            )
-        if not value:
-            raise ValueError(
-                "has no days, so the team would never be open; give lines such as mon-fri: "
-                '"09:00-18:00", or remove the key for 24×7'
-            )
-        _, problems = read_hours(value)
-        if problems:
-            raise Problems(list(problems))
-        return value
+        return checked_hours(value)
+
+    @field_validator("time_off", "rep_hours", mode="before")
+    @classmethod
+    def _rep_keys(cls, value: object) -> object:
+        return checked_time_off(value)
 
     @field_validator("funnel")
     @classmethod
@@ -142,6 +129,30 @@ class SLA(BaseModel):
                 return name
         return None
 
+    def working_time(self, rep: str) -> tuple[str, dict[str, str] | None, Holidays]:
+        """A rep's clock: time zone, business hours and holidays, each the rep's own
+        (``rep_hours``), else their team's, else the SLA's (config/sla/working_hours.py)."""
+        team_name = self.team_of(rep)
+        blocks = [self.rep_hours.get(rep), self.teams[team_name] if team_name else None]
+        zone, hours, holidays = self.timezone, self.business_hours, self.holidays
+        hours_set = holidays_set = zone_set = False
+        for block in blocks:
+            if block is None:
+                continue
+            if block.timezone is not None and not zone_set:
+                zone, zone_set = block.timezone, True
+            if block.business_hours is not None and not hours_set:
+                hours, hours_set = block.business_hours, True
+            if block.holidays is not None and not holidays_set:
+                holidays, holidays_set = block.holidays, True
+        return zone, hours, holidays
+
+    def has_own_clocks(self) -> bool:
+        """Whether any team or rep keeps working hours of their own."""
+        return any(t.overrides_any() for t in self.teams.values()) or any(
+            r.overrides_any() for r in self.rep_hours.values()
+        )
+
     @property
     def tz(self) -> ZoneInfo:
         """The SLA's time zone, in which periods, hours and holidays are read."""
@@ -180,6 +191,7 @@ class SLA(BaseModel):
             "mql_volume": None,
             "mql_per_rep": self.marketing.per_rep,
             "speed_to_lead": self.sales.first_touch,
+            "routing": self.routing,
             "coverage": self.sales.coverage,
             "attempts": self.sales.attempts,
             "recycling": self.sales.recycle,

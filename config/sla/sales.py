@@ -32,6 +32,9 @@ class FirstTouch(BaseModel):
     within: Duration = timedelta(minutes=5)
     target: Share = 0.9
     warn_margin: Share | None = None
+    clock: Literal["handoff", "assignment"] = "handoff"
+    """Whose clock is judged: the lead's wait from the handoff (default), or the rep's own
+    from the first owner assignment (config/sla/routing.py)."""
 
 
 class Attempts(BaseModel):

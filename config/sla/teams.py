@@ -30,11 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from config.sla.values import Duration
 from config.sla.wording import Problems, as_written
+from config.sla.working_hours import WorkingTime
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
-def _email(value: object) -> str:
+def email_address(value: object) -> str:
+    """A person's email, lower-cased as reps are named; a ValueError for anything else."""
     text = str(value).strip().lower() if value is not None else ""
     if "@" not in text or text.startswith("@") or text.endswith("@"):
         raise ValueError(
@@ -44,8 +46,9 @@ def _email(value: object) -> str:
     return text
 
 
-class Team(BaseModel):
-    """A sales team: its manager, its reps, the channels its alerts go to."""
+class Team(WorkingTime):
+    """A sales team: its manager, its reps, the channels its alerts go to, and optionally
+    its own ``timezone``, ``business_hours`` and ``holidays`` (:mod:`config.sla.working_hours`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,7 +67,7 @@ class Team(BaseModel):
         keys: dict[str, object] = {}
         for key, channels in value.items():
             try:
-                keys[_email(key)] = channels
+                keys[email_address(key)] = channels
             except ValueError as problem:
                 problems.append(((str(key),), str(problem)))
         if problems:
@@ -79,7 +82,7 @@ class Team(BaseModel):
     @field_validator("manager", mode="before")
     @classmethod
     def _manager_email(cls, value: object) -> str:
-        return _email(value)
+        return email_address(value)
 
     @field_validator("reps", mode="before")
     @classmethod
@@ -90,7 +93,7 @@ class Team(BaseModel):
         emails = []
         for index, item in enumerate(value):
             try:
-                emails.append(_email(item))
+                emails.append(email_address(item))
             except ValueError as problem:
                 problems.append(((index,), str(problem)))
         if problems:
