@@ -73,6 +73,9 @@ class Page:
     history_fields: tuple[str, ...] = ()
     """With ``history_for``: the fields whose history the page states (empty: all of them).
     HubSpot contacts state their own fields; Leads-object stages join them from elsewhere."""
+    fields: list[Row] = field(default_factory=list)
+    """``lead_fields`` rows: a lead's current value of a property the SLA names (a row
+    with value None states the property is empty)."""
     activities: list[Row] = field(default_factory=list)
     links: list[Row] = field(default_factory=list)
     links_for: list[str] = field(default_factory=list)
@@ -266,6 +269,7 @@ class SnapshotStore:
                 self.replace_history(page.history_for, page.history, page.history_fields)
             else:
                 self.upsert_history(page.history)
+            self._upsert("lead_fields", page.fields)
             self.upsert_activities(page.activities)
             if page.links_for:
                 self.replace_links(page.links_for, page.links)
