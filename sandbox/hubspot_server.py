@@ -78,6 +78,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from sandbox import custom_properties, hubspot_properties
 from sandbox.generator import (
     CRM,
     DISPOSITION_LABELS,
@@ -88,7 +89,6 @@ from sandbox.generator import (
     LeadObject,
     Rep,
 )
-from sandbox import custom_properties, hubspot_properties
 from sandbox.http_sandbox import REDIRECT_FAULTS, Fault, HttpSandbox, redirect_location
 from sandbox.hubspot_associations import V4_PAGE_DEFAULT, embedded_block, v4_result
 from sandbox.hubspot_oauth import TOKEN_PATHS, OAuthApp, TokenIssuer, expired_body, v1_error

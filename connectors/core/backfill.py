@@ -24,11 +24,10 @@ from dataclasses import replace
 from config.sla_fields import NamedField
 from connectors.core.http import Api
 from connectors.core.stream import Advance, Batch, Cursor, Stream
+from snapshot.lead_fields import FIELDS_STREAM, HISTORY_MARK
 from snapshot.store import SnapshotStore
 
 log = logging.getLogger(__name__)
-
-HISTORY_MARK = ":history"
 
 
 def field_token(named: NamedField) -> str:
@@ -39,7 +38,7 @@ def field_token(named: NamedField) -> str:
 class BackfillStream(Stream):
     """Fill the SLA's new properties for the leads already synced; see the module doc."""
 
-    name = "fields"
+    name = FIELDS_STREAM
 
     def __init__(self, fields: Sequence[NamedField], source: str) -> None:
         self.wanted = {field_token(f): f for f in fields}

@@ -90,7 +90,8 @@ def add_field_rows(
         props = record.get("properties") or {}
         with_history = record.get("propertiesWithHistory") or {}
         for named in fields:
-            page.fields.append({"lead_id": lead_id, "field": named.name, "value": _text(props.get(named.name))})
+            value = _text(props.get(named.name))
+            page.fields.append({"lead_id": lead_id, "field": named.name, "value": value})
             if named.history:
                 page.history.extend(
                     history_rows(lead_id, crm_id, named.name, with_history, props, ctx)

@@ -107,6 +107,8 @@ def with_fields(spec: ObjectSpec, fields: Sequence[NamedField]) -> ObjectSpec:
         history=(*spec.history, *history),
         extra=tuple(fields),
     )
+
+
 ENGAGEMENTS: tuple[ObjectSpec, ...] = (
     ObjectSpec(
         stream="calls",
