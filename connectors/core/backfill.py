@@ -76,7 +76,7 @@ class BackfillStream(Stream):
         named = self.wanted[cursor.phase]
         batch = self.fetch_field(api, named, cursor.after)
         cost = self._cost.setdefault(cursor.phase, [0, 0])
-        cost[0] += len(batch.records)
+        cost[0] += int(batch.extra.get("leads", len(batch.records)))
         cost[1] += int(batch.extra.get("requests", 1))
         if batch.next_after is None:
             resumed = " (resumed)" if cursor.phase == self._resumed else ""
@@ -93,7 +93,8 @@ class BackfillStream(Stream):
     def fetch_field(self, api: Api, named: NamedField, after: str | None) -> Batch:
         """One page of one property's values (and history) for leads after ``after``, in
         the CRM's id order; ``next_after`` None once the last lead is read. ``extra``
-        may say how many ``requests`` the page cost (default one)."""
+        may say how many ``requests`` the page cost (default one) and how many ``leads``
+        it filled (default: its records)."""
 
     def lead_ids_after(self, after: str | None, limit: int) -> list[str]:
         """The CRM ids of live leads in the snapshot after ``after``, in id order."""
