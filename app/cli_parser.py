@@ -244,6 +244,11 @@ def _inspect_flags(inspect: argparse.ArgumentParser) -> None:
         default=None,
         help="also write a starter SLA file with this portal's funnel values (never overwrites)",
     )
+    inspect.add_argument(
+        "--properties",
+        action="store_true",
+        help="list every lead property (default: custom ones and those found filled)",
+    )
 
 
 def _nightly_flags(nightly: argparse.ArgumentParser) -> None:

@@ -8,27 +8,34 @@ with one line naming the SLA key and the fix (exit 2); a killed backfill resumes
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from audit.engine import open_snapshot, run_audit
 from audit.period import AuditInputError
 from config.settings import Settings
 from config.sla import SLA
 from config.sla_fields import NamedField
+from connectors.salesforce.options import SalesforceOptions
 from connectors.sync import SyncError, SyncOptions, sync_source
 from run_audit import main
-from sandbox.custom_properties import set_value
+from sandbox.custom_properties import BY_HUBSPOT, current, set_value
 from sandbox.generator import CRM, Rep
 from sandbox.hubspot_server import HubSpotSandbox
+from sandbox.salesforce_server import SalesforceSandbox, sandbox_session
 from snapshot.lead_fields import field_values, filled_fields
 from snapshot.store import SnapshotStore
-from tests.conftest import HUBSPOT_TOKEN, PORTAL_ID, hubspot_settings_for
+from tests.conftest import HUBSPOT_TOKEN, PORTAL_ID, SALESFORCE_TOKEN, hubspot_settings_for
 from tests.tiny_crm import BASE_SLA, make_sla
 
 REASON = "hs_lead_disqualification_reason"
@@ -243,3 +250,105 @@ def test_sync_sla_syncs_the_reason_property_with_its_history(
     store.close()
     assert rows[0] > 0 and rows[1] > 0
     assert main(["sync", "--db", str(db)]) == 0  # without --sla: the record stays
+
+
+# -- Salesforce: custom fields, field-level security, backfill ------------------------------
+
+
+def test_salesforce_a_hidden_or_missing_field_is_one_line_before_any_data(
+    store: SnapshotStore,
+    salesforce_settings: Settings,
+    salesforce_options: SalesforceOptions,
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    for name, hint in (("Score__c", ""), ("Reason_c", " (did you mean 'Reason__c'?)")):
+        fields = (NamedField(name, "sales.recycle.reason_field", history=True),)
+        with pytest.raises(SyncError) as refused:
+            sync_source(
+                "salesforce",
+                store,
+                salesforce_settings,
+                options=replace(salesforce_options, fields=fields),
+            )
+        assert str(refused.value) == (
+            f"sales.recycle.reason_field: Salesforce Lead has no field '{name}' the integration "
+            f"user can see{hint}: create it, or grant read access in field-level security "
+            "(see `run_audit.py inspect --source salesforce`)"
+        )
+    assert store.count("leads") == 0
+    # Salesforce itself refuses the hidden field in SOQL, as for a field that does not exist.
+    sf = Salesforce(
+        session_id=SALESFORCE_TOKEN,
+        instance_url=salesforce_sandbox.instance_url,
+        session=sandbox_session(salesforce_sandbox.ca_path),
+    )
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query("SELECT Id, Score__c FROM Lead")
+    assert caught.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_salesforce_a_reason_field_named_later_is_backfilled_as_a_full_sync_reads_it(
+    tmp_path: Path,
+    salesforce_settings: Settings,
+    salesforce_options: SalesforceOptions,
+) -> None:
+    reason = (NamedField("Reason__c", "sales.recycle.reason_field", history=True),)
+    later = SnapshotStore(tmp_path / "later.db")
+    sync_source(
+        "salesforce", later, salesforce_settings, options=replace(salesforce_options, fields=())
+    )
+    filled = sync_source(
+        "salesforce", later, salesforce_settings, options=replace(salesforce_options, fields=reason)
+    )
+    at_once = SnapshotStore(tmp_path / "at_once.db")
+    sync_source(
+        "salesforce",
+        at_once,
+        salesforce_settings,
+        options=replace(salesforce_options, fields=reason),
+    )
+
+    # 120 leads (4 deleted, read with queryAll as the sync reads them) and their Reason__c
+    # history rows: one LeadHistory query and one Lead query, 2,000 records a query.
+    assert filled.streams["fields"].requests == 2
+    assert "backfilled Reason__c with its history for 120 leads in 2 requests" in filled.line()
+    for table, where in (("lead_fields", ""), ("lead_history", " where field = 'Reason__c'")):
+        sql = f"select * from {table}{where}"
+        rows = set(later.db.execute(sql).fetchall())
+        assert rows and rows == set(at_once.db.execute(sql).fetchall())
+    later.close()
+    at_once.close()
+
+
+# -- inspect: the properties, with type and fill rate -------------------------------------
+
+
+def test_inspect_lists_the_properties_with_type_and_fill_rate(
+    cli: HubSpotSandbox, crm: CRM, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", "--source", "hubspot", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {row["name"]: row for row in data["properties"]}
+    live = [lead for lead in crm.leads if not lead.archived]
+    reasons = sum(current(lead, BY_HUBSPOT[REASON]) is not None for lead in live)
+    assert data["property_sample"] == "the 200 most recently modified contacts"
+    assert rows["tier"] == {
+        "name": "tier",
+        "label": "Tier",
+        "type": "enumeration",
+        "custom": True,
+        "hidden": False,
+        "calculated": False,
+        "filled": 116,
+        "counted": 116,
+        "fill_from": "sample",
+    }
+    assert (rows[REASON]["custom"], rows[REASON]["filled"]) == (False, reasons)
+    assert list(rows)[:2] == ["segment", "tier"]  # custom properties first
+    assert cli.requests["GET /crm/v3/properties/contacts"] == 1
+    assert cli.requests["POST /crm/v3/objects/contacts/search"] == 1
+
+    assert main(["inspect", "--source", "hubspot"]) == 0
+    table = capsys.readouterr().out
+    assert "Lead properties (fill rate: snapshot where synced, else the 200 most" in table
+    assert re.search(r"\n  tier +Tier +enumeration +custom +100% \(116/116, CRM\)\n", table)
