@@ -352,3 +352,23 @@ def test_inspect_lists_the_properties_with_type_and_fill_rate(
     table = capsys.readouterr().out
     assert "Lead properties (fill rate: snapshot where synced, else the 200 most" in table
     assert re.search(r"\n  tier +Tier +enumeration +custom +100% \(116/116, CRM\)\n", table)
+
+
+def test_nightly_syncs_the_property_its_sla_names(
+    cli: HubSpotSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sla = write_sla(tmp_path / "sla.yaml", REASON)
+    db = tmp_path / "s.db"
+
+    main(["nightly", "--sla", str(sla), "--db", str(db), "--out-root", str(tmp_path / "r")])
+
+    assert cli.requests["GET /crm/v3/properties/contacts"] == 1
+    store = SnapshotStore(db)
+    assert filled_fields(store.db.conn, "hubspot") == {f"{REASON}:history"}
+    assert (
+        store.db.execute("select count(*) from lead_history where field = ?", [REASON]).fetchone()[
+            0
+        ]
+        > 0
+    )
+    store.close()
