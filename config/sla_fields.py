@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the sync engine imports this module; it need not load the S
     from config.sla import SLA
 
 CANONICAL_FIELDS = frozenset(
-    {"stage", "status", "owner", "lead_stage", "converted", "segment", "lead_source"}
+    {"stage", "status", "owner", "lead_stage", "converted", "segment", "lead_source", "source"}
 )
 """Names of the snapshot's own lead fields: always synced, never a CRM property."""
 

@@ -23,6 +23,7 @@ HISTORY_MARK = ":history"
 COLUMNS = {
     "segment": "segment",
     "lead_source": "lead_source",
+    "source": "source",
     "stage": "stage",
     "status": "status",
     "owner": "owner_id",
