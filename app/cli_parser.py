@@ -174,6 +174,11 @@ def _sync_flags(sync: argparse.ArgumentParser) -> None:
         "--db", default=None, help=f"snapshot file (default {DEFAULT_DB}, env SLA_AUDIT_DB)"
     )
     sync.add_argument("--full", action="store_true", help="re-read everything, not just changes")
+    sync.add_argument(
+        "--sla",
+        default=None,
+        help="SLA file: also sync the CRM properties it names (reason, segment, tier fields)",
+    )
     _wait_flag(
         sync, "if another sync holds the snapshot, wait up to this long (default: fail at once)"
     )
@@ -238,6 +243,11 @@ def _inspect_flags(inspect: argparse.ArgumentParser) -> None:
         metavar="FILE",
         default=None,
         help="also write a starter SLA file with this portal's funnel values (never overwrites)",
+    )
+    inspect.add_argument(
+        "--properties",
+        action="store_true",
+        help="list every lead property (default: custom ones and those found filled)",
     )
 
 

@@ -134,7 +134,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     """Sync each source in turn under the snapshot's lock; one failing does not stop the rest."""
     from app.sync_command import sync_sources
     from config.settings import Settings
+    from config.sla import load_sla
 
+    sla = load_sla(args.sla) if args.sla else None  # a bad SLA stops before any request
     settings = Settings.from_env()
     sources = [args.source] if args.source else settings.configured_sources()
     if not sources:
@@ -147,14 +149,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
         full=args.full,
         wait_s=args.wait,
         report_error=lambda message: print_error(message, args),
+        sla=sla,
     )
     return EXIT_ERROR if failed else EXIT_OK
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     from app.nightly import run_nightly
-    from app.progress import sync_with_progress
+    from app.sync_command import sla_sync
     from config.settings import Settings
+    from config.sla import load_sla
 
     settings = Settings.from_env()
     db = args.db or str(settings.db_path or DEFAULT_DB)
@@ -164,7 +168,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         args.out_root,
         settings,
         wait_s=args.wait,
-        sync=lambda source, store, s: sync_with_progress(source, store, s),
+        sync=sla_sync(load_sla(args.sla)),
     )
     for outcome in result.syncs:
         if outcome.error:
@@ -177,7 +181,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import os
 
     from app.alerts_delivery import apprise_send
-    from app.progress import sync_with_progress
+    from app.sync_command import sla_sync
     from app.watch import WatchOptions, dry_run_lines, run_watch
     from audit.period import parse_as_of
     from config.settings import Settings
@@ -185,7 +189,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     db = args.db or str(settings.db_path or DEFAULT_DB)
-    as_of = parse_as_of(args.as_of, load_sla(args.sla).tz) if args.as_of else None
+    sla = load_sla(args.sla)
+    as_of = parse_as_of(args.as_of, sla.tz) if args.as_of else None
     options = WatchOptions(
         sync=not args.no_sync,
         dry_run=args.dry_run,
@@ -198,7 +203,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         db,
         settings,
         options,
-        sync=lambda source, store, s: sync_with_progress(source, store, s),
+        sync=sla_sync(sla),
         send=apprise_send,
         environ=os.environ,
     )

@@ -134,6 +134,8 @@ def outcome_rows(meta: PortalMetadata, counts: SnapshotCounts | None) -> list[di
 
 def inspection(meta: PortalMetadata, counts: SnapshotCounts | None) -> dict[str, Any]:
     """Everything ``inspect`` shows, as the JSON it prints under ``--format json``."""
+    from app.inspect_properties import property_rows
+
     return {
         "source": meta.source,
         "snapshot": counts.path if counts is not None else None,
@@ -145,6 +147,8 @@ def inspection(meta: PortalMetadata, counts: SnapshotCounts | None) -> dict[str,
             {"id": u.crm_id, "name": u.name, "email": u.email, "active": u.active}
             for u in meta.users
         ],
+        "property_sample": meta.sample,
+        "properties": property_rows(meta, counts.path if counts is not None else None),
     }
 
 
@@ -161,8 +165,10 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> list[str]:
     return [*out, ""]
 
 
-def render_table(data: dict[str, Any]) -> str:
+def render_table(data: dict[str, Any], *, every_property: bool = False) -> str:
     """The inspection for people: one table per list, counts when a snapshot was read."""
+    from app.inspect_properties import render_properties
+
     counted = data["snapshot"] is not None
     titles = FIELD_TITLES.get(data["source"], {"stage": "Stages", "status": "Statuses"})
     out = [
@@ -203,6 +209,7 @@ def render_table(data: dict[str, Any]) -> str:
         for u in data["owners"]
     ]
     out.extend(_table("Owners", ["name", "email", "state", "id"], rows))
+    out.extend(render_properties(data, every=every_property))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -235,7 +242,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        print(render_table(data), end="")
+        print(render_table(data, every_property=args.properties), end="")
     if args.write_sla:
         from app.starter_sla import write_starter
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from app.progress import sync_with_progress
 from config.logging_setup import event
 from config.settings import Settings
-from connectors.core import SyncError, SyncSummary
+from config.sla import SLA
+from config.sla_fields import crm_fields
+from connectors.core import SyncError, SyncOptions, SyncSummary
 from snapshot.lock import SnapshotLock
 from snapshot.store import SnapshotStore
 
@@ -32,11 +34,13 @@ def sync_sources(
     full: bool,
     wait_s: float,
     report_error: Callable[[str], None],
+    sla: SLA | None = None,
 ) -> bool:
     """Sync ``sources`` one after another; print each summary line; True if any failed.
 
     ``report_error`` prints a failed source's one line (the CLI's stderr format) before the
-    next source starts, so the lines come out in the order things happened.
+    next source starts, so the lines come out in the order things happened. With ``sla``
+    (``sync --sla F``) each source also syncs the properties the SLA names.
     """
     failed = False
     with SnapshotLock(db, command="run_audit.py sync", wait_s=wait_s):
@@ -45,7 +49,9 @@ def sync_sources(
             store.mark_interrupted_runs()
             for source in sources:
                 try:
-                    summary = sync_with_progress(source, store, settings, full=full)
+                    summary = sync_with_progress(
+                        source, store, settings, full=full, options=sla_options(sla, source)
+                    )
                 except SyncError as exc:
                     failed = True
                     log_sync_failure(source, store, str(exc))
@@ -56,6 +62,23 @@ def sync_sources(
         finally:
             store.close()
     return failed
+
+
+def sla_options(sla: SLA | None, source: str) -> SyncOptions | None:
+    """The sync options that make ``source`` read what ``sla`` names (None: no SLA given,
+    the snapshot's record of filled properties is left alone)."""
+    if sla is None:
+        return None
+    return SyncOptions(fields=crm_fields(sla, source))
+
+
+def sla_sync(sla: SLA) -> Callable[[str, SnapshotStore, Settings], SyncSummary]:
+    """The one-source sync ``nightly`` and ``watch`` run: with the SLA's properties."""
+
+    def sync(source: str, store: SnapshotStore, settings: Settings) -> SyncSummary:
+        return sync_with_progress(source, store, settings, options=sla_options(sla, source))
+
+    return sync
 
 
 def log_sync_success(summary: SyncSummary) -> None:

@@ -38,7 +38,7 @@ from audit.outreach import (
     relevant_kinds,
     window_activities,
 )
-from audit.period import Period
+from audit.period import AuditInputError, Period
 from audit.persistence import add_persistence_facts
 from audit.result import Coverage
 from audit.routing import Clocks, add_routing_facts, calendar_years
@@ -46,7 +46,9 @@ from audit.snapshot_reader import SnapshotReader, StageCondition, stage_conditio
 from audit.tiers import add_tier_columns
 from audit.time_off import check_owners, rep_absences
 from config.sla import SLA
+from config.sla_fields import crm_fields
 from snapshot.instants import format_instant, parse_instant
+from snapshot.lead_fields import is_filled
 
 
 @dataclass
@@ -112,6 +114,7 @@ def build_context(
     violations building those rows is a tenth of the month's work.
     """
     sources = sorted(sla.funnel)
+    _require_synced_fields(conn, sla, sources)
     as_of_text = format_instant(as_of)
     reader = SnapshotReader(conn, as_of_text, sources)
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
@@ -169,6 +172,21 @@ def _rep_clocks(
 
 def _instant_or_none(text: str | None) -> datetime | None:
     return None if text is None else parse_instant(text)
+
+
+def _require_synced_fields(conn: sqlite3.Connection, sla: SLA, sources: list[str]) -> None:
+    """A property the SLA names that a source's leads were never synced with would read as
+    empty — every recycle "no reason" — so the audit stops with the fix instead."""
+    for source in sources:
+        if conn.execute("select 1 from leads where source = ? limit 1", [source]).fetchone():
+            for named in crm_fields(sla, source):
+                if not is_filled(conn, source, named.name, history=named.history):
+                    raise AuditInputError(
+                        f"{named.key}: {source} property {named.name!r} is not synced into "
+                        "this snapshot, so it would read as empty: run `run_audit.py sync "
+                        "--sla <this SLA file>` once (it fills that property for the leads "
+                        "already synced)"
+                    )
 
 
 def _history_fields(sla: SLA, funnel: dict[str, list[StageCondition]]) -> list[str]:

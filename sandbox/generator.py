@@ -196,6 +196,9 @@ class Lead:
     """Set on a lead merged into another (it then no longer exists on its own)."""
     merged_keys: list[int] = field(default_factory=list)
     """Keys of the leads merged into this one (HubSpot's ``hs_merged_object_ids``)."""
+    custom: dict[str, list[tuple[datetime, str | None]]] = field(default_factory=dict)
+    """Custom property values set on this lead, oldest first, by property (a test's own
+    values); properties not here take :mod:`sandbox.custom_properties`' derived ones."""
 
 
 @dataclass(slots=True)

@@ -78,6 +78,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from sandbox import custom_properties, hubspot_properties
 from sandbox.generator import (
     CRM,
     DISPOSITION_LABELS,
@@ -235,6 +236,7 @@ CONTACT_PROPERTIES: Final = (
     "hs_object_id",
     "hs_merged_object_ids",
     *(f"hs_lifecyclestage_{stage}_date" for stage in LIFECYCLE_STAGES[:6]),
+    *custom_properties.BY_HUBSPOT,
 )
 _ENGAGEMENT_COMMON: Final = (
     "hs_timestamp",
@@ -458,6 +460,8 @@ class _Serializer:
             return contact_id(lead.key)
         if name == "hs_merged_object_ids":
             return ";".join(contact_id(k) for k in lead.merged_keys) or None
+        if name in custom_properties.BY_HUBSPOT:
+            return custom_properties.current(lead, custom_properties.BY_HUBSPOT[name])
         if name.startswith("hs_lifecyclestage_") and name.endswith("_date"):
             stage = name[len("hs_lifecyclestage_") : -len("_date")]
             for entry in lead.history:
@@ -468,6 +472,12 @@ class _Serializer:
 
     def contact_history(self, lead: Lead, name: str) -> list[dict[str, Any]]:
         fld = _FIELD_OF.get(name)
+        custom = custom_properties.BY_HUBSPOT.get(name)
+        if custom is not None:
+            return [
+                {"value": value or "", "timestamp": iso(at), "sourceType": "CRM_UI"}
+                for at, value in reversed(custom_properties.history(lead, custom))
+            ]
         if fld is None:
             value = self.contact_value(lead, name)
             if value is None:
@@ -1021,6 +1031,8 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
                 f"POST /crm/v4/associations/{from_t}/{to_t}/batch/read",
                 lambda q, p: self._associations(from_raw, to_raw, p),
             )
+        if segments[:4] == ["crm", "v3", "properties", "contacts"] and n == 4 and method == "GET":
+            return "GET /crm/v3/properties/contacts", lambda q, _: self._properties()
         if segments[:3] == ["crm", "v3", "properties"] and n == 5 and method == "GET":
             otype = _TYPE_ALIASES.get(segments[3].lower()) or segments[3]
             prop = segments[4]
@@ -1565,7 +1577,19 @@ class HubSpotSandbox(HttpSandbox[FaultKind]):
                     "archived": False,
                 },
             )
+        found = (
+            hubspot_properties.definition(name, CONTACT_PROPERTIES, OPTION_LABELS)
+            if otype == "contacts"
+            else None
+        )
+        if found is not None:
+            return _Answer(200, found)
         raise ApiError(404, f"Unable to find property {name} for {otype}", "OBJECT_NOT_FOUND")
+
+    def _properties(self) -> _Answer:
+        """Every contact property, default and custom (HubSpot does not page this list)."""
+        results = hubspot_properties.every_definition(CONTACT_PROPERTIES, OPTION_LABELS)
+        return _Answer(200, {"results": results})
 
     def _account_details(self, _: dict[str, list[str]], __: Any) -> _Answer:
         return _Answer(

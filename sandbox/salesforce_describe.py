@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from sandbox.custom_properties import PROPERTIES as CUSTOM
 from sandbox.salesforce_model import (
     INDUSTRIES,
     LEAD_SOURCES,
@@ -45,6 +46,7 @@ FIELD_LABELS: Final = {
     "WhoId": "Name ID",
     "WhatId": "Related To ID",
     "ActivityDate": "Due Date Only",
+    **{p.salesforce: p.label for p in CUSTOM},
 }
 
 
@@ -76,6 +78,7 @@ PICKLISTS: Final[dict[tuple[str, str], list[dict[str, Any]]]] = {
     ("Task", "Priority"): _values(_same(("High", "Normal", "Low")), default="Normal"),
     ("Task", "TaskSubtype"): _values(_same(("Task", "Email", "ListEmail", "Cadence", "Call"))),
     ("Task", "CallType"): _values(_same(("Internal", "Inbound", "Outbound"))),
+    **{("Lead", p.salesforce): _values(list(p.options)) for p in CUSTOM},
 }
 """Picklist values by (object, field); other picklists of the sandbox have none listed."""
 
@@ -99,8 +102,9 @@ def describe(sobject: str, version: str) -> dict[str, Any] | None:
                 "name": spec.name,
                 "label": _label(spec.name),
                 "type": kind,
-                "custom": False,
+                "custom": spec.name.endswith("__c"),
                 "nillable": spec.name != "Id" and kind != "boolean",
+                "aggregatable": kind not in ("anyType", "textarea", "boolean"),
                 "filterable": spec.filterable,
                 "sortable": spec.sortable,
                 "picklistValues": list(PICKLISTS.get((sobject, spec.name), []))

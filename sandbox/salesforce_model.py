@@ -84,6 +84,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sandbox import custom_properties
 from sandbox.generator import (
     BUSINESS_TIMEZONE,
     CRM,
@@ -314,6 +315,9 @@ SCHEMAS: Final[dict[str, tuple[FieldSpec, ...]]] = {
         _f("IsDeleted", "boolean"),
         _f("MasterRecordId", "reference"),
         _f("CreatedById", "reference"),
+        # The org's custom fields (sandbox.custom_properties); Score__c exists too but is
+        # hidden from the integration user by field-level security, so it is not here.
+        *(_f(p.salesforce, "picklist") for p in custom_properties.PROPERTIES),
         *_AUDIT,
     ),
     "LeadHistory": (
@@ -740,6 +744,21 @@ def _lead_statuses(org_created: datetime) -> Table:
     return cols.table("LeadStatus")
 
 
+def _custom_history(lead: Lead, fact: LeadFacts) -> list[HistoryRow]:
+    """LeadHistory rows of the custom fields the org tracks (the reason): one per change
+    after creation, with the value before it, as field history tracking records them."""
+    prop = custom_properties.BY_SALESFORCE["Reason__c"]
+    rows: list[HistoryRow] = []
+    before: str | None = None
+    for at, value in custom_properties.history(lead, prop):
+        if at > fact.created_at:
+            rows.append(
+                HistoryRow(at, prop.salesforce, "DynamicEnum", before, value, INTEGRATION_USER_ID)
+            )
+        before = value
+    return rows
+
+
 def _leads(
     leads: Sequence[Lead], facts: dict[int, LeadFacts]
 ) -> tuple[Table, Table, tuple[Table, Table, Table]]:
@@ -784,13 +803,18 @@ def _leads(
             IsDeleted=deleted,
             MasterRecordId=lead_id(master) if master is not None else None,
             CreatedById=INTEGRATION_USER_ID,
+            **{
+                p.salesforce: custom_properties.current(lead, p)
+                for p in custom_properties.PROPERTIES
+            },
             CreatedDate=_ms(fact.created_at),
             LastModifiedDate=_ms(modstamp),
             SystemModstamp=_ms(modstamp),
         )
-        if len(fact.history) >= HISTORY_ROWS_PER_LEAD:
+        rows = [*fact.history, *_custom_history(lead, fact)]
+        if len(rows) >= HISTORY_ROWS_PER_LEAD:
             raise ValueError(f"lead {lead.key} has more history rows than its Id space")
-        for n, row in enumerate(fact.history):
+        for n, row in enumerate(rows):
             hist_cols.add(
                 Id=sf_id(LEAD_HISTORY_PREFIX, lead.key * HISTORY_ROWS_PER_LEAD + n),
                 LeadId=lid,

@@ -94,6 +94,7 @@ from sandbox.salesforce_oauth import ConnectedApp, Refusal, TokenEndpoint
 from sandbox.soql import (
     BoundQuery,
     SoqlError,
+    aggregate_record,
     bind,
     epoch_ms,
     execute,
@@ -577,6 +578,9 @@ class SalesforceSandbox(HttpSandbox[FaultKind]):
         positions = _compact(execute(bound, include_deleted))
         if bound.count:
             return _Answer(200, {"totalSize": len(positions), "done": True, "records": []})
+        if bound.aggregates:
+            record = aggregate_record(bound, positions, version)
+            return _Answer(200, {"totalSize": 1, "done": True, "records": [record]})
         batch = self._batch_size(headers, self.max_batch_size)
         cursor = _Cursor(bound, positions, batch, version)
         cursor_id = ""

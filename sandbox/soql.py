@@ -4,7 +4,9 @@ The sandbox must answer the SOQL a connector really sends, and refuse what Sales
 refuses, with Salesforce's error codes — so this is a small parser, not a list of canned
 strings. Supported (the subset a sync needs):
 
-* ``SELECT f1, f2 … | COUNT() FROM Object``
+* ``SELECT f1, f2 … | COUNT() | COUNT(f1), COUNT(f2) … FROM Object`` — ``COUNT(field)``
+  counts the rows where the field is not null, answered as one ``AggregateResult`` record
+  with ``expr0``, ``expr1`` … (no aliases, no GROUP BY)
 * ``WHERE`` comparisons ``= != <> < <= > >=``, ``[NOT] IN (…)``, ``LIKE``, ``NOT``,
   parentheses, ``AND`` / ``OR`` — mixing AND and OR at one level without parentheses is
   a ``MALFORMED_QUERY``, as in Salesforce;
@@ -24,8 +26,8 @@ in Id order.
 
 Not implemented (answered ``MALFORMED_QUERY`` naming the missing feature, so nobody mistakes
 it for Salesforce's answer): relationship paths (``Owner.Name``), aggregates other than
-``COUNT()``, ``GROUP BY``, subqueries, ``TYPEOF``, ``WITH``, ``FOR``, date literals such
-as ``TODAY`` / ``LAST_N_DAYS:n``, ``INCLUDES`` / ``EXCLUDES``.
+``COUNT()`` and ``COUNT(field)``, ``GROUP BY``, subqueries, ``TYPEOF``, ``WITH``, ``FOR``,
+date literals such as ``TODAY`` / ``LAST_N_DAYS:n``, ``INCLUDES`` / ``EXCLUDES``.
 
 Tables are columnar (:class:`Table`): numbers, dates and datetimes as float64 arrays with
 NaN for null, booleans as bool arrays, text as Python lists plus a lazily built
@@ -265,6 +267,8 @@ class Query:
     order: tuple[OrderItem, ...]
     limit: int | None
     offset: int | None
+    aggregates: tuple[FieldRef, ...] = ()
+    """``COUNT(field)`` items, in order: answered as ``expr0``, ``expr1`` …"""
 
 
 class _Parser:
@@ -332,13 +336,15 @@ class _Parser:
         self.expect_keyword("SELECT")
         fields: list[FieldRef] = []
         count = False
+        aggregates: list[FieldRef] = []
         if self.tok.upper == "COUNT" and self.tokens[self.i + 1].text == "(":
-            start = self.advance()
-            self.advance()
-            if not self.is_punct(")"):
-                raise self.unsupported(start, "COUNT(field)")
-            self.advance()
-            count = True
+            if self.tokens[self.i + 2].text == ")":
+                self.advance()
+                self.advance()
+                self.advance()
+                count = True
+            else:
+                aggregates = self.counted_fields()
         else:
             while True:
                 tok = self.tok
@@ -396,7 +402,34 @@ class _Parser:
             raise self.unsupported(self.tok, "FOR VIEW / FOR UPDATE")
         if self.tok.kind != "eof":
             raise self.unexpected()
-        return Query(self.text, tuple(fields), count, obj, where, tuple(order), limit, offset)
+        return Query(
+            self.text,
+            tuple(fields),
+            count,
+            obj,
+            where,
+            tuple(order),
+            limit,
+            offset,
+            tuple(aggregates),
+        )
+
+    def counted_fields(self) -> list[FieldRef]:
+        """``COUNT(f1), COUNT(f2) …``: the rows where each field is not null."""
+        out: list[FieldRef] = []
+        while True:
+            tok = self.tok
+            if tok.upper != "COUNT" or self.tokens[self.i + 1].text != "(":
+                raise self.unsupported(tok, "mixing COUNT(field) with other fields")
+            self.advance()
+            self.advance()
+            out.append(self.field_ref())
+            if not self.is_punct(")"):
+                raise self.unexpected()
+            self.advance()
+            if not self.is_punct(","):
+                return out
+            self.advance()
 
     def condition(self) -> Expr:
         items = [self.unary()]
@@ -797,6 +830,7 @@ class BoundQuery:
     order: tuple[tuple[FieldSpec, bool, bool], ...]
     limit: int | None
     offset: int | None
+    aggregates: tuple[FieldSpec, ...] = ()
 
     @property
     def object_name(self) -> str:
@@ -962,8 +996,17 @@ def bind(query: Query, tables: Mapping[str, Table]) -> BoundQuery:
                 ),
             )
         order.append((spec, item.descending, item.nulls_last))
+    aggregates = tuple(resolve(ref) for ref in query.aggregates)
     return BoundQuery(
-        query, table, tuple(fields), query.count, where, tuple(order), query.limit, query.offset
+        query,
+        table,
+        tuple(fields),
+        query.count,
+        where,
+        tuple(order),
+        query.limit,
+        query.offset,
+        aggregates,
     )
 
 
@@ -1226,3 +1269,12 @@ def day_start_ms(day: date) -> int:
 
 def ms_to_datetime(ms: float) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
+
+
+def aggregate_record(bound: BoundQuery, positions: np.ndarray, version: str) -> dict[str, Any]:
+    """The one ``AggregateResult`` record of a ``COUNT(field)`` query: non-null counts."""
+    record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+    for n, spec in enumerate(bound.aggregates):
+        values = bound.table.render(spec.name, positions)
+        record[f"expr{n}"] = sum(value is not None for value in values)
+    return record

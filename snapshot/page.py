@@ -39,6 +39,9 @@ class Page:
     history_fields: tuple[str, ...] = ()
     """With ``history_for``: the fields whose history the page states (empty: all of them).
     HubSpot contacts state their own fields; Leads-object stages join them from elsewhere."""
+    fields: list[Row] = field(default_factory=list)
+    """``lead_fields`` rows: a lead's current value of a property the SLA names (a row
+    with value None states the property is empty)."""
     activities: list[Row] = field(default_factory=list)
     links: list[Row] = field(default_factory=list)
     links_for: list[str] = field(default_factory=list)

@@ -72,6 +72,12 @@ TABLES: dict[str, dict[str, Any]] = {
         },
         "pk": ("lead_id", "field", "changed_at"),
     },
+    # Current values of the CRM properties an SLA names beyond the fixed columns (issue
+    # 15, item 4): a custom segment, tier or reason property, one row per lead and field.
+    "lead_fields": {
+        "columns": {"lead_id": str, "field": str, "value": str},
+        "pk": ("lead_id", "field"),
+    },
     "activities": {
         "columns": {
             "id": str,
@@ -182,7 +188,14 @@ TABLES: dict[str, dict[str, Any]] = {
     },
 }
 
-DATA_TABLES = ("owners", "leads", "lead_history", "activities", "activity_leads")
+DATA_TABLES = (
+    "owners",
+    "leads",
+    "lead_history",
+    "lead_fields",
+    "activities",
+    "activity_leads",
+)
 """Tables holding CRM data (as opposed to sync bookkeeping)."""
 
 INDEXES: dict[str, list[list[str]]] = {
@@ -194,6 +207,7 @@ INDEXES: dict[str, list[list[str]]] = {
         ["field", "changed_at", "lead_id", "value"],
         ["lead_id", "field", "changed_at", "value"],
     ],
+    "lead_fields": [["field", "lead_id", "value"]],
     "activities": [["source", "crm_id"], ["updated_at"], ["owner_id"]],
     "sync_runs": [["source", "started_at"]],
     "data_issues": [["issue"]],

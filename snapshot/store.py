@@ -230,6 +230,7 @@ class SnapshotStore:
                 self.replace_history(page.history_for, page.history, page.history_fields)
             else:
                 self.upsert_history(page.history)
+            self._upsert("lead_fields", page.fields)
             self.upsert_activities(page.activities)
             if page.links_for:
                 self.replace_links(page.links_for, page.links)

@@ -554,19 +554,22 @@ def test_sla_built_in_python_accepts_timedeltas() -> None:
     assert SLA.model_validate(data).sales.attempts.window == timedelta(days=7)
 
 
-def test_a_reason_field_that_is_not_synced_is_an_error_not_a_silent_zero(tmp_path):
-    """Issue 15: a property the connectors do not sync would make every recycle "no reason"."""
-    text = EXAMPLE.read_text(encoding="utf-8").replace(
-        "reason_field: status", "reason_field: hs_lead_disqualification_reason"
+def test_a_reason_field_may_name_a_crm_property_but_not_a_label(tmp_path):
+    """Issue 15, item 4: a property's internal name is synced by ``sync --sla`` (and an
+    audit of a snapshot that never synced it stops with the fix, tests/test_sla_fields_sync);
+    a display label names nothing the CRM can be asked for, so it is refused here."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    named = text.replace("reason_field: status", "reason_field: hs_lead_disqualification_reason")
+    assert load_sla(write(tmp_path, named)).sales.recycle.reason_field == (
+        "hs_lead_disqualification_reason"
     )
-    path = tmp_path / "sla.yaml"
-    path.write_text(text, encoding="utf-8")
+    label = text.replace("reason_field: status", 'reason_field: "Disqualification Reason"')
     with pytest.raises(SLAError) as raised:
-        load_sla(path)
+        load_sla(write(tmp_path, label))
     message = str(raised.value)
     assert "sales.recycle.reason_field" in message
-    assert "hs_lead_disqualification_reason" in message
-    assert "use status" in message
+    assert "Disqualification Reason" in message
+    assert "internal name" in message and "inspect" in message
 
 
 # -- holidays from the holidays package (issue 17, item 6) ---------------------------------

@@ -6,6 +6,7 @@ the attempts window and gaps are calendar time (docs/SEMANTICS.md §3–§4).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Literal, get_args
 
@@ -158,7 +159,11 @@ class CompareReps(BaseModel):
 
 
 REASON_FIELDS = ("status", "stage", "owner")
-"""The canonical lead fields whose history the snapshot keeps: a recycle reason is read there."""
+"""The canonical lead fields whose history the snapshot always keeps."""
+
+PROPERTY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+"""A CRM property's internal name (HubSpot ``hs_lead_disqualification_reason``,
+Salesforce ``Reason__c``): letters, digits and underscores, starting with a letter."""
 
 
 class Recycle(BaseModel):
@@ -177,13 +182,13 @@ class Recycle(BaseModel):
     def _named(cls, field: str) -> str:
         if not field.strip():
             raise ValueError("is empty; name the field holding the reason, such as status")
-        if field.strip() not in REASON_FIELDS:
-            # A field the connectors do not sync would hold nothing: every recycled lead
-            # would read "no reason" and the rule would drop to 0 % without a word.
+        name = field.strip()
+        if name not in REASON_FIELDS and not PROPERTY_NAME.match(name):
+            # A label ("Disqualification Reason") names nothing the CRM can be asked for.
             raise ValueError(
-                f"{as_written(field)} is not a field sla-audit syncs with its history; use "
-                "status (HubSpot hs_lead_status, Salesforce Status), stage (HubSpot "
-                "lifecyclestage) or owner"
+                f"{as_written(field)} is not a field name; use status (HubSpot hs_lead_status, "
+                "Salesforce Status), stage, owner, or a property's internal name such as "
+                "hs_lead_disqualification_reason or Reason__c (run_audit.py inspect lists them)"
             )
         return field.strip()
 

@@ -38,6 +38,21 @@ class PortalUser:
 
 
 @dataclass(frozen=True)
+class PropertyInfo:
+    """One lead property the CRM has (HubSpot contact property, Salesforce Lead field),
+    and how often it is filled in a sample of leads (None: not sampled)."""
+
+    name: str
+    label: str
+    type: str
+    custom: bool
+    hidden: bool = False
+    calculated: bool = False
+    filled: int | None = None
+    sampled: int | None = None
+
+
+@dataclass(frozen=True)
 class PortalMetadata:
     """A CRM's funnel values, call outcomes and users, each with its label."""
 
@@ -50,6 +65,10 @@ class PortalMetadata:
     """Call dispositions; None where the CRM keeps them as free text (Salesforce's
     ``CallDisposition`` unless the org made it a picklist)."""
     users: tuple[PortalUser, ...]
+    properties: tuple[PropertyInfo, ...] = ()
+    """Every lead property the integration user can see, custom ones first."""
+    sample: str | None = None
+    """Which leads the fill counts come from, in words."""
 
 
 class MetadataApi(Api):

@@ -18,6 +18,8 @@ class StreamStats:
     gaps: int = 0
     """Records kept with a field left empty because the CRM's value was unusable."""
     duration_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    """What the run's summary line says of this stream (a backfill's cost)."""
 
 
 @dataclass
@@ -34,10 +36,11 @@ class SyncSummary:
 
     def line(self) -> str:
         """The one-line summary a cron log shows."""
+        notes = [note for stats in self.streams.values() for note in stats.notes]
         return (
             f"{self.source}: {self.records} records in {self.requests} requests "
             f"({self.retries} retries) in {self.duration_s:.1f}s"
-        )
+        ) + "".join(f"; {note}" for note in notes)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

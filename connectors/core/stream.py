@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from config.sla_fields import NamedField
 from connectors.core.answers import CrmDialect
 from connectors.core.http import Api, RetryPolicy
 from connectors.core.stats import StreamStats
@@ -35,6 +36,11 @@ class SyncOptions:
     lookback: timedelta = timedelta(minutes=10)
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    fields: tuple[NamedField, ...] | None = None
+    """CRM properties the SLA names beyond the connector's fixed list (``sync --sla``):
+    synced with the leads, with history where a rule reads it, backfilled when new.
+    None (no SLA given) leaves the snapshot's record of filled properties alone; ``()``
+    (an SLA naming none) forgets it, so a property named again later is filled again."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,14 @@ class Cursor:
     scanning: bool = False
     floor: str | None = None
     job: str | None = None
+    fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # JSON gives a list back; the cursor stays hashable and comparable.
+        object.__setattr__(self, "fields", tuple(self.fields))
 
     def encode(self) -> str:
-        data = {k: v for k, v in asdict(self).items() if v not in (None, 0, False)}
+        data = {k: v for k, v in asdict(self).items() if v not in (None, 0, False, ())}
         data["mode"] = self.mode
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 

@@ -17,12 +17,14 @@ from connectors.core import (
 )
 from connectors.core.optional import optional_call
 from connectors.hubspot.auth import Attachable, OAuthClient, StaticToken, credential_from
+from connectors.hubspot.backfill import HubSpotBackfill
+from connectors.hubspot.extra_fields import check_fields
 from connectors.hubspot.labels import labels_stream
 from connectors.hubspot.lead_objects import LeadObjectStream
 from connectors.hubspot.links import LinksStream
 from connectors.hubspot.mapping import MappingContext
 from connectors.hubspot.reader import HubSpotReader
-from connectors.hubspot.specs import CONTACTS, ENGAGEMENTS
+from connectors.hubspot.specs import CONTACTS, ENGAGEMENTS, with_fields
 from connectors.hubspot.streams import ArchivedStream, ObjectStream, OwnersStream
 from connectors.hubspot.transport import HubSpotDialect, HubSpotTransport
 from snapshot.instants import format_instant
@@ -54,17 +56,20 @@ class HubSpotConnector:
         self.dialect = HubSpotDialect(base_url, self.transport.auth.kind)
         self.reader = HubSpotReader(self.transport)
         self.ctx = MappingContext(portal_id=portal_id)
+        self.contacts = with_fields(CONTACTS, self.options.fields or ())
 
     def now(self) -> str:
         return format_instant(self.clock.now())
 
     def streams(self) -> list[Stream]:
-        """Owners, then each object type followed by its deletions (and, for engagements,
-        the re-read of changed and recent engagements' contact links), then the Leads object
-        (after the contacts, whose history its stage changes join), then the funnel values'
-        labels."""
+        """Owners, then — with an SLA — the backfill of properties it newly names, then each
+        object type followed by its deletions (and, for engagements, the re-read of changed
+        and recent engagements' contact links), then the Leads object (after the contacts,
+        whose history its stage changes join), then the funnel values' labels."""
         streams: list[Stream] = [OwnersStream(self.reader)]
-        for spec in (CONTACTS, *ENGAGEMENTS):
+        if self.options.fields is not None:
+            streams.append(HubSpotBackfill(self.options.fields, self.reader, self.ctx))
+        for spec in (self.contacts, *ENGAGEMENTS):
             streams.append(
                 ObjectStream(
                     spec, self.reader, self.ctx, lookback=self.options.lookback, now=self.now
@@ -85,12 +90,13 @@ class HubSpotConnector:
         self.transport.auth.attach(api)
 
     def prepare(self, api: Api) -> None:
-        """Attach to ``api``, then learn the portal id (for record URLs) unless
-        HUBSPOT_PORTAL_ID gave it.
+        """Attach to ``api``, check the SLA's properties exist (one request), then learn
+        the portal id (for record URLs) unless HUBSPOT_PORTAL_ID gave it.
 
         A token without access to account details (403/404) costs the URLs, not the sync.
         """
         self.attach(api)
+        check_fields(api, self.transport, self.options.fields or ())
         if self.ctx.portal_id:
             return
         api.stream = "account"

@@ -1,5 +1,6 @@
 """A HubSpot portal's own values, read for ``inspect``: lifecycle stages and lead statuses
-(the properties API's options, value and label), call dispositions and owners.
+(the properties API's options, value and label), call dispositions, owners, and every
+contact property with its type and how often the most recently changed contacts fill it.
 
 Each call goes through the sync's :class:`~connectors.core.Api` (throttle, retries, one
 clear line on a refusal). A 2xx answer without the documented fields is named — which
@@ -12,10 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.core import Api
-from connectors.core.metadata import Choice, PortalMetadata, PortalUser, malformed, text_of
+from connectors.core.metadata import (
+    Choice,
+    PortalMetadata,
+    PortalUser,
+    PropertyInfo,
+    malformed,
+    text_of,
+)
 from connectors.hubspot.connector import HubSpotConnector
-from connectors.hubspot.reader import next_after
-from connectors.hubspot.specs import SOURCE
+from connectors.hubspot.extra_fields import contact_properties
+from connectors.hubspot.reader import has_results, next_after
+from connectors.hubspot.specs import SEARCH_LIMIT, SOURCE
 from connectors.hubspot.transport import HubSpotTransport
 
 OWNERS_PAGE = 500
@@ -32,7 +41,44 @@ def read_metadata(connector: HubSpotConnector, api: Api) -> PortalMetadata:
         statuses=property_options(transport, api, "hs_lead_status"),
         outcomes=dispositions(transport, api),
         users=owners(transport, api),
+        properties=properties(transport, api),
+        sample=f"the {SEARCH_LIMIT} most recently modified contacts",
     )
+
+
+def properties(transport: HubSpotTransport, api: Api) -> tuple[PropertyInfo, ...]:
+    """Every contact property (one request), custom ones first, with how many of the
+    :data:`SEARCH_LIMIT` most recently modified contacts fill it (one search)."""
+    api.stream = "contact properties"
+    listed = contact_properties(api, transport)
+    names = [str(p["name"]) for p in listed]
+    body = {
+        "filterGroups": [],
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "DESCENDING"}],
+        "properties": names,
+        "limit": SEARCH_LIMIT,
+    }
+    reply = api.call(
+        "POST /crm/v3/objects/contacts/search",
+        lambda: transport.search_page("contacts", body),
+        lanes=("app", "search"),
+        expect=has_results,
+    )
+    sample = [r.get("properties") or {} for r in reply.data["results"] if isinstance(r, dict)]
+    out = [
+        PropertyInfo(
+            name=str(p["name"]),
+            label=text_of(p.get("label")) or str(p["name"]),
+            type=str(p.get("type") or ""),
+            custom=p.get("hubspotDefined") is not True,
+            hidden=bool(p.get("hidden")),
+            calculated=bool(p.get("calculated")),
+            filled=sum(props.get(p["name"]) not in (None, "") for props in sample),
+            sampled=len(sample),
+        )
+        for p in listed
+    ]
+    return tuple(sorted(out, key=lambda p: (not p.custom, p.name)))
 
 
 def property_options(transport: HubSpotTransport, api: Api, name: str) -> tuple[Choice, ...]:

@@ -7,8 +7,11 @@ are HubSpot's own caps; the streams and the reader take them from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
+
+from config.sla_fields import NamedField
 
 SOURCE = "hubspot"
 
@@ -70,6 +73,8 @@ class ObjectSpec:
     subject: str | None = None
     status: str | None = None
     direction: str | None = None
+    extra: tuple[NamedField, ...] = ()
+    """Properties the SLA names beyond ``properties`` (contacts only, ``sync --sla``)."""
 
     @property
     def list_limit(self) -> int:
@@ -87,6 +92,23 @@ CONTACTS = ObjectSpec(
     modified="lastmodifieddate",
     history=tuple(HISTORY_FIELDS),
 )
+
+
+def with_fields(spec: ObjectSpec, fields: Sequence[NamedField]) -> ObjectSpec:
+    """``spec`` also reading the SLA's properties, with history where a rule needs it: every
+    list, search hydration and batch read of contacts then asks for them."""
+    if not fields:
+        return spec
+    names = [f.name for f in fields if f.name not in spec.properties]
+    history = [f.name for f in fields if f.history and f.name not in spec.history]
+    return replace(
+        spec,
+        properties=(*spec.properties, *names),
+        history=(*spec.history, *history),
+        extra=tuple(fields),
+    )
+
+
 ENGAGEMENTS: tuple[ObjectSpec, ...] = (
     ObjectSpec(
         stream="calls",

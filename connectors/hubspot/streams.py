@@ -43,6 +43,7 @@ from connectors.core import (
     StreamStats,
     read_flag,
 )
+from connectors.hubspot.extra_fields import add_field_rows
 from connectors.hubspot.mapping import (
     MappingContext,
     activity_page,
@@ -211,7 +212,8 @@ class ObjectStream(Stream):
 
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         if self.spec.is_contact:
-            return contact_page(batch.records, self.ctx)
+            page = contact_page(batch.records, self.ctx)
+            return add_field_rows(page, batch.records, self.spec.extra, self.ctx)
         return activity_page(batch.records, self.spec, batch.extra.get("links"), stats, self.ctx)
 
     def advance(self, cursor: Cursor, batch: Batch) -> Advance:
@@ -318,7 +320,8 @@ class ArchivedStream(Stream):
     def to_page(self, batch: Batch, stats: StreamStats) -> Page:
         records = [{**r, "archived": True} for r in batch.records]
         if self.spec.is_contact:
-            return contact_page(records, self.ctx)
+            page = contact_page(records, self.ctx)
+            return add_field_rows(page, records, self.spec.extra, self.ctx)
         return activity_page(records, self.spec, batch.extra.get("links", {}), stats, self.ctx)
 
     def advance(self, cursor: Cursor, batch: Batch) -> Advance:

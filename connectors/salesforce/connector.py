@@ -18,7 +18,9 @@ from connectors.core import (
     SystemClock,
 )
 from connectors.salesforce.auth import login_from_settings
+from connectors.salesforce.backfill import SalesforceBackfill
 from connectors.salesforce.dialect import SESSION_FIX, SalesforceDialect, renewed_session_fix
+from connectors.salesforce.extra_fields import check_fields
 from connectors.salesforce.labels import labels_stream
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import SalesforceReader
@@ -31,6 +33,7 @@ from connectors.salesforce.specs import (
     TASKS,
     USERS,
     whole_second,
+    with_fields,
 )
 from connectors.salesforce.streams import (
     ActivitiesStream,
@@ -64,6 +67,8 @@ class SalesforceConnector:
         )
         self.reader = SalesforceReader(transport, self.options)
         self._history_stream: LeadHistoryStream | None = None
+        self.fields = self.options.fields
+        self.leads, self.lead_history = with_fields(LEADS, LEAD_HISTORY, self.fields or ())
 
     @classmethod
     def from_settings(
@@ -92,11 +97,17 @@ class SalesforceConnector:
         """Users, leads, their history, conversions, won opportunities, tasks, events,
         then the Lead status labels."""
         common: dict[str, Any] = {"options": self.options, "now": self.now}
-        history = LeadHistoryStream(LEAD_HISTORY, self.reader, **common)
+        history = LeadHistoryStream(self.lead_history, self.reader, **common)
         self._history_stream = history
+        backfill: list[Stream] = []
+        if self.fields is not None:
+            backfill.append(SalesforceBackfill(self.fields, self.reader))
         return [
             UsersStream(USERS, self.reader, **common),
-            LeadsStream(LEADS, self.reader, base_url=lambda: self.transport.base_url, **common),
+            *backfill,
+            LeadsStream(
+                self.leads, self.reader, base_url=lambda: self.transport.base_url, **common
+            ),
             history,
             ConversionsStream(CONVERSIONS, self.reader, ceiling=self._history_ceiling, **common),
             OpportunitiesStream(OPPORTUNITIES, self.reader, **common),
@@ -130,6 +141,7 @@ class SalesforceConnector:
         # A login names the instance only now; error lines and fixes name it from here on.
         self.dialect.instance_url = self.transport.instance_url or self.dialect.instance_url
         api.call("GET /limits", self.transport.limits, expect=lambda d: isinstance(d, dict))
+        check_fields(api, self.transport, self.fields or ())
 
 
 def build_connector(settings: Settings, options: SyncOptions, clock: Clock) -> SalesforceConnector:

@@ -132,7 +132,8 @@ class Change:
 
 
 def history_changes(records: Iterable[Mapping[str, Any]]) -> list[Change]:
-    """Status, Owner (the Id row of each pair) and leadConverted rows as funnel changes."""
+    """Status, Owner (the Id row of each pair) and leadConverted rows as funnel changes;
+    any other field's rows (one the SLA names) as changes of that field."""
     out: list[Change] = []
     for record in records:
         row_id = required_id(record, "LeadHistory")
@@ -155,6 +156,11 @@ def history_changes(records: Iterable[Mapping[str, Any]]) -> list[Change]:
             change = Change(lead_id, "owner", user_ref(new), user_ref(old), at, (at, row_id))
         elif kind == "leadConverted":
             change = Change(lead_id, "converted", "true", None, at, (at, row_id))
+        elif isinstance(kind, str) and kind:
+            # A field the SLA names (``Reason__c``): the query asked for it by name, and
+            # its rows keep that name, which the audit reads as the SLA writes it.
+            value, before = optional_text(new), optional_text(old)
+            change = Change(lead_id, kind, value, before, at, (at, row_id))
         else:
             continue
         out.append(change)
@@ -172,10 +178,11 @@ def history_row(lead_id: str, field_name: str, value: str | None, at: str) -> di
 
 
 def first_changes(changes: Iterable[Change]) -> dict[tuple[str, str], Change]:
-    """The earliest status and owner change of each lead among ``changes``."""
+    """The earliest change of each lead's status, owner and SLA-named fields among
+    ``changes`` (a conversion has no value before it)."""
     firsts: dict[tuple[str, str], Change] = {}
     for change in changes:
-        if change.field not in ("status", "owner"):
+        if change.field == "converted":
             continue
         key = (change.lead_id, change.field)
         if key not in firsts or change.order < firsts[key].order:

@@ -1,6 +1,8 @@
 """A Salesforce org's own values, read for ``inspect``: the Lead ``Status`` picklist (value
 and label, from describe), which statuses convert (``LeadStatus.IsConverted``), the Task
-``CallDisposition`` picklist when the org made it one, and the users.
+``CallDisposition`` picklist when the org made it one, the users, and every Lead field
+the integration user can see with its type and how many leads fill it (one aggregate
+query, ``SELECT COUNT(Id), COUNT(F1) … FROM Lead``, over the aggregatable fields).
 
 The login and the first request are the sync's own (:meth:`SalesforceConnector.prepare`:
 a refused login or an expired session is one clear line before anything else is asked).
@@ -12,8 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.core import Api
-from connectors.core.metadata import Choice, PortalMetadata, PortalUser, malformed, text_of
+from connectors.core.metadata import (
+    Choice,
+    PortalMetadata,
+    PortalUser,
+    PropertyInfo,
+    malformed,
+    text_of,
+)
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.extra_fields import lead_describe
 from connectors.salesforce.specs import SObjectSpec
 
 SOURCE = "salesforce"
@@ -23,6 +33,9 @@ LEAD_STATUS = SObjectSpec(
     sobject="LeadStatus",
     kinds={"ApiName": "text", "MasterLabel": "text", "IsConverted": "bool", "SortOrder": "int"},
     include_deleted=False,
+)
+LEAD_STATS = SObjectSpec(
+    stream="Lead fill counts", sobject="Lead", kinds={"Id": "text"}, include_deleted=False
 )
 USER = SObjectSpec(
     stream="users",
@@ -47,7 +60,35 @@ def read_metadata(connector: SalesforceConnector, api: Api) -> PortalMetadata:
         statuses=statuses,
         outcomes=dispositions or None,
         users=users(connector, api),
+        properties=lead_fields(connector, api),
+        sample="every live lead (one COUNT query)",
     )
+
+
+def lead_fields(connector: SalesforceConnector, api: Api) -> tuple[PropertyInfo, ...]:
+    """Every Lead field the integration user can see, custom (``__c``) first, with how
+    many live leads fill it; a field Salesforce cannot count (long text) is not sampled."""
+    fields = lead_describe(api, connector.transport)
+    counted = [str(f["name"]) for f in fields if f.get("aggregatable") and f["name"] != "Id"]
+    soql = "SELECT " + ", ".join(f"COUNT({n})" for n in ["Id", *counted]) + " FROM Lead"
+    api.stream = "Lead fill counts"
+    reply = connector.reader.query(api, LEAD_STATS, soql)
+    row = (reply.data.get("records") or [{}])[0]
+    total = row.get("expr0")
+    filled = {name: row.get(f"expr{n}") for n, name in enumerate(counted, start=1)}
+    out = [
+        PropertyInfo(
+            name=str(f["name"]),
+            label=text_of(f.get("label")) or str(f["name"]),
+            type=str(f.get("type") or ""),
+            custom=bool(f.get("custom")),
+            calculated=bool(f.get("calculated")),
+            filled=filled.get(str(f["name"])) if isinstance(total, int) else None,
+            sampled=total if isinstance(total, int) and str(f["name"]) in filled else None,
+        )
+        for f in fields
+    ]
+    return tuple(sorted(out, key=lambda p: (not p.custom, p.name)))
 
 
 def picklist(

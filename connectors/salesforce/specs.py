@@ -7,11 +7,12 @@ query engine (:class:`connectors.salesforce.soql_stream.SoqlStream`) reads any s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from config.sla_fields import NamedField
 from snapshot.instants import InstantError, format_instant, parse_instant
 
 SOURCE = "salesforce"
@@ -43,10 +44,13 @@ class SObjectSpec:
     """Fields the mapping cannot do without, besides ``Id`` and the cursor field. Any
     other field an org does not expose (field-level security, an edition without it) is
     dropped from the query for the run, and its values are read as empty."""
+    extra: tuple[NamedField, ...] = ()
+    """Lead fields the SLA names beyond ``kinds`` (``sync --sla``); checked against
+    describe before the sync, so never dropped silently."""
 
     def without(self, field_name: str) -> SObjectSpec | None:
         """This spec minus an optional field, or None when the field is essential."""
-        keep = {"Id", self.cursor_field, *self.essential}
+        keep = {"Id", self.cursor_field, *self.essential, *(f.name for f in self.extra)}
         if field_name in keep or field_name not in self.kinds:
             return None
         kinds = {k: v for k, v in self.kinds.items() if k != field_name}
@@ -126,6 +130,13 @@ LEADS = SObjectSpec(
     essential=("Status", "OwnerId", "CreatedDate"),
 )
 HISTORY_FIELDS = ("Status", "Owner", "leadConverted")
+
+
+def history_where(fields: Sequence[str]) -> str:
+    """``Field IN ('Status', …)``: the LeadHistory rows a sync reads."""
+    return "Field IN ({})".format(", ".join(f"'{f}'" for f in fields))
+
+
 LEAD_HISTORY = SObjectSpec(
     stream="lead_history",
     sobject="LeadHistory",
@@ -140,9 +151,26 @@ LEAD_HISTORY = SObjectSpec(
         "IsDeleted": "bool",
     },
     cursor_field="CreatedDate",
-    where="Field IN ({})".format(", ".join(f"'{f}'" for f in HISTORY_FIELDS)),
+    where=history_where(HISTORY_FIELDS),
     essential=("LeadId", "Field", "OldValue", "NewValue"),
 )
+
+
+def with_fields(
+    leads: SObjectSpec, history: SObjectSpec, fields: Sequence[NamedField]
+) -> tuple[SObjectSpec, SObjectSpec]:
+    """The Lead query also selecting the SLA's fields, and the LeadHistory query also
+    reading the changes of those a rule needs the history of (``Field = 'Reason__c'``)."""
+    if not fields:
+        return leads, history
+    kinds = {**leads.kinds, **{f.name: "text" for f in fields if f.name not in leads.kinds}}
+    tracked = [*HISTORY_FIELDS, *(f.name for f in fields if f.history)]
+    return (
+        replace(leads, kinds=kinds, extra=tuple(fields)),
+        replace(history, where=history_where(tracked), extra=tuple(fields)),
+    )
+
+
 CONVERSIONS = SObjectSpec(
     stream="lead_conversions",
     sobject="Lead",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.core import Api, Batch, Cursor, StreamStats
+from connectors.salesforce.extra_fields import add_field_rows
 from connectors.salesforce.mapping import (
     CONTACT_PREFIX,
     LEAD_PREFIX,
@@ -23,8 +24,14 @@ from connectors.salesforce.mapping import (
     required_id,
 )
 from connectors.salesforce.soql_stream import SoqlStream
-from connectors.salesforce.specs import LEAD_HISTORY, SOURCE
+from connectors.salesforce.specs import LEAD_HISTORY, SOURCE, SObjectSpec
 from snapshot.store import Page, SnapshotStore, canonical_id
+
+
+def tracked_fields(spec: SObjectSpec) -> tuple[str, ...]:
+    """The lead fields whose value at creation the snapshot states: status, owner and the
+    SLA's fields read with history (``Reason__c``)."""
+    return ("status", "owner", *(f.name for f in spec.extra if f.history))
 
 
 class UsersStream(SoqlStream):
@@ -47,7 +54,7 @@ class LeadsStream(SoqlStream):
         assert self.facts is not None
         ids = [canonical_id(SOURCE, required_id(r, "Lead")) for r in records]
         known = self.facts.created_at(ids)
-        history = self.facts.history(ids, ("status", "owner"))
+        history = self.facts.history(ids, tracked_fields(self.spec))
         changed: set[tuple[str, str]] = set()
         for record in records:
             crm_id = required_id(record, "Lead")
@@ -79,7 +86,14 @@ class LeadsStream(SoqlStream):
             row = map_lead(record, base)
             page.leads.append(row)
             lead_id, created = row["id"], row["created_at"]
-            for field_name, current in (("status", row["status"]), ("owner", row["owner_id"])):
+            named = [
+                (f.name, optional_text(record.get(f.name))) for f in self.spec.extra if f.history
+            ]
+            for field_name, current in (
+                ("status", row["status"]),
+                ("owner", row["owner_id"]),
+                *named,
+            ):
                 if (lead_id, field_name) not in changed:
                     if current is not None:
                         page.history.append(history_row(lead_id, field_name, current, created))
@@ -87,7 +101,7 @@ class LeadsStream(SoqlStream):
                 first = first_changes(repairs.get(lead_id, ())).get((lead_id, field_name))
                 if first is not None and first.at > created:
                     page.history.append(history_row(lead_id, field_name, first.old, created))
-        return page
+        return add_field_rows(page, batch.records, self.spec.extra)
 
 
 class LeadHistoryStream(SoqlStream):
@@ -102,7 +116,7 @@ class LeadHistoryStream(SoqlStream):
         firsts = first_changes(changes)
         leads = {lead for lead, _ in firsts}
         created = self.facts.created_at(leads)
-        stored = self.facts.history(created, ("status", "owner"))
+        stored = self.facts.history(created, tracked_fields(self.spec))
         initial: list[dict[str, Any]] = []
         for (lead_id, field_name), first in firsts.items():
             born = created.get(lead_id)
