@@ -133,7 +133,7 @@ def build_context(
     owners = reader.owners()
     owner_names = _owner_names(owners)
     _add_responsible_reps(facts, reader, history, owner_names)
-    add_tier_columns(facts, sla)
+    _add_split_columns(facts, reader, sla)
 
     counted, kinds_seen = _add_outreach_facts(facts, reader, sla, calendar)
     _add_funnel_facts(facts, sla, history, entries, counted)
@@ -172,6 +172,19 @@ def _rep_clocks(
 
 def _instant_or_none(text: str | None) -> datetime | None:
     return None if text is None else parse_instant(text)
+
+
+def _add_split_columns(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) -> None:
+    """The segment, source and tier columns, then each handoff's tier and thresholds.
+
+    A field that names a CRM property becomes a facts column first (the lead columns are
+    there already); :func:`_require_synced_fields` has made sure the snapshot holds it.
+    """
+    block = sla.segments
+    for name in {block.segment_field, block.source_field, block.tier_field} - {None}:
+        if name is not None and name not in facts.columns:
+            facts[name] = facts["lead_id"].map(reader.cohort_property(name))
+    add_tier_columns(facts, sla)
 
 
 def _require_synced_fields(conn: sqlite3.Connection, sla: SLA, sources: list[str]) -> None:

@@ -222,6 +222,16 @@ class SnapshotReader:
             "lead_source, url from temp.cohort_leads"
         )
 
+    def cohort_property(self, name: str) -> pd.Series:
+        """Each cohort lead's current value of a CRM property the SLA names, by lead id
+        (``lead_fields``; a lead without a row holds none)."""
+        values = self._frame(
+            "select f.lead_id, f.value from temp.cohort_leads c "
+            "join lead_fields f on f.lead_id = c.lead_id and f.field = ?",
+            [name],
+        )
+        return values.set_index("lead_id")["value"]
+
     def cohort_lead_states(self) -> pd.DataFrame:
         """Per cohort lead (``lead_key``): source, ``visible`` (created by as-of), ``is_deleted``.
 

@@ -372,3 +372,47 @@ def test_nightly_syncs_the_property_its_sla_names(
         > 0
     )
     store.close()
+
+
+def test_a_tier_kept_in_a_crm_property_judges_each_handoff_by_its_tier(tmp_path: Path) -> None:
+    """Issue 15 items 4 and 5 together: ``segments.tier_field`` names the portal's custom
+    ``tier`` property, ``sync --sla`` reads it, and each handoff is judged by its tier.
+
+    The tiny portal's four leads are called a day after their Monday 10:00 handoff. Base
+    promise: first touch within 5 business minutes → late. Tier "enterprise" (leads 1 and
+    2, by the property): within 2 business days → on time. So 2 of 4 compliant; the
+    ``by_tier`` split holds enterprise 2/2 and base 0/2.
+    """
+    crm = tiny_portal()
+    for n, lead in enumerate(crm.leads):
+        lead.custom["tier"] = [(OCT, "enterprise" if n < 2 else "smb")]
+    sla = make_sla(
+        **{
+            "funnel.salesforce": None,
+            "segments": {"tier_field": "tier"},
+            "tiers": [
+                {
+                    "name": "enterprise",
+                    "when": {"tier": ["enterprise"]},
+                    "first_touch": {"within": "2d"},
+                }
+            ],
+        }
+    )
+    db = tmp_path / "s.db"
+    with HubSpotSandbox(crm, token=HUBSPOT_TOKEN, portal_id=PORTAL_ID) as sandbox:
+        store = SnapshotStore(db)
+        sync_source("hubspot", store, hubspot_settings_for(sandbox), options=options(sla))
+        store.close()
+
+    conn = open_snapshot(db)
+    try:
+        result = run_audit(conn, sla, "2026-10", AS_OF)
+    finally:
+        conn.close()
+    rule = next(r for r in result.rules if r.id == "speed_to_lead")
+    assert (rule.judged, len(rule.violations)) == (4, 2)
+    assert {v.tier for v in rule.violations} == {"base"}
+    by_tier = rule.to_dict()["by_tier"]
+    assert (by_tier["enterprise"]["judged"], by_tier["enterprise"]["met"]) == (2, 2)
+    assert (by_tier["base"]["judged"], by_tier["base"]["met"]) == (2, 0)

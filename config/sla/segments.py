@@ -7,17 +7,19 @@ segments:
   tier_field: source            # optional: a third field tiers may match (``when: {tier: …}``)
 ```
 
-A field is named as the snapshot's lead column. Only the columns sla-audit syncs can be
-named: a field the connectors do not fill would put every handoff in one "(none)" group
-and every tier would match nothing, while the audit still looked valid. When the SLA can
-name synced CRM properties, their names join :data:`LEAD_FIELDS` here and nothing else in
-the file changes.
+A field is one of the snapshot's lead columns (:data:`LEAD_FIELDS`) or a CRM property's
+internal name (``customer_tier``, ``Tier__c``): ``sync --sla`` then reads that property for
+every lead (``lead_fields``), and an audit of a snapshot never synced with it stops with
+the fix rather than put every handoff in one "(none)" group where every tier matches
+nothing. A display label ("Customer Tier") names nothing the CRM can be asked for and is
+refused here.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from config.sla.sales import PROPERTY_NAME
 from config.sla.wording import as_written
 
 LEAD_FIELDS: dict[str, str] = {
@@ -34,12 +36,12 @@ NO_VALUE = "(none)"
 def lead_field(name: str) -> str:
     """``name`` stripped, or a ValueError naming the fields that can be used."""
     field = name.strip()
-    if field in LEAD_FIELDS:
+    if field in LEAD_FIELDS or PROPERTY_NAME.match(field):
         return field
     known = "; ".join(f"{column} ({holds})" for column, holds in LEAD_FIELDS.items())
     raise ValueError(
-        f"{as_written(name)} is not a lead field sla-audit syncs, so every lead would "
-        f"hold nothing there; use one of: {known}"
+        f"{as_written(name)} is not a field name: use one of {known}, or a CRM property's "
+        "internal name (run_audit.py inspect lists them; sync --sla then reads it)"
     )
 
 
