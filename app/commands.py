@@ -48,7 +48,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _funnel_warnings(sla: SLA, db: str) -> list[str]:
     """The SLA's funnel values that no lead of the snapshot at ``db`` has ever taken, and
-    the tiers whose values no lead holds."""
+    the tiers whose values no lead holds; a property the SLA names that the snapshot was
+    never synced with is an error (exit 2), as in the audit."""
+    from audit.context import require_synced_fields
     from audit.engine import open_snapshot
     from audit.funnel_values import funnel_value_notes
     from audit.tier_values import tier_value_notes
@@ -57,6 +59,7 @@ def _funnel_warnings(sla: SLA, db: str) -> list[str]:
     prepare_for_reading(db)
     conn = open_snapshot(db)
     try:
+        require_synced_fields(conn, sla, sorted(sla.funnel))
         return funnel_value_notes(conn, sla, None) + tier_value_notes(conn, sla, None)
     finally:
         conn.close()

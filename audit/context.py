@@ -114,7 +114,7 @@ def build_context(
     violations building those rows is a tenth of the month's work.
     """
     sources = sorted(sla.funnel)
-    _require_synced_fields(conn, sla, sources)
+    require_synced_fields(conn, sla, sources)
     as_of_text = format_instant(as_of)
     reader = SnapshotReader(conn, as_of_text, sources)
     handoffs, deleted = period_handoffs(reader, sla, period.start_text, period.end_text)
@@ -178,7 +178,7 @@ def _add_split_columns(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) ->
     """The segment, source and tier columns, then each handoff's tier and thresholds.
 
     A field that names a CRM property becomes a facts column first (the lead columns are
-    there already); :func:`_require_synced_fields` has made sure the snapshot holds it.
+    there already); :func:`require_synced_fields` has made sure the snapshot holds it.
     """
     block = sla.segments
     for name in {block.segment_field, block.source_field, block.tier_field} - {None}:
@@ -187,7 +187,7 @@ def _add_split_columns(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) ->
     add_tier_columns(facts, sla)
 
 
-def _require_synced_fields(conn: sqlite3.Connection, sla: SLA, sources: list[str]) -> None:
+def require_synced_fields(conn: sqlite3.Connection, sla: SLA, sources: list[str]) -> None:
     """A property the SLA names that a source's leads were never synced with would read as
     empty — every recycle "no reason" — so the audit stops with the fix instead."""
     for source in sources:

@@ -416,3 +416,20 @@ def test_a_tier_kept_in_a_crm_property_judges_each_handoff_by_its_tier(tmp_path:
     by_tier = rule.to_dict()["by_tier"]
     assert (by_tier["enterprise"]["judged"], by_tier["enterprise"]["met"]) == (2, 2)
     assert (by_tier["base"]["judged"], by_tier["base"]["met"]) == (2, 0)
+
+
+def test_check_with_a_snapshot_names_an_unsynced_property_in_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "s.db"
+    with HubSpotSandbox(tiny_portal(), token=HUBSPOT_TOKEN, portal_id=PORTAL_ID) as sandbox:
+        store = SnapshotStore(db)
+        sync_source("hubspot", store, hubspot_settings_for(sandbox))  # no --sla
+        store.close()
+    sla_file = write_sla(tmp_path / "sla.yaml", REASON)
+
+    code = main(["check", "--sla", str(sla_file), "--db", str(db)])
+
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert f"sales.recycle.reason_field: hubspot property '{REASON}' is not synced" in err
