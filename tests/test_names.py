@@ -18,6 +18,7 @@ import io
 import json
 import sqlite3
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -29,6 +30,7 @@ from audit.names import lead_words, rep_words
 from audit.reports import render_html, write_report
 from audit.result import AuditResult
 from config.settings import Settings
+from connectors.core import SystemClock
 from connectors.sync import sync_source
 from sandbox.generator import CRM
 from sandbox.hubspot_server import HubSpotSandbox, contact_id
@@ -201,7 +203,17 @@ def test_an_older_snapshot_gets_lead_names_from_raw(tmp_path: Path) -> None:
 # --- the sandboxes' syncs ---------------------------------------------------------------
 
 
-def test_hubspot_sync_stores_names_and_labels_reading_them_once_a_day(
+class LaterClock(SystemClock):
+    """The system clock, ``ahead`` in the future (monotonic time and sleeps are real)."""
+
+    def __init__(self, ahead: timedelta) -> None:
+        self.ahead = ahead
+
+    def now(self) -> datetime:
+        return super().now() + self.ahead
+
+
+def test_hubspot_sync_stores_names_and_labels_reading_them_once_a_week(
     crm: CRM, store: SnapshotStore, hubspot_settings: Settings, hubspot_sandbox: HubSpotSandbox
 ) -> None:
     sync_source("hubspot", store, hubspot_settings)
@@ -222,7 +234,13 @@ def test_hubspot_sync_stores_names_and_labels_reading_them_once_a_day(
 
     hubspot_sandbox.requests.clear()
     sync_source("hubspot", store, hubspot_settings)
-    assert Counter(hubspot_sandbox.requests)[endpoint] == 0  # read less than a day ago
+    assert Counter(hubspot_sandbox.requests)[endpoint] == 0  # read less than a week ago
+    for days, reads in ((6, 0), (8, 2)):  # the nightly run of six, then eight days on
+        hubspot_sandbox.requests.clear()
+        later = LaterClock(timedelta(days=days))
+        sync_source("hubspot", store, hubspot_settings, clock=later)
+        assert Counter(hubspot_sandbox.requests)[endpoint] == reads, days
+    hubspot_sandbox.requests.clear()
     sync_source("hubspot", store, hubspot_settings, full=True)
     assert Counter(hubspot_sandbox.requests)[endpoint] == 2  # a full sync reads them again
 

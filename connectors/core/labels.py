@@ -4,8 +4,10 @@ snapshot's ``value_labels`` table, so reports show "Marketing Qualified Lead
 
 Labels are the CRM's metadata, not records: a handful of requests (HubSpot: one property
 definition per funnel field; Salesforce: one describe of Lead), made on a full sync, when
-the snapshot has none yet, and then at most once a day — ``watch`` syncs every few minutes,
-and an admin renaming a value is rare. A refusal (a token without the schema scope, 403)
+the snapshot has none yet, and then at most once a week — ``watch`` syncs every few
+minutes, the nightly sync every day, and an admin renaming a value is rare (the value,
+never the label, is what the audit compares; a renamed label shows within a week, or at
+once with ``sync --full``). A refusal (a token without the schema scope, 403)
 costs the labels, never the sync: reports then show the values alone, as before.
 """
 
@@ -24,7 +26,7 @@ from connectors.core.stream import Advance, Batch, Cursor, Stream
 from snapshot.instants import format_instant, parse_instant
 from snapshot.store import Page, SnapshotStore
 
-REFRESH = timedelta(days=1)
+REFRESH = timedelta(days=7)
 """How long labels read by a sync are trusted before an incremental sync reads them again."""
 
 Label = tuple[str, str, str, str]
