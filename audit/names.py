@@ -79,15 +79,14 @@ def lead_cards(conn: sqlite3.Connection, lead_ids: Iterable[str]) -> dict[str, L
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         marks = ",".join("?" * len(chunk))
-        for lead_id, name, company, email in conn.execute(
-            f"select id, name, company, email from leads where id in ({marks})", chunk
+        # Blank text reads as no value; SQLite trims, so Python only builds the cards.
+        for lead_id, *fields in conn.execute(
+            "select id, nullif(trim(name), ''), nullif(trim(company), ''), "
+            f"nullif(trim(email), '') from leads where id in ({marks})",
+            chunk,
         ):
-            cards[lead_id] = LeadCard(_text(name), _text(company), _text(email))
+            cards[lead_id] = LeadCard(*fields)
     return cards
-
-
-def _text(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def name_evidence(conn: sqlite3.Connection, rules: Sequence[RuleResult]) -> None:
