@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from app.demo_sla import demo_sla_text
@@ -142,6 +143,11 @@ def test_csv_html_and_table_name_whose_fault_the_late_touch_was(late_routing, tm
         rows = {r["Rule"]: r for r in csv.DictReader(f)}
     assert rows["Speed to lead"]["Attributed to"] == "routing"
     assert rows["Routing"]["Attributed to"] == ""
+    write_report(result, "xlsx", tmp_path / "r.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["Violations"]
+    header = [cell.value for cell in sheet[1]]
+    whose = header.index("Attributed to")
+    assert [row[whose].value for row in sheet.iter_rows(min_row=2)].count("routing") == 1
 
     write_report(result, "html", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
