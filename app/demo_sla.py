@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.cli_errors import UserError
+from audit.reports.files import private_text_file
 from sandbox.absences import DayRange, time_off_yaml
 from sandbox.generator import CRM
 
@@ -63,5 +64,6 @@ def write_demo_sla(path: Path, example: Path, crms: Sequence[CRM]) -> Path:
             f"{path} was not written by the demo: the demo will not replace it; "
             "pass another folder with --out"
         )
-    path.write_text(demo_sla_text(example.read_text(encoding="utf-8"), crms), encoding="utf-8")
+    with private_text_file(path) as stream:  # owner-only, like the demo's reports
+        stream.write(demo_sla_text(example.read_text(encoding="utf-8"), crms))
     return path
