@@ -17,7 +17,7 @@ from html import escape
 from app.watch_findings import Finding
 from audit.names import lead_words, rep_words
 from audit.result import RuleResult
-from audit.rules import RULE_TITLES, RULES_BY_ID
+from audit.rules import ALL_RULES_BY_ID
 from audit.wording import clean, in_unit, local_instant
 
 HEADLINE = {"breach": "SLA breached", "at_risk": "About to breach"}
@@ -54,9 +54,15 @@ def _rep_words(rep: str, name: str) -> str:
     return clean(rep_words(rep, name or None))
 
 
+def _title(rule_id: str) -> str:
+    """A rule's title, the optional ones (routing) included; an unknown id as itself."""
+    known = ALL_RULES_BY_ID.get(rule_id)
+    return known.title if known else rule_id
+
+
 def event_message(finding: Finding, timezone: str) -> Message:
     """One lead's alert: who, which company, the CRM link, the deadline, what is missing."""
-    rule = RULE_TITLES.get(finding.rule, finding.rule)
+    rule = _title(finding.rule)
     when = local_instant(finding.deadline, timezone)
     due = "deadline" if finding.kind == "breach" else "due by"
     title = f"{HEADLINE[finding.kind]}: {rule} — {_lead_words(finding)}"
@@ -147,7 +153,7 @@ def digest_message(digest: DigestInput) -> Message:
 def _digest_row(finding: Finding, timezone: str) -> tuple[str, str, str, str]:
     link = f" {finding.url}" if finding.url else ""
     return (
-        RULE_TITLES.get(finding.rule, finding.rule),
+        _title(finding.rule),
         _lead_words(finding) + link,
         local_instant(finding.deadline, timezone),
         clean(finding.missing),
@@ -178,7 +184,7 @@ def month_lines(rules: Sequence[RuleResult], reps: Sequence[str]) -> list[str]:
     team = set(reps)
     lines = []
     for rule in rules:
-        known = RULES_BY_ID.get(rule.id)
+        known = ALL_RULES_BY_ID.get(rule.id)
         unit = known.unit if known else "share"
         title = known.title if known else rule.id
         figure = f"{in_unit(rule.measured, unit)} (target {in_unit(rule.target, unit)})"

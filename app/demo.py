@@ -3,7 +3,8 @@
 Generates a CRM, serves it from the sandbox on 127.0.0.1 (a fake HubSpot over HTTP, a
 fake Salesforce over HTTPS with a throwaway CA, or both: :mod:`app.sandbox_serving`),
 syncs it through the real connectors into a fresh snapshot, audits the latest closed month
-with the example SLA, prints the table, writes the reports and names the commands to try
+with the example SLA plus the sandbox's routing rule and time off (``demo-sla.yaml``,
+:mod:`app.demo_sla`), prints the table, writes the reports and names the commands to try
 next. Nothing leaves the machine.
 
 **The same output every run.** The demo's world stands still at :data:`DEMO_NOW`: the
@@ -21,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.cli_errors import UserError
-from app.next_steps import command, example_sla_argument, example_sla_path
+from app.demo_sla import write_demo_sla
+from app.next_steps import command, example_sla_path
 from app.progress import sync_with_progress
 from app.sandbox_serving import serve_crms
 from audit.engine import open_snapshot, run_audit, run_trend
@@ -30,6 +32,7 @@ from audit.reports import write_report
 from audit.result import AuditResult
 from config.exit_codes import EXIT_OK
 from config.sla import SLA, load_sla
+from sandbox.generator import CRM
 from snapshot.store import SnapshotStore
 
 TREND_MONTHS = 2
@@ -87,7 +90,7 @@ def fresh_snapshot(path: Path) -> SnapshotStore:
     return SnapshotStore(path)
 
 
-def sync_demo_crm(db: Path, source: str, size: int, seed: int, end: datetime) -> None:
+def sync_demo_crm(db: Path, source: str, size: int, seed: int, end: datetime) -> list[CRM]:
     """Generate, serve and fully sync the sandbox CRM(s) into a fresh snapshot at ``db``."""
     say = sys.stderr.write
     store = fresh_snapshot(db)
@@ -104,11 +107,12 @@ def sync_demo_crm(db: Path, source: str, size: int, seed: int, end: datetime) ->
                 say(f"demo: synced {summary.line()}\n")
     finally:
         store.close()
+    return [crm.crm for crm in served]
 
 
-def audit_demo(db: Path, as_of: datetime) -> AuditResult:
+def audit_demo(db: Path, as_of: datetime, sla_file: Path) -> AuditResult:
     """The latest closed month before ``as_of``, as of ``as_of``, with its trend."""
-    sla = load_sla(example_sla_path())
+    sla = load_sla(sla_file)
     period = latest_closed_month(as_of, sla)
     conn = open_snapshot(db)
     try:
@@ -124,9 +128,9 @@ def as_of_argument(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def next_commands(db: Path, period: str, as_of: datetime) -> list[str]:
+def next_commands(db: Path, period: str, as_of: datetime, sla_file: Path) -> list[str]:
     """What to try after the demo, each true as printed (the same as-of: the same numbers)."""
-    sla = example_sla_argument()
+    sla = str(sla_file)
     return [
         command(
             "audit",
@@ -157,14 +161,15 @@ def run_demo(
     say = sys.stderr.write
     out.mkdir(parents=True, exist_ok=True)
     db = out / "snapshot.db"
-    sync_demo_crm(db, source, size, seed, now)
-    result = audit_demo(db, now)
+    crms = sync_demo_crm(db, source, size, seed, now)
+    sla_file = write_demo_sla(out / "demo-sla.yaml", example_sla_path(), crms)
+    result = audit_demo(db, now, sla_file)
     write_report(result, "table", None)
     written = write_report(result, "json", out / "report.json")
     written += write_report(result, "csv", out / "csv")
     written += write_report(result, "xlsx", out / "report.xlsx")
     written += write_report(result, "html", out / "report.html")
-    say("demo: wrote " + ", ".join(str(p) for p in written) + "\n")
+    say("demo: wrote " + ", ".join(str(p) for p in [*written, sla_file]) + "\n")
     say(f"demo: audited {result.period} as of {as_of_argument(now)}; next, try:\n")
-    say("".join(f"  {line}\n" for line in next_commands(db, result.period, now)))
+    say("".join(f"  {line}\n" for line in next_commands(db, result.period, now, sla_file)))
     return EXIT_OK

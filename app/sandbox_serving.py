@@ -94,7 +94,11 @@ def serve_crms(
         served: list[ServedCRM] = []
         for offset, name in enumerate(names):
             crm = generate_crm(
-                size=size // len(names), seed=seed + offset, end=end, speed_pays=True
+                size=size // len(names),
+                seed=seed + offset,
+                end=end,
+                speed_pays=True,
+                absences=True,
             )
             served.append(_serve_one(stack, name, crm, port_for(name, port)))
         yield served

@@ -4,11 +4,13 @@ Nothing here judges a handoff on its own: the audit's context
 (:func:`audit.context.build_context`) and rules (:mod:`audit.rules`) run for the month of
 as-of and the month before (a handoff of the 31st can breach on the 1st), with the very
 calendar :func:`audit.engine.run_audit` uses, so a breach here is the audit's violation for
-the same as-of — same lead, rule and reason.
+the same as-of — same lead, rule and reason — and the same rules (:func:`rules_for`: the
+routing rule too when the SLA has one).
 
 A breach's *deciding instant* is when the rule's outcome became known: the first-touch
-deadline (speed to lead), the attempt window's end (attempts), and for recycling the
-recycle itself (premature, no reason) or the recycle deadline (stuck). ``watch`` alerts
+deadline (speed to lead), the routing deadline (routing), the attempt window's end
+(attempts), and for recycling the recycle itself (premature, no reason) or the recycle
+deadline (stuck). ``watch`` alerts
 the breaches whose deciding instant lies in (previous run's as-of, this as-of].
 """
 
@@ -28,12 +30,15 @@ from audit.instants_ns import not_nat, ns_text
 from audit.names import lead_cards, rep_names
 from audit.period import Period, parse_period
 from audit.result import RuleResult, Violation
-from audit.rules import RULES, RULES_BY_ID
+from audit.rules import rules_for
 from config.sla import SLA
 from snapshot.instants import format_instant
 
-WATCHED_RULES = ("speed_to_lead", "attempts", "recycling")
-"""The rules whose breaches are one lead's, alertable while it can still be saved."""
+WATCHED_RULES = ("speed_to_lead", "routing", "attempts", "recycling")
+"""The rules whose breaches are one lead's, alertable while it can still be saved.
+``routing`` runs only when the SLA has a ``routing`` block (:func:`audit.rules.rules_for`):
+a lead with no owner by the routing deadline, or routed to a rep on time off, is alerted at
+that deadline."""
 
 
 @dataclass(frozen=True)
@@ -104,15 +109,16 @@ def evaluate(conn: sqlite3.Connection, sla: SLA, as_of: datetime) -> Findings:
     month, previous = months_of(sla, as_of)
     calendar = calendar_for(sla, month.start, as_of)
     findings = Findings(as_of=as_of, calendar=calendar)
+    rules = rules_for(sla)
     for period in (previous, month):
         ctx = build_context(conn, sla, period, as_of, calendar_for(sla, period.start, as_of))
         people = _people(ctx)
         if period is month:
-            findings.month_rules = [rule.evaluate(ctx) for rule in RULES]
+            findings.month_rules = [rule.evaluate(ctx) for rule in rules]
             results = [r for r in findings.month_rules if r.id in WATCHED_RULES]
             _add_upcoming(findings, ctx, sla)
         else:
-            results = [RULES_BY_ID[rule_id].evaluate(ctx) for rule_id in WATCHED_RULES]
+            results = [rule.evaluate(ctx) for rule in rules if rule.id in WATCHED_RULES]
         for result in results:
             findings.breaches += [_breach(v, people) for v in result.violations]
     _name_findings(conn, findings)

@@ -45,6 +45,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sandbox.absences import AbsenceCalendar, DayRange, planned_absences
+
 BUSINESS_TIMEZONE: Final = "America/Sao_Paulo"
 #: Local opening hours of the generated sales team, Monday to Friday.
 BUSINESS_HOURS: Final = ((9, 0, 12, 0), (13, 0, 18, 0))
@@ -266,6 +268,8 @@ class CRM:
     version: int = 0
     lead_objects: list[LeadObject] = field(default_factory=list)
     """HubSpot Leads-object records (none unless asked for: the Salesforce side has none)."""
+    absences: dict[int, list[DayRange]] = field(default_factory=dict)
+    """Rep key → local days away, both ends included (none unless asked for)."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     _leads_by_key: dict[int, Lead] = field(default_factory=dict, repr=False, compare=False)
     _activities_by_key: dict[int, Activity] = field(default_factory=dict, repr=False, compare=False)
@@ -657,6 +661,8 @@ _REP_PROFILES: Final = (
     ("Gabriela", "Nunes", "Enterprise AE", 20.0, 4.5, "prematurely", 0.95, 0.20, 0.9),
     ("Hugo", "Ferreira", "Inbound SDR", 30.0, 4.0, "properly", 0.95, 0.18, 1.1),
 )
+_FROM_THE_LEAD: Final = ("INCOMING_EMAIL", "INBOUND")
+"""Directions of activities the lead makes: they happen whether the rep is away or not."""
 _DEACTIVATED_REP: Final = 8  # Hugo leaves a third of the way through the span
 _DEACTIVATION_SHARE: Final = 0.35
 
@@ -739,17 +745,21 @@ def generate_crm(
     *,
     hubspot_extras: bool = False,
     speed_pays: bool = False,
+    absences: bool = False,
 ) -> CRM:
     """Generate ``size`` leads (50 … 1,000,000) over the ``months`` before ``end``.
 
-    Deterministic in (size, seed, end, months, speed_pays). ``end=None`` is the current
+    Deterministic in (size, seed, end, months, speed_pays, absences). ``end=None`` is the current
     hour (UTC). ``hubspot_extras`` adds what only HubSpot has (:func:`add_hubspot_extras`):
     logged WhatsApp/SMS/LinkedIn messages and Leads-object records; without it the CRM is
     the same, record for record, as before they existed. ``speed_pays`` makes leads
     touched quickly answer more often (:func:`freshness`): the demo and the ``sandbox``
     command turn it on so the report's speed → outcome table has a story to tell; it is
     off by default because it changes every later random draw, and the connector tests
-    pin sizes of the CRMs they generate.
+    pin sizes of the CRMs they generate. ``absences`` sends a few reps away for a few days
+    of the latest closed month (:mod:`sandbox.absences`, ``crm.absences``): the router
+    skips them, except on an absence's first day, and a lead of theirs waits for them or is
+    handed to a colleague. Off by default for the same reason.
     """
     if not 50 <= size <= 1_000_000:
         raise ValueError(f"size must be between 50 and 1,000,000 leads, not {size}")
@@ -761,6 +771,8 @@ def generate_crm(
     start = _subtract_months(end, months)
     generator = _Generator(size, seed, start, end)
     generator.speed_pays = speed_pays
+    if absences:
+        generator.plan_absences()
     crm = generator.run()
     if hubspot_extras:
         add_hubspot_extras(crm, seed)
@@ -846,6 +858,14 @@ class _Generator:
         self.next_activity_key = 1
         self.speed_pays = False
         """Whether a call's chance to connect depends on how fresh the lead is."""
+        self.absence_plan: dict[int, list[DayRange]] = {}
+        self.away: AbsenceCalendar | None = None
+        """Reps' absences; None (the default) draws nothing more from the random streams."""
+
+    def plan_absences(self) -> None:
+        """Send a few reps away in the latest closed month (:mod:`sandbox.absences`)."""
+        self.absence_plan = planned_absences(self.end, self.tz)
+        self.away = AbsenceCalendar.of(self.absence_plan, self.tz)
 
     # ----------------------------------------------------------------- reps
     def _make_reps(self) -> list[Rep]:
@@ -885,6 +905,8 @@ class _Generator:
             for rep in self.reps
             if rep.key != exclude and (rep.deactivated_at is None or at_ms < self.deact_ms)
         ]
+        if self.away is not None:
+            pool = [rep for rep in pool if not self.away.router_skips(rep.key, at_ms)]
         return self.rnd.choices(pool, weights=[rep.weight for rep in pool])[0]
 
     def _active_at(self, rep_key: int, at_ms: int) -> bool:
@@ -968,6 +990,7 @@ class _Generator:
             seed=self.seed,
             end=self.end,
             start=self.start,
+            absences=self.absence_plan,
         )
         return crm
 
@@ -1079,6 +1102,14 @@ class _LeadStory:
     ) -> bool:
         gen = self.gen
         end_ms = gen.end_ms
+        if gen.away is not None and owner is not None and direction not in _FROM_THE_LEAD:
+            back = gen.away.back_at(owner, at)
+            if back is not None:  # a rep away does nothing: it waits for their return
+                shift = gen.clock.add(back, (self.key % 90) * _MINUTE) - at
+                at += shift
+                created = None if created is None else created + shift
+                updated = None if updated is None else updated + shift
+                end_at = None if end_at is None else end_at + shift
         if at >= end_ms:
             return False
         created_ms = min(created if created is not None else at, end_ms - 1)
@@ -1139,7 +1170,33 @@ class _LeadStory:
                 return
             owner = rep.key
             self.owner = owner
-        self.work(gen.reps[owner - 1], max(mql_ms, assigned_ms), mql_ms, sql_chance, cycle)
+        start_ms = max(mql_ms, assigned_ms)
+        if gen.away is not None:
+            start_ms = self.cover_absence(owner, start_ms)
+            if start_ms < 0:
+                return
+            owner = self.owner or owner
+        self.work(gen.reps[owner - 1], start_ms, mql_ms, sql_chance, cycle)
+
+    def cover_absence(self, owner: int, start_ms: int) -> int:
+        """When work can start on a lead routed to ``owner``, who may be away.
+
+        Half the time a manager hands it to a colleague a few hours later (a new owner); else
+        it waits for the rep to come back. -1 when the hand-over would be after ``end``.
+        """
+        gen = self.gen
+        assert gen.away is not None
+        back = gen.away.back_at(owner, start_ms)
+        if back is None:
+            return start_ms
+        if gen.rnd.random() < 0.5:
+            return back
+        handed_ms = start_ms + gen.rnd.randint(_HOUR, 8 * _HOUR)
+        colleague = gen._pick_rep(handed_ms, exclude=owner)
+        if not self.set("owner", str(colleague.key), handed_ms, "CRM_UI"):
+            return -1
+        self.owner = colleague.key
+        return handed_ms
 
     def work(self, rep: Rep, start_ms: int, mql_ms: int, sql_chance: float, cycle: int) -> None:
         """Sales works the handoff in business hours, following the owner's habits."""
@@ -1187,6 +1244,12 @@ class _LeadStory:
             ):
                 self.owner = second_rep.key
                 current = second_rep
+            if gen.away is not None:
+                back = gen.away.back_at(current.key, t)
+                if back is not None:  # away: the attempt waits for the rep's return
+                    t = clock.add(back, rnd.randint(0, 2 * _HOUR))
+                    if t >= end_ms:
+                        break
             if current.key == _DEACTIVATED_REP and t >= gen.deact_ms:
                 # The rep left: a manager hands most open leads over, the rest stay orphaned.
                 if rnd.random() >= 0.6:

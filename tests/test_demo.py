@@ -104,5 +104,7 @@ def test_readme_shows_the_next_commands_the_demo_prints(monkeypatch):
     root = Path(__file__).resolve().parent.parent
     monkeypatch.chdir(root)  # where a newcomer runs the README's first command
     readme = (root / "README.md").read_text(encoding="utf-8")
-    printed = next_commands(Path("sla-report/snapshot.db"), "2026-10", DEMO_NOW)
+    printed = next_commands(
+        Path("sla-report/snapshot.db"), "2026-10", DEMO_NOW, Path("sla-report/demo-sla.yaml")
+    )
     assert "```bash\n" + "\n".join(printed) + "\n```" in readme

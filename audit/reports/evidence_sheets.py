@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
-from audit.reports import words
+from audit.reports import attribution, words
 from audit.reports.ordering import sort_pending, sort_violations
 from audit.reports.sheets import OFFSET_SUFFIX, Column, Sheet
 from audit.result import AuditResult, Violation
@@ -67,7 +67,9 @@ def violations_sheet(result: AuditResult) -> Sheet:
     extra = [Column(h, "instant") for h in instant_headers(names, taken)]
     tiered = any(v.tier for v in listed)  # only an SLA with tiers has a Tier column
     tier = [Column("Tier")] if tiered else []
-    sheet = Sheet("violations", [*VIOLATION_COLUMNS, *tier, *extra])
+    attributed = attribution.any_attributed(listed)  # speed to lead's late touches
+    whose = [Column(attribution.HEADER)] if attributed else []
+    sheet = Sheet("violations", [*VIOLATION_COLUMNS, *tier, *whose, *extra])
     sheet.rows = [
         (
             v.rep,
@@ -83,6 +85,7 @@ def violations_sheet(result: AuditResult) -> Sheet:
             v.reason,
             v.url,
             *((v.tier,) if tiered else ()),
+            *((v.attributed_to,) if attributed else ()),
             *(v.instants.get(name) for name in names),
         )
         for v in listed

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from audit.names import lead_words
 from audit.reports import words
+from audit.reports.attribution import any_attributed
 from audit.reports.ordering import rule_rank, violations_by_rep
 from audit.result import Violation
 from audit.wording import local_instant
@@ -42,6 +43,8 @@ class ViolationView:
     reason: str
     lead_key: str = ""
     """The lead's snapshot id, shown as the name's tooltip (issue 15, item 7)."""
+    attributed_to: str = ""
+    """Speed to lead's ``routing`` / ``rep`` / ``both``; "" for other rules."""
 
 
 @dataclass
@@ -78,6 +81,8 @@ class Evidence:
     total: int
     rules: list[RuleCount]
     per_rep: int
+    attributed: bool = False
+    """Whether any violation is attributed: the tables then have an "attributed to" column."""
 
     @property
     def not_shown(self) -> int:
@@ -135,6 +140,7 @@ def violation_view(violation: Violation, timezone: str) -> ViolationView:
         handoff=local_instant(violation.handoff_at, timezone),
         reason=violation.reason,
         lead_key=violation.lead,
+        attributed_to=violation.attributed_to,
     )
 
 
@@ -158,4 +164,5 @@ def build_evidence(violations: Iterable[Violation], timezone: str) -> Evidence:
                 name=next((v.rep_name for v in rows if v.rep_name), None),
             )
         )
-    return Evidence(groups, len(listed), rule_counts(listed), per_rep)
+    attributed = any_attributed(listed)
+    return Evidence(groups, len(listed), rule_counts(listed), per_rep, attributed)

@@ -29,7 +29,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, TextIO
 
 from audit.outcome_claims import MIN_GROUP
-from audit.reports import charts, display, words
+from audit.reports import attribution, charts, display, words
 from audit.reports.html_evidence import Evidence, build_evidence, crm_link, rule_anchor
 from audit.reports.html_splits import SplitTable, split_tables
 from audit.reports.html_teams import TeamView, team_views
@@ -74,6 +74,9 @@ class RuleView:
     sentence: str
     bullet: charts.Chart
     splits: list[SplitTable] = field(default_factory=list)
+    late: str = ""
+    """Speed to lead: whose fault the late touches were ("late touches: 5 routing, …")."""
+    late_by_team: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +87,8 @@ class RepCell:
     pending: int
     detail: str = ""
     """A share's counts and 95 % interval ("3/4, 30–95%"); "" for a count."""
+    late: str = ""
+    """Speed to lead: the rep's late touches by fault (:mod:`audit.reports.attribution`)."""
 
 
 @dataclass
@@ -163,6 +168,8 @@ def build_page(result: AuditResult) -> Page:
         rep_teams = team_of_rep(result.teams)
         for rep in reps + too_few:
             rep.team = rep_teams.get(rep.rep, "")
+    rules = [rule_view(rule, as_of_local) for rule in result.rules]
+    add_attribution(result, rules, reps + too_few, rep_rule_ids)
     return Page(
         sla=result.sla,
         period=result.period,
@@ -177,7 +184,7 @@ def build_page(result: AuditResult) -> Page:
         as_of_utc=result.as_of,
         timezone=result.timezone,
         arithmetic=words.arithmetic(by_id["mql_volume"]) if "mql_volume" in by_id else None,
-        rules=[rule_view(rule, as_of_local) for rule in result.rules],
+        rules=rules,
         funnel=funnel(conversion),
         speed=speed(by_id.get("speed_to_lead")),
         speed_note=speed_note(by_id.get("speed_to_lead")),
@@ -284,6 +291,23 @@ def split_rows(rule: RuleResult | None, key: str) -> list[SplitRow]:
         )
         for name, group in rows
     ]
+
+
+def add_attribution(
+    result: AuditResult, rules: list[RuleView], reps: list[RepView], rep_rule_ids: list[str]
+) -> None:
+    """Speed to lead's late touches by fault: on its card, and in each rep's cell."""
+    if attribution.RULE_ID not in rep_rule_ids:
+        return
+    for rule in rules:
+        if rule.id == attribution.RULE_ID:
+            rule.late = attribution.late_overall(result)
+            teams = attribution.late_by(result, "attribution_by_team", lead=False)
+            rule.late_by_team = sorted(teams.items())
+    by_rep = attribution.late_by(result, "attribution_by_rep")
+    column = rep_rule_ids.index(attribution.RULE_ID)
+    for rep in reps:
+        rep.cells[column].late = by_rep.get(rep.rep, "")
 
 
 def rep_views(

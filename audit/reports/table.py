@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.names import lead_words, rep_words
-from audit.reports import display, words
+from audit.reports import attribution, display, words
 from audit.reports.grid import Cell, Grid, status_cell, title
 from audit.reports.ordering import (
     reps_too_few,
@@ -198,7 +198,10 @@ def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
     """
     violations = sort_violations(result.violations)
     shown = violations[:TOP_VIOLATIONS]
-    headers = ("rule", "rep", "lead", "handoff at", "reason")
+    headers: tuple[str, ...] = ("rule", "rep", "lead", "handoff at", "reason")
+    attributed = attribution.any_attributed(violations)
+    if attributed:
+        headers = (*headers, attribution.HEADER.lower())
     grid = Grid(
         f"Violations ({len(violations)}), worst rep first",
         headers if inline_links else (*headers, "link"),
@@ -217,6 +220,8 @@ def violations_grid(result: AuditResult, *, inline_links: bool = False) -> Grid:
             Cell(local_instant(v.handoff_at, result.timezone)),
             Cell(display.clean(v.reason)),
         ]
+        if attributed:
+            cells.append(Cell(v.attributed_to))
         if not inline_links:
             cells.append(Cell(link or display.MISSING))
         grid.rows.append(cells)
