@@ -9,7 +9,10 @@ line shows and the starter SLA file is written from. Both connectors fill the sa
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.core.errors import SyncError
 from connectors.core.http import Api
@@ -96,3 +99,18 @@ def text_of(value: object) -> str | None:
         return None
     text = " ".join(value.split())
     return text or None
+
+
+def guess_field(name: str, known: Sequence[Mapping[str, Any]]) -> str | None:
+    """The field an SLA most likely meant by ``name``, among the CRM's ``known`` fields
+    (each with ``name`` and ``label``): the one whose label it is, else a near spelling.
+
+    People write what they see in the CRM's screens — the label — where the internal
+    name belongs; both CRMs' "no such field" lines offer the name this finds.
+    """
+    by_label = {str(f.get("label") or "").strip().lower(): str(f["name"]) for f in known}
+    guess = by_label.get(name.strip().lower())
+    if guess is None:
+        close = difflib.get_close_matches(name, [str(f["name"]) for f in known], n=1)
+        guess = close[0] if close else None
+    return guess

@@ -9,12 +9,12 @@ name — the name the SLA uses, so the audit reads it as it reads ``status``.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from config.sla_fields import NamedField
 from connectors.core import Api, RefusedError, SyncError
+from connectors.core.metadata import guess_field
 from connectors.hubspot.mapping import MappingContext, read_instant
 from connectors.hubspot.specs import SOURCE
 from connectors.hubspot.transport import HubSpotTransport
@@ -59,11 +59,7 @@ def check_fields(api: Api, transport: HubSpotTransport, fields: Sequence[NamedFi
 
 def missing_line(named: NamedField, known: Sequence[Mapping[str, Any]]) -> str:
     """``key: HubSpot has no contact property 'x' (did you mean 'y'?): the fix``."""
-    by_label = {str(p.get("label") or "").strip().lower(): str(p["name"]) for p in known}
-    guess = by_label.get(named.name.strip().lower())
-    if guess is None:
-        close = difflib.get_close_matches(named.name, [str(p["name"]) for p in known], n=1)
-        guess = close[0] if close else None
+    guess = guess_field(named.name, known)
     hint = f" (did you mean {guess!r}?)" if guess else ""
     return (
         f"{named.key}: HubSpot has no contact property {named.name!r}{hint}: write the "

@@ -10,12 +10,12 @@ one when it never changed in the snapshot's view) is all the audit can read.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from config.sla_fields import NamedField
 from connectors.core import Api, SyncError
+from connectors.core.metadata import guess_field
 from connectors.salesforce.mapping import optional_text, required_id
 from connectors.salesforce.transport import SalesforceTransport
 from snapshot.store import Page, canonical_id
@@ -49,11 +49,7 @@ def check_fields(api: Api, transport: SalesforceTransport, fields: Sequence[Name
 
 def missing_line(named: NamedField, visible: Sequence[Mapping[str, Any]]) -> str:
     """``key: Salesforce Lead has no field 'X' the integration user can see: …``."""
-    by_label = {str(f.get("label") or "").strip().lower(): str(f["name"]) for f in visible}
-    guess = by_label.get(named.name.strip().lower())
-    if guess is None:
-        close = difflib.get_close_matches(named.name, [str(f["name"]) for f in visible], n=1)
-        guess = close[0] if close else None
+    guess = guess_field(named.name, visible)
     hint = f" (did you mean {guess!r}?)" if guess else ""
     return (
         f"{named.key}: Salesforce Lead has no field {named.name!r} the integration user can "
