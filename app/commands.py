@@ -47,9 +47,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _funnel_warnings(sla: SLA, db: str) -> list[str]:
-    """The SLA's funnel values that no lead of the snapshot at ``db`` has ever taken, and
-    the tiers whose values no lead holds; a property the SLA names that the snapshot was
-    never synced with is an error (exit 2), as in the audit."""
+    """The SLA's funnel values that no lead of the snapshot at ``db`` has ever taken. A
+    property the SLA names that the snapshot was never synced with, a funnel value that is
+    the label of several, and a tier whose values no lead holds are errors (exit 2)."""
     from audit.context import require_synced_fields
     from audit.engine import open_snapshot
     from audit.funnel_values import funnel_value_notes
@@ -60,7 +60,12 @@ def _funnel_warnings(sla: SLA, db: str) -> list[str]:
     conn = open_snapshot(db)
     try:
         require_synced_fields(conn, sla, sorted(sla.funnel))
-        return funnel_value_notes(conn, sla, None) + tier_value_notes(conn, sla, None)
+        unmatched = tier_value_notes(conn, sla, None)
+        if unmatched:
+            # A tier that can match no lead of the CRM is a mistake in the file (a label,
+            # a typo): check refuses it; an audit still runs, with the data note.
+            raise UserError(unmatched[0])
+        return funnel_value_notes(conn, sla, None)
     finally:
         conn.close()
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from audit.business_time import BusinessCalendar
+from audit.funnel_values import ambiguous_labels
 from audit.handoffs import (
     PROGRESS_STAGES,
     UNASSIGNED,
@@ -189,7 +190,11 @@ def _add_split_columns(facts: pd.DataFrame, reader: SnapshotReader, sla: SLA) ->
 
 def require_synced_fields(conn: sqlite3.Connection, sla: SLA, sources: list[str]) -> None:
     """A property the SLA names that a source's leads were never synced with would read as
-    empty — every recycle "no reason" — so the audit stops with the fix instead."""
+    empty — every recycle "no reason" — so the audit stops with the fix instead; so does a
+    funnel value that is the label of several CRM values (which one was meant?)."""
+    ambiguous = ambiguous_labels(conn, sla)
+    if ambiguous:
+        raise AuditInputError(ambiguous[0])
     for source in sources:
         if conn.execute("select 1 from leads where source = ? limit 1", [source]).fetchone():
             for named in crm_fields(sla, source):

@@ -83,6 +83,36 @@ def funnel_value_notes(conn: sqlite3.Connection, sla: SLA, as_of: str | None) ->
     return notes + unmapped_value_notes(conn, sla)
 
 
+def ambiguous_labels(conn: sqlite3.Connection, sla: SLA) -> list[str]:
+    """One line per funnel value that is no value of the CRM but the label of several.
+
+    Which value was meant cannot be guessed, and either guess gives other numbers, so
+    ``check --db`` and the audit refuse it (exit 2) rather than warn. Read from the labels
+    the sync stored (``value_labels``); a snapshot without them has nothing to say.
+    """
+    try:
+        rows = conn.execute("select source, field, value, label from value_labels").fetchall()
+    except sqlite3.OperationalError:  # a file written before labels were synced
+        return []
+    values_of: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for source, field, value, label in rows:
+        if label:
+            values_of[(source, field, str(label).strip().lower())].append(value)
+    problems = []
+    for source, mapping in sla.funnel.items():
+        for stage, spec in mapping.items():
+            for field in FIELDS:
+                for named in getattr(spec, field) or []:
+                    meant = sorted(values_of.get((source, field, named.strip().lower()), []))
+                    if len(meant) > 1 and named not in meant:
+                        shown = " and ".join(repr(v) for v in meant)
+                        problems.append(
+                            f"funnel.{source}.{stage}.{field}: {named!r} is the CRM's label "
+                            f"of {len(meant)} values, {shown}: write the value you mean"
+                        )
+    return problems
+
+
 def unmapped_value_notes(conn: sqlite3.Connection, sla: SLA) -> list[str]:
     """A note per value set often in a field the funnel reads, yet mapped to no stage."""
     times: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)

@@ -2,8 +2,8 @@
 
 A tier whose ``when`` names values no lead has — a label for a value, a typo, a segment
 the CRM does not use — judges no handoff: every lead silently keeps the base promise.
-``check --db`` warns of it and every audit says it in the data notes, naming the tier, its
-key, and the values the field does hold.
+``check --db`` refuses it (exit 2) and every audit says it in the data notes, naming the
+tier, its key, and the values the field does hold.
 
 One ``select distinct`` per tier key over the ``leads`` table (set-based; the column is
 one of :data:`config.sla.LEAD_FIELDS`, never a name from the file as written).

@@ -9,8 +9,9 @@ import sqlite3
 import pytest
 import yaml
 
+from audit.period import AuditInputError
 from run_audit import main
-from tests.tiny_crm import BASE_SLA, TinyCRM, audit, make_sla
+from tests.tiny_crm import AS_OF, BASE_SLA, TinyCRM, audit, audit_snapshot, make_sla
 
 LABEL = "Marketing Qualified Lead"
 
@@ -119,3 +120,32 @@ def test_a_rare_unmapped_value_says_nothing(crm):
     lead = crm.lead("102")
     crm.event(lead, "stage", "partnerqualifiedlead", "2026-10-02 09:00")
     assert not [n for n in audit(crm).data_notes if "no stage maps it" in n]
+
+
+def test_a_label_of_two_values_is_refused_in_check_and_audit(crm, tmp_path, capsys):
+    # The portal labels two lifecycle stages "Qualified": which one the SLA means cannot
+    # be guessed, and either guess gives other numbers.
+    crm.save()
+    conn = sqlite3.connect(crm.path)
+    conn.executemany(
+        "insert into value_labels (source, field, value, label, property, read_at) "
+        "values ('hubspot', 'stage', ?, 'Qualified', 'lifecyclestage', '2026-10-01T00:00:00Z')",
+        [("qualified_inbound",), ("qualified_partner",)],
+    )
+    conn.commit()
+    conn.close()
+    line = (
+        "funnel.hubspot.mql.stage: 'Qualified' is the CRM's label of 2 values, "
+        "'qualified_inbound' and 'qualified_partner': write the value you mean"
+    )
+    sla = make_sla(**{"funnel.hubspot.mql": {"stage": ["Qualified"]}})
+    with pytest.raises(AuditInputError, match="write the value you mean") as refused:
+        audit_snapshot(crm.path, sla, AS_OF, "2026-10")
+    assert str(refused.value) == line
+
+    data = {**BASE_SLA, "funnel": {"hubspot": {**BASE_SLA["funnel"]["hubspot"]}}}
+    data["funnel"]["hubspot"]["mql"] = {"stage": ["Qualified"]}
+    sla_file = tmp_path / "sla.yaml"
+    sla_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["check", "--sla", str(sla_file), "--db", str(crm.path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {line}"

@@ -110,7 +110,7 @@ def test_without_tiers_nothing_changes_and_there_is_no_tier_split(crm):
     assert {v.tier for v in speed.violations} == {""}
 
 
-def test_a_tier_matching_no_lead_is_a_data_note_and_a_check_warning(crm, tmp_path, capsys):
+def test_a_tier_matching_no_lead_is_a_data_note_and_a_check_error(crm, tmp_path, capsys):
     three_tiered_handoffs(crm)
     tiers = [{"name": "webinar", "when": {"source": ["Webinar"]}, "first_touch": {"within": "1h"}}]
     result = audit(crm, make_sla(tiers=tiers))
@@ -121,9 +121,8 @@ def test_a_tier_matching_no_lead_is_a_data_note_and_a_check_warning(crm, tmp_pat
     assert note in result.data_notes
     sla_file = tmp_path / "sla.yaml"
     sla_file.write_text(yaml.safe_dump({**BASE_SLA, "tiers": tiers}), encoding="utf-8")
-    code, out, _ = run(capsys, "check", "--sla", str(sla_file), "--db", str(crm.path))
-    assert code == 0
-    assert f"warning: {note}" in out.splitlines()
+    code, out, err = run(capsys, "check", "--sla", str(sla_file), "--db", str(crm.path))
+    assert (code, out, err.strip()) == (2, "", f"error: {note}")
 
 
 def write_sla(tmp_path, **extra):
