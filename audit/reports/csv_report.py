@@ -47,21 +47,15 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from audit.reports.evidence_sheets import pending_sheet, violations_sheet
 from audit.reports.files import ensure_private_folder, private_text_file
 from audit.reports.local_clock import LocalClock
-from audit.reports.rep_sheet import reps_sheet
+from audit.reports.sheet_list import report_sheets
 from audit.reports.sheets import (
     OFFSET_SUFFIX,
     Column,
     Figure,
     Sheet,
-    summary_sheet,
-    trend_sheet,
 )
-from audit.reports.speed_outcome_sheet import speed_outcome_sheet
-from audit.reports.split_sheet import splits_sheet
-from audit.reports.team_sheet import teams_sheet
 from audit.result import AuditResult
 
 ENCODING = "utf-8-sig"
@@ -175,18 +169,7 @@ def write_csv_folder(result: AuditResult, folder: Path) -> list[Path]:
     in place before stale ones are removed, so a failed run leaves the previous report.
     """
     ensure_private_folder(folder)
-    sheets = [
-        summary_sheet(result),
-        reps_sheet(result),
-        *([teams_sheet(result)] if result.teams else []),
-        violations_sheet(result),
-        pending_sheet(result),
-        splits_sheet(result),
-    ]
-    if result.trend:
-        sheets.append(trend_sheet(result))
-    if (speed_outcome := speed_outcome_sheet(result)) is not None:
-        sheets.append(speed_outcome)
+    sheets = report_sheets(result, trend_always=False)
     clock = LocalClock(result.timezone)
     paths = [write_sheet(folder, sheet, clock) for sheet in sheets]
     remove_stale(folder, paths)

@@ -41,21 +41,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from audit.reports.csv_report import FORMULA_PREFIXES
-from audit.reports.evidence_sheets import pending_sheet, violations_sheet
 from audit.reports.files import private_text_file
 from audit.reports.local_clock import LocalClock
-from audit.reports.rep_sheet import reps_sheet
+from audit.reports.sheet_list import report_sheets
 from audit.reports.sheets import (
     OFFSET_SUFFIX,
     Column,
     Figure,
     Sheet,
-    summary_sheet,
-    trend_sheet,
 )
-from audit.reports.speed_outcome_sheet import speed_outcome_sheet
-from audit.reports.split_sheet import splits_sheet
-from audit.reports.team_sheet import teams_sheet
 from audit.reports.xlsx_rows import fill_workbook, render_rows, xml_safe
 from audit.result import AuditResult
 
@@ -106,16 +100,7 @@ class Styles:
 
 def write_xlsx(result: AuditResult, path: Path) -> Path:
     """Write the workbook to ``path`` (owner-only, replaced atomically) and return it."""
-    sheets = [
-        summary_sheet(result),
-        reps_sheet(result),
-        *([teams_sheet(result)] if result.teams else []),
-        violations_sheet(result),
-        pending_sheet(result),
-        splits_sheet(result),
-        trend_sheet(result),
-        *filter(None, [speed_outcome_sheet(result)]),
-    ]
+    sheets = report_sheets(result, trend_always=True)
     workbook = Workbook(write_only=True)
     worksheets = [lay_out(workbook, sheet, result.timezone) for sheet in sheets]
     styles = Styles.register(worksheets[0])
